@@ -1,0 +1,163 @@
+"""The catalogues under rules/catalogue/: header synonyms, roles and their rights, statuses.
+
+They are data an auditor edits; this module reads and checks them once and
+offers fast look-ups keyed by folded text (see `text.fold`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import AuditError
+from .text import fold
+from .yamlfile import LineDict, read_yaml
+
+ROLE_SYSTEMS = ("ror", "iam", "legacy")
+ACCOUNT_STATES = ("active", "archived", "blocked", "pending")
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    label: str
+    required: bool
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """One kind of input file (accounts, establishments, staff) and its columns."""
+
+    kind: str
+    label: str
+    columns: dict[str, ColumnSpec]
+    any_of: tuple[tuple[str, ...], ...] = ()
+
+    def header_lookup(self) -> dict[str, str]:
+        """Folded header -> canonical column name."""
+        return {fold(name): col.name for col in self.columns.values() for name in (col.name, *col.names)}
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    system: str
+    rights: tuple[str, ...]
+    referent: str | None = None
+    iam_equivalent: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    kinds: dict[str, KindSpec]
+    roles: dict[str, Role]
+    rights: dict[str, str]
+    state_labels: dict[str, str]
+    _role_lookup: dict[str, str] = field(repr=False, default_factory=dict)
+    _state_lookup: dict[str, str] = field(repr=False, default_factory=dict)
+
+    def role_named(self, text: str) -> str | None:
+        """Canonical role name for a name or alias as typed, or None."""
+        return self._role_lookup.get(fold(text))
+
+    def state_named(self, text: str) -> str | None:
+        return self._state_lookup.get(fold(text))
+
+    def roles_where(self, **attributes) -> frozenset[str]:
+        return frozenset(
+            role.name
+            for role in self.roles.values()
+            if all(getattr(role, key) == value for key, value in attributes.items())
+        )
+
+    def roles_with_right(self, right: str) -> frozenset[str]:
+        return frozenset(role.name for role in self.roles.values() if right in role.rights)
+
+
+def _fail(path: Path, line: int, message: str) -> AuditError:
+    return AuditError(f"{path}, ligne {line} : {message}")
+
+
+def _names(path: Path, entry: LineDict, key: str) -> tuple[str, ...]:
+    names = entry.get(key, [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise _fail(path, entry.line_of(key), f"« {key} » doit être une liste de textes")
+    return tuple(names)
+
+
+def _read_kinds(path: Path) -> dict[str, KindSpec]:
+    data = read_yaml(path)
+    kinds = {}
+    for kind in ("accounts", "establishments", "staff"):
+        entry = data.get(kind) if isinstance(data, dict) else None
+        if not isinstance(entry, dict) or not isinstance(entry.get("columns"), dict):
+            raise AuditError(f"{path} : la section « {kind} » et ses « columns » sont obligatoires")
+        columns = {}
+        for name, spec in entry["columns"].items():
+            if not isinstance(spec, dict):
+                raise _fail(path, entry["columns"].line_of(name), f"colonne « {name} » mal décrite")
+            columns[name] = ColumnSpec(
+                name=name,
+                label=str(spec.get("label", name)),
+                required=bool(spec.get("required", False)),
+                names=_names(path, spec, "names"),
+            )
+        any_of = tuple(tuple(group) for group in entry.get("any_of", []))
+        for group in any_of:
+            unknown = [c for c in group if c not in columns]
+            if unknown:
+                raise _fail(path, entry.line_of("any_of"), f"colonnes inconnues dans any_of : {unknown}")
+        kinds[kind] = KindSpec(kind, str(entry.get("label", kind)), columns, any_of)
+    return kinds
+
+
+def _read_roles(path: Path) -> tuple[dict[str, Role], dict[str, str], dict[str, str]]:
+    data = read_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("rights"), dict):
+        raise AuditError(f"{path} : les sections « rights » et « roles » sont obligatoires")
+    rights = {str(k): str(v) for k, v in data["rights"].items()}
+    roles: dict[str, Role] = {}
+    lookup: dict[str, str] = {}
+    for entry in data.get("roles") or []:
+        name = entry.get("name")
+        if not isinstance(name, str):
+            raise _fail(path, entry.line, "chaque rôle a un « name »")
+        system = entry.get("system")
+        if system not in ROLE_SYSTEMS:
+            raise _fail(path, entry.line_of("system"), f"« system » doit valoir {', '.join(ROLE_SYSTEMS)}")
+        role_rights = _names(path, entry, "rights")
+        unknown = [r for r in role_rights if r not in rights]
+        if unknown:
+            raise _fail(path, entry.line_of("rights"), f"droits inconnus {unknown} ; connus : {sorted(rights)}")
+        roles[name] = Role(
+            name=name,
+            system=system,
+            rights=role_rights,
+            referent=entry.get("referent"),
+            iam_equivalent=_names(path, entry, "iam_equivalent"),
+        )
+        for alias in (name, *_names(path, entry, "aliases")):
+            lookup[fold(alias)] = name
+    return roles, rights, lookup
+
+
+def _read_states(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    data = read_yaml(path)
+    labels, lookup = {}, {}
+    for state in ACCOUNT_STATES:
+        entry = data.get(state) if isinstance(data, dict) else None
+        if not isinstance(entry, dict):
+            raise AuditError(f"{path} : l'état « {state} » est obligatoire")
+        labels[state] = str(entry.get("label", state))
+        for name in _names(path, entry, "names"):
+            lookup[fold(name)] = state
+    return labels, lookup
+
+
+def load_catalogue(rules_dir: Path) -> Catalogue:
+    folder = Path(rules_dir) / "catalogue"
+    kinds = _read_kinds(folder / "headers.yaml")
+    roles, rights, role_lookup = _read_roles(folder / "roles.yaml")
+    labels, state_lookup = _read_states(folder / "statuses.yaml")
+    return Catalogue(kinds, roles, rights, labels, role_lookup, state_lookup)

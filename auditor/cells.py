@@ -1,0 +1,194 @@
+"""Vectorised parsing of cell values: identifiers, e-mails, dates, roles, statuses.
+
+Each parser takes a column of text and returns the parsed column and a
+`Problems` table (row label -> reason) for the values it could not use as
+they were. Nothing here knows about files: `load` turns problems into
+input issues with file, line and column.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .catalogue import Catalogue
+from .text import fold_series
+
+# Corsica's departments make FINESS numbers start with 2A / 2B.
+_FINESS = re.compile(r"^(?:\d{2}|2[AB])\d{7}$")
+_SCIENTIFIC = re.compile(r"^\d+(?:[.,]\d+)?[eE]\+?\d+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ROLE_SEPARATORS = re.compile(r"[|;\r\n]+")
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S",
+                 "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y")
+
+
+@dataclass
+class Problems:
+    """Rows whose value was not usable as written: the reason, and whether it was kept."""
+
+    reasons: pd.Series  # index: row labels; values: French reason
+    severity: str = "warning"
+
+    @staticmethod
+    def where(mask: pd.Series, reason: str | pd.Series, severity: str = "warning") -> Problems:
+        reasons = reason[mask] if isinstance(reason, pd.Series) else pd.Series(reason, index=mask.index[mask])
+        return Problems(reasons.astype("string"), severity)
+
+
+def blank_to_na(values: pd.Series) -> pd.Series:
+    text = values.astype("string").str.strip()
+    return text.mask(text == "")
+
+
+def luhn_valid(digits: pd.Series) -> pd.Series:
+    """Luhn check of equal-length digit strings, vectorised over the column."""
+    valid = pd.Series(False, index=digits.index)
+    usable = digits.notna() & digits.str.fullmatch(r"\d+").fillna(False)
+    if not usable.any():
+        return valid
+    for length, group in digits[usable].groupby(digits[usable].str.len()):
+        ascii_bytes = np.frombuffer("".join(group).encode("ascii"), dtype=np.uint8)
+        matrix = ascii_bytes.reshape(-1, length).astype(np.int64) - ord("0")
+        doubled = matrix[:, ::-1].copy()
+        doubled[:, 1::2] *= 2
+        doubled[doubled > 9] -= 9
+        valid.loc[group.index] = doubled.sum(axis=1) % 10 == 0
+    return valid
+
+
+def parse_finess(values: pd.Series) -> tuple[pd.Series, list[Problems]]:
+    """FINESS as 9 characters of text; fixes what spreadsheets do to them, and says so."""
+    raw = blank_to_na(values)
+    text = raw.str.replace(r"[\s.\u00a0]", "", regex=True).str.upper()
+    scientific = text.str.fullmatch(_SCIENTIFIC.pattern).fillna(False)
+    if scientific.any():
+        as_number = pd.to_numeric(text[scientific].str.replace(",", "."), errors="coerce")
+        text = text.where(~scientific, as_number.round().astype("Int64").astype("string"))
+    lost_zero = text.str.fullmatch(r"\d{8}").fillna(False)
+    text = text.where(~lost_zero, "0" + text)
+    malformed = text.notna() & ~text.str.fullmatch(_FINESS.pattern).fillna(False)
+    problems = [
+        Problems.where(scientific, "FINESS en notation scientifique (format Excel) : converti en texte"),
+        Problems.where(lost_zero, "FINESS à 8 chiffres : zéro initial rétabli (perdu par Excel)"),
+        Problems.where(malformed, "FINESS mal formé (9 caractères attendus)"),
+        Problems.where(raw.isna(), "FINESS absent : ligne non rattachée à un établissement", "error"),
+    ]
+    return text, problems
+
+
+def parse_rpps(values: pd.Series) -> tuple[pd.Series, list[Problems]]:
+    text = blank_to_na(values).str.replace(r"\s", "", regex=True)
+    text = text.str.replace(r"\.0$", "", regex=True)
+    bad = text.notna() & ~(text.str.fullmatch(r"\d{11}").fillna(False) & luhn_valid(text))
+    return text.mask(bad), [Problems.where(bad, "RPPS invalide (11 chiffres, clé de contrôle) : ignoré")]
+
+
+def parse_email(values: pd.Series) -> tuple[pd.Series, list[Problems]]:
+    """E-mails compared without case: stored stripped and lower-cased."""
+    text = blank_to_na(values).str.replace(r"\s", "", regex=True).str.lower()
+    bad = text.notna() & ~text.str.fullmatch(_EMAIL.pattern).fillna(False)
+    return text, [Problems.where(bad, "adresse e-mail mal formée")]
+
+
+def parse_text(values: pd.Series) -> pd.Series:
+    return blank_to_na(values).str.replace(r"\s+", " ", regex=True)
+
+
+def parse_dates(values: pd.Series, as_of: pd.Timestamp | None = None) -> tuple[pd.Series, list[Problems]]:
+    """Dates written JJ/MM/AAAA, ISO, or as Excel serial numbers; day precision."""
+    text = blank_to_na(values)
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    for fmt in _DATE_FORMATS:
+        todo = parsed.isna() & text.notna()
+        if not todo.any():
+            break
+        parsed[todo] = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+    todo = parsed.isna() & text.notna()
+    if todo.any():
+        serial = pd.to_numeric(text[todo].str.replace(",", "."), errors="coerce")
+        serial = serial[(serial >= 1) & (serial < 2958466)]
+        parsed[serial.index] = EXCEL_EPOCH + pd.to_timedelta(serial.round(), unit="D")
+    parsed = parsed.dt.normalize()
+    bad = text.notna() & parsed.isna()
+    problems = [Problems.where(bad, "date illisible ou impossible : valeur ignorée")]
+    if as_of is not None:
+        future = parsed > as_of
+        problems.append(Problems.where(future, "date postérieure à la date d'audit"))
+    return parsed, problems
+
+
+def parse_roles(values: pd.Series, catalogue: Catalogue) -> tuple[pd.Series, list[Problems]]:
+    """Role cells to tuples of catalogue names; each distinct cell is parsed once."""
+    text = values.astype("string").fillna("")
+    parsed, unknown = {}, {}
+    for cell in text.unique():
+        parsed[cell], unknown[cell] = split_roles(cell, catalogue)
+    roles = text.map(parsed)
+    unknown_text = text.map({cell: " ; ".join(parts) for cell, parts in unknown.items()})
+    has_unknown = unknown_text != ""
+    reasons = "rôle inconnu du catalogue, ignoré : « " + unknown_text + " »"
+    return roles, [Problems.where(has_unknown, reasons)]
+
+
+def split_roles(cell: str, catalogue: Catalogue) -> tuple[tuple[str, ...], list[str]]:
+    """Roles of one cell, and the parts that match no role.
+
+    Parts are separated by "|", ";" or line breaks. A part that is no known
+    role may be several roles joined by commas; it is cut at the commas that
+    give known names (two legacy names contain commas themselves).
+    """
+    found: list[str] = []
+    unknown: list[str] = []
+    for part in _ROLE_SEPARATORS.split(cell):
+        part = part.strip()
+        if not part:
+            continue
+        role = catalogue.role_named(part)
+        if role is not None:
+            found.append(role)
+            continue
+        pieces = _split_on_commas(part, catalogue)
+        if pieces is None:
+            unknown.append(part)
+        else:
+            found.extend(pieces)
+    return tuple(dict.fromkeys(found)), unknown
+
+
+def _split_on_commas(part: str, catalogue: Catalogue) -> list[str] | None:
+    tokens = part.split(",")
+    found, start = [], 0
+    while start < len(tokens):
+        for end in range(len(tokens), start, -1):
+            role = catalogue.role_named(",".join(tokens[start:end]))
+            if role is not None:
+                found.append(role)
+                start = end
+                break
+        else:
+            return None
+    return found
+
+
+def parse_states(values: pd.Series, catalogue: Catalogue) -> tuple[pd.Series, list[Problems]]:
+    text = blank_to_na(values)
+    distinct = text.dropna().unique()
+    states = text.map({v: catalogue.state_named(v) for v in distinct}).astype("string")
+    unknown = states.isna()
+    states = states.fillna("unknown")
+    reasons = pd.Series("statut absent : compte traité comme ni actif ni archivé", index=text.index)
+    reasons = reasons.where(text.isna(), "statut inconnu : compte traité comme ni actif ni archivé")
+    return states, [Problems.where(unknown, reasons)]
+
+
+def person_name_key(last_name: pd.Series, first_name: pd.Series) -> pd.Series:
+    """NOM|prénom folded (case, accents, hyphens, spaces), or NA when the name is missing."""
+    last, first = fold_series(last_name), fold_series(first_name)
+    key = last + "|" + first
+    return key.mask(last.isna() | (last == "") | first.isna() | (first == ""))
+

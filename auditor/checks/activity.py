@@ -1,0 +1,35 @@
+"""Account activity: accounts nobody uses any more should be archived.
+
+Guide, part 01: "Archiver les comptes des professionnels n'utilisant plus VT
+au sein de votre établissement" - "Limiter l'accès à un outil contenant des
+données personnelles d'usagers".
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import Param, check, format_dates, hits
+
+
+@check(
+    "inactive_accounts",
+    params={"inactivity_days": Param(int, minimum=1, description="jours sans connexion tolérés")},
+    needs=("accounts.last_login",),
+)
+def inactive_accounts(ctx, *, inactivity_days: int) -> pd.DataFrame:
+    """Non-archived accounts with no login for `inactivity_days`, or never used since creation."""
+    attachments = ctx.attachments
+    limit = ctx.as_of - pd.Timedelta(days=inactivity_days)
+    live = attachments["state"].ne("archived")
+    last_login, created_on = attachments["last_login"], attachments["created_on"]
+    stale = live & last_login.lt(limit).fillna(False)
+    never_used = live & last_login.isna() & created_on.lt(limit).fillna(False)
+    found = attachments[stale | never_used]
+    since = found["last_login"].fillna(found["created_on"])
+    days = (ctx.as_of - since).dt.days.astype("string")
+    message = (
+        stale[found.index].map({True: "dernière connexion le ", False: "jamais connecté, compte créé le "})
+        + format_dates(since) + ", il y a " + days + f" jours (seuil : {inactivity_days} jours)"
+    )
+    return hits(found["finess"], message, subject=found["display_name"], account=found["account_id"])

@@ -1,0 +1,99 @@
+"""The tables the checks work on, derived once from the loaded inputs.
+
+Exports have one row per account × establishment × unit; most of the guide's
+tasks are about an account *in an establishment* (its "attachment"): its
+roles there, its units there. The context builds that table, and the list of
+audited establishments, so that each check stays a few vectorised lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import pandas as pd
+
+from .catalogue import Catalogue
+from .identities import display_name
+from .load import Inputs
+
+ATTACHMENT_KEYS = ["account_id", "finess"]
+
+
+@dataclass
+class AuditContext:
+    inputs: Inputs
+    catalogue: Catalogue
+    as_of: pd.Timestamp
+
+    @cached_property
+    def _attachment_of_row(self) -> pd.Series:
+        """Attachment number of each account row (groups sorted as in `attachments`)."""
+        return self.inputs.accounts.groupby(ATTACHMENT_KEYS, sort=True).ngroup()
+
+    @cached_property
+    def attachments(self) -> pd.DataFrame:
+        """One row per account × establishment (row label = attachment number).
+
+        Identity, state and dates are the account's, repeated on each of its
+        rows: the first row gives them. Units and roles are in long tables.
+        """
+        rows = self.inputs.accounts.drop(columns=["roles", "unit"])
+        grouped = rows.groupby(ATTACHMENT_KEYS, sort=True)
+        attachments = grouped.first().reset_index()
+        attachments["rows"] = grouped.size().to_numpy()
+        attachments["display_name"] = display_name(
+            attachments["last_name"], attachments["first_name"], attachments["account_id"]
+        )
+        return attachments
+
+    def _long(self, column: str, name: str) -> pd.DataFrame:
+        """(attachment, value) pairs of a per-row column, without repeats."""
+        rows = self.inputs.accounts
+        long = pd.DataFrame({"attachment": self._attachment_of_row.to_numpy(), name: rows[column].to_numpy()})
+        return long.explode(name).dropna().drop_duplicates(ignore_index=True)
+
+    @cached_property
+    def attachment_roles(self) -> pd.DataFrame:
+        """(attachment, role): the roles each account holds in each establishment."""
+        return self._long("roles", "role")
+
+    @cached_property
+    def attachment_units(self) -> pd.DataFrame:
+        """(attachment, unit): the units each account is attached to in each establishment."""
+        return self._long("unit", "unit")
+
+    def holds_any(self, role_names: frozenset[str]) -> pd.Series:
+        """Mask over attachments: holds at least one of these roles in that establishment."""
+        table = self.attachment_roles
+        holders = table.loc[table["role"].isin(role_names), "attachment"].unique()
+        return pd.Series(self.attachments.index.isin(holders), index=self.attachments.index)
+
+    @cached_property
+    def establishments(self) -> pd.DataFrame:
+        """Audited establishments: the referential when given, plus any FINESS seen in the accounts.
+
+        Columns: finess, name, in_referential, closed, accounts (attached accounts).
+        """
+        seen = self.attachments.groupby("finess")["account_id"].nunique().rename("accounts")
+        names_seen = (
+            self.inputs.accounts.dropna(subset=["establishment_name"])
+            .groupby("finess")["establishment_name"].agg(lambda s: s.mode().iat[0])
+        )
+        referential = self.inputs.establishments
+        if referential is not None:
+            table = referential[["finess", "name", "closed_on"]].copy()
+            table["in_referential"] = True
+            extra = seen.index.difference(table["finess"])
+            table = pd.concat([table, pd.DataFrame({"finess": extra, "in_referential": False})],
+                              ignore_index=True)
+        else:
+            table = pd.DataFrame({"finess": seen.index, "name": pd.NA, "closed_on": pd.NaT,
+                                  "in_referential": False})
+        table["name"] = table["name"].astype("string").fillna(table["finess"].map(names_seen)).fillna("")
+        table["closed"] = pd.to_datetime(table["closed_on"]).le(self.as_of).fillna(False)
+        table["accounts"] = table["finess"].map(seen).fillna(0).astype("int64")
+        return table.sort_values("finess", ignore_index=True)
+
+    def establishment_names(self) -> pd.Series:
+        return self.establishments.set_index("finess")["name"]

@@ -1,0 +1,39 @@
+"""Findings: what the rules found, as small frozen records that renderers only format."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+SEVERITIES = ("error", "warning", "info")
+SEVERITY_LABELS = {"error": "erreur", "warning": "avertissement", "info": "information"}
+SEVERITY_RANK = {"error": 3, "warning": 2, "info": 1}
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: str
+    finess: str
+    establishment: str
+    account: str | None  # the account id, or None when the finding is about the establishment
+    subject: str  # display name of the account or person, or of the establishment
+    message: str  # French, with the evidence
+    key: str  # rule + establishment + subject: the same problem keeps its key month after month
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def finding_key(rule: str, finess: str, subject_id: str | None) -> str:
+    return f"{rule}:{finess}:{subject_id}" if subject_id else f"{rule}:{finess}"
+
+
+@dataclass
+class RuleOutcome:
+    """What happened to one rule in a run: evaluated, or skipped and why."""
+
+    code: str
+    evaluated: bool
+    findings: int = 0
+    skipped_because: str | None = None
+    params: dict = field(default_factory=dict)

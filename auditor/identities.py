@@ -1,0 +1,43 @@
+"""Who is who across files: the same person by RPPS, else e-mail, else name.
+
+Exports rarely share an identifier: the staff file may give an RPPS where the
+accounts give only an e-mail. A link is made on the strongest identifier both
+sides hold; a stronger identifier present on both sides and different vetoes
+a link on a weaker one (two "MARTIN Julie" with different RPPS are two people).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+IDENTIFIERS = ("rpps", "email", "name_key")
+
+
+def link_people(left: pd.DataFrame, right: pd.DataFrame, within: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Pairs (left, right) of row labels that designate the same person.
+
+    `within` adds columns that must be equal too (e.g. ("finess",) to link
+    only inside one establishment).
+    """
+    pairs = []
+    for rank, identifier in enumerate(IDENTIFIERS):
+        if identifier not in left or identifier not in right:
+            continue
+        stronger = [s for s in IDENTIFIERS[:rank] if s in left and s in right]
+        columns = [*within, identifier, *stronger]
+        lhs = left.loc[left[identifier].notna(), columns].rename_axis("left").reset_index()
+        rhs = right.loc[right[identifier].notna(), columns].rename_axis("right").reset_index()
+        linked = lhs.merge(rhs, on=[*within, identifier], suffixes=("_l", "_r"))
+        for other in stronger:
+            a, b = linked[f"{other}_l"], linked[f"{other}_r"]
+            linked = linked[~(a.notna() & b.notna() & (a != b)).fillna(False)]
+        pairs.append(linked[["left", "right"]])
+    if not pairs:
+        return pd.DataFrame({"left": pd.Series(dtype="int64"), "right": pd.Series(dtype="int64")})
+    return pd.concat(pairs, ignore_index=True).drop_duplicates()
+
+
+def display_name(last_name: pd.Series, first_name: pd.Series, fallback: pd.Series) -> pd.Series:
+    """"DUPONT Marie" as the reports show a person, else the fallback (login, e-mail)."""
+    name = (last_name.str.upper().fillna("") + " " + first_name.fillna("")).str.strip()
+    return name.mask(name == "", fallback).fillna("")

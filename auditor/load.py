@@ -1,0 +1,313 @@
+"""Exports to typed tables: find the header, recognise the kind of file, parse the cells.
+
+Every row of every file ends up either in a table or in an input issue that
+says which file, line and column, and why. A required column that is missing
+stops the run (AuditError) with the names the column may have.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import cells
+from .catalogue import Catalogue, KindSpec
+from .errors import AuditError, InputIssue
+from .read import Grid, count_known, read_grids
+from .text import fold
+
+log = logging.getLogger(__name__)
+
+KINDS = ("accounts", "establishments", "staff")
+INPUT_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
+HEADER_SEARCH_ROWS = 20
+SOURCE_COLUMNS = ["source_file", "source_line"]
+
+
+@dataclass
+class SourceFile:
+    path: str
+    kind: str
+    description: str
+    rows: int
+
+
+@dataclass
+class Inputs:
+    """The typed tables read from the exports, with what could not be used."""
+
+    accounts: pd.DataFrame
+    establishments: pd.DataFrame | None = None
+    staff: pd.DataFrame | None = None
+    issues: list[InputIssue] = field(default_factory=list)
+    sources: list[SourceFile] = field(default_factory=list)
+    columns_present: dict[str, set[str]] = field(default_factory=dict)
+
+    def has_column(self, kind: str, column: str) -> bool:
+        return column in self.columns_present.get(kind, set())
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Files named, and the export files found in folders named (sorted, not recursive)."""
+    files = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = sorted(
+                p for p in path.iterdir()
+                if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES and not p.name.startswith(("~$", "."))
+            )
+            if not found:
+                raise AuditError(f"{path} : aucun fichier CSV ou XLSX dans ce dossier")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise AuditError(f"{path} : fichier ou dossier introuvable")
+    return files
+
+
+def load_inputs(
+    paths: list[Path],
+    catalogue: Catalogue,
+    as_of: pd.Timestamp | None = None,
+    forced_kinds: dict[Path, str] | None = None,
+) -> Inputs:
+    """Read every file; `forced_kinds` names the kind of files given by option."""
+    forced_kinds = {Path(p): k for p, k in (forced_kinds or {}).items()}
+    frames: dict[str, list[pd.DataFrame]] = {kind: [] for kind in KINDS}
+    inputs = Inputs(accounts=pd.DataFrame())
+    for path in expand_paths([*paths, *forced_kinds]):
+        kind, frame, issues, description = _load_file(path, catalogue, as_of, forced_kinds.get(path))
+        log.info("%s : %s, %s, %d lignes", path.name, catalogue.kinds[kind].label, description, len(frame))
+        frames[kind].append(frame)
+        inputs.issues.extend(issues)
+        inputs.sources.append(SourceFile(str(path), kind, description, len(frame)))
+        inputs.columns_present.setdefault(kind, set()).update(frame.attrs["present"])
+    if not frames["accounts"]:
+        raise AuditError(
+            "aucun fichier de comptes utilisateurs parmi les fichiers donnés "
+            f"({', '.join(s.path for s in inputs.sources) or 'aucun'})"
+        )
+    inputs.accounts = _concat(frames["accounts"])
+    if frames["establishments"]:
+        inputs.establishments = _drop_duplicate_establishments(_concat(frames["establishments"]), inputs.issues)
+    if frames["staff"]:
+        inputs.staff = _concat(frames["staff"])
+    return inputs
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
+
+
+def _load_file(path: Path, catalogue: Catalogue, as_of, forced_kind: str | None):
+    known = frozenset(h for spec in catalogue.kinds.values() for h in spec.header_lookup())
+    grids = read_grids(path, known)
+    grid, header_index, kind = _locate_table(path, grids, catalogue, forced_kind)
+    spec = catalogue.kinds[kind]
+    issues = list(grid.issues)
+    if len(grids) > 1:
+        issues.append(InputIssue(str(path), None, None, f"{grid.description} retenue "
+                                 f"(le classeur a {len(grids)} feuilles)", "info"))
+    header = grid.rows[header_index]
+    mapping, header_issues = _map_headers(path, grid, header_index, spec)
+    issues.extend(header_issues)
+    raw, skipped = _data_rows(path, grid, header_index, header, mapping)
+    issues.extend(skipped)
+    frame, cell_issues = parse_table(kind, raw, catalogue, as_of, str(path), {c: header[i] for c, i in mapping.items()})
+    issues.extend(cell_issues)
+    frame.attrs["present"] = set(mapping)
+    return kind, frame, issues, grid.description
+
+
+def _locate_table(path: Path, grids: list[Grid], catalogue: Catalogue, forced_kind: str | None):
+    """The grid, header row and kind that best match the catalogue's headers."""
+    kinds = [forced_kind] if forced_kind else list(KINDS)
+    best = None  # (complete, matches, -grid order, -row) -> choice
+    for grid_order, grid in enumerate(grids):
+        for row_index, row in enumerate(grid.rows[:HEADER_SEARCH_ROWS]):
+            for kind in kinds:
+                spec = catalogue.kinds[kind]
+                matches = count_known(row, frozenset(spec.header_lookup()))
+                if matches < 2:
+                    continue
+                complete = not _missing_columns(spec, _present(row, spec))
+                score = (complete, matches, -grid_order, -row_index, -KINDS.index(kind))
+                if best is None or score > best[0]:
+                    best = (score, grid, row_index, kind)
+    if best is None:
+        expected = forced_kind or "comptes, établissements ou personnels"
+        raise AuditError(
+            f"{path} : aucune ligne d'en-tête reconnue dans les {HEADER_SEARCH_ROWS} premières lignes "
+            f"(fichier attendu : {expected}) ; vérifiez le séparateur et les noms de colonnes"
+        )
+    (complete, *_), grid, row_index, kind = best
+    if not complete:
+        spec = catalogue.kinds[kind]
+        missing = _missing_columns(spec, _present(grid.rows[row_index], spec))
+        line = grid.line_numbers[row_index]
+        raise AuditError(f"{path}, ligne {line} (en-têtes, fichier de {spec.label}) : " + " ; ".join(missing))
+    return grid, row_index, kind
+
+
+def _present(header: list[str], spec: KindSpec) -> set[str]:
+    lookup = spec.header_lookup()
+    return {lookup[f] for f in map(fold, header) if f in lookup}
+
+
+def _missing_columns(spec: KindSpec, present: set[str]) -> list[str]:
+    missing = []
+    for column in spec.columns.values():
+        if column.required and column.name not in present:
+            missing.append(f"colonne obligatoire absente : « {column.label} » "
+                           f"(noms acceptés : {', '.join(column.names)})")
+    for group in spec.any_of:
+        if not present.intersection(group):
+            labels = " ou ".join(f"« {spec.columns[c].label} »" for c in group)
+            missing.append(f"il faut au moins une colonne {labels}")
+    return missing
+
+
+def _map_headers(path: Path, grid: Grid, header_index: int, spec: KindSpec):
+    """Canonical column -> position in the row; unknown or repeated headers are reported."""
+    lookup = spec.header_lookup()
+    line = grid.line_numbers[header_index]
+    mapping: dict[str, int] = {}
+    issues = []
+    for position, name in enumerate(grid.rows[header_index]):
+        canonical = lookup.get(fold(name))
+        if not name.strip():
+            continue  # a blank header; its cells are checked in _data_rows
+        if canonical is None:
+            issues.append(InputIssue(str(path), line, name, "colonne non reconnue : ignorée", "info"))
+        elif canonical in mapping:
+            first = grid.rows[header_index][mapping[canonical]]
+            issues.append(InputIssue(str(path), line, name, f"colonne en double avec « {first} » : "
+                                     "seule la première est lue", "warning"))
+        else:
+            mapping[canonical] = position
+    return mapping, issues
+
+
+def _data_rows(path: Path, grid: Grid, header_index: int, header: list[str], mapping: dict[str, int]):
+    """The rows under the header as a frame of text, with blank and repeated-header rows reported."""
+    width = len(header)
+    used = sorted(mapping.values())
+    records, lines, issues = [], [], []
+    blank_lines = []
+    folded_header = [fold(h) for h in header]
+    for line, row in zip(grid.line_numbers[header_index + 1:], grid.rows[header_index + 1:]):
+        if not any(cell.strip() for cell in row):
+            blank_lines.append(line)
+            continue
+        if [fold(c) for c in row[:width]] == folded_header:
+            issues.append(InputIssue(str(path), line, None, "en-tête répété (fichiers mis bout à bout) : "
+                                     "ligne ignorée", "info"))
+            continue
+        overflow = [c for i, c in enumerate(row) if c.strip() and (i >= width or not header[i].strip())]
+        if overflow:
+            issues.append(InputIssue(str(path), line, None, f"{len(overflow)} cellule(s) hors des colonnes "
+                                     "nommées : ignorée(s)", "warning"))
+        records.append([row[i] if i < len(row) else "" for i in used])
+        lines.append(line)
+    if blank_lines:
+        shown = ", ".join(map(str, blank_lines[:10])) + ("…" if len(blank_lines) > 10 else "")
+        issues.append(InputIssue(str(path), blank_lines[0], None,
+                                 f"{len(blank_lines)} ligne(s) vide(s) ignorée(s) : {shown}", "info"))
+    if not records:
+        issues.append(InputIssue(str(path), None, None, "aucune ligne de données sous l'en-tête", "warning"))
+    names = [c for c, _ in sorted(mapping.items(), key=lambda item: item[1])]
+    frame = pd.DataFrame(records, columns=names, dtype="string")
+    frame["source_file"] = str(path)
+    frame["source_line"] = pd.Series(lines, dtype="int64")
+    return frame, issues
+
+
+# Which parser each canonical column goes through.
+_TEXT = ("civility", "last_name", "first_name", "function", "establishment_name", "unit", "name",
+         "category", "department", "account_id", "finess_ej")
+
+
+def parse_table(
+    kind: str,
+    raw: pd.DataFrame,
+    catalogue: Catalogue,
+    as_of: pd.Timestamp | None,
+    file_label: str,
+    headers: dict[str, str] | None = None,
+) -> tuple[pd.DataFrame, list[InputIssue]]:
+    """Typed table of one kind from a frame of text with canonical column names.
+
+    Columns the file lacks are added empty, so that rules see one shape. Used by
+    the loader and by the rules' examples (which are written as such frames).
+    """
+    spec = catalogue.kinds[kind]
+    headers = headers or {}
+    frame = pd.DataFrame(index=raw.index)
+    problems: dict[str, list[cells.Problems]] = {}
+    for column in spec.columns:
+        values = raw[column] if column in raw else pd.Series(pd.NA, index=raw.index, dtype="string")
+        if column == "finess":
+            frame[column], problems[column] = cells.parse_finess(values)
+        elif column == "rpps":
+            frame[column], problems[column] = cells.parse_rpps(values)
+        elif column in ("email", "backup_email", "director_email"):
+            frame[column], problems[column] = cells.parse_email(values)
+        elif column in ("created_on", "last_login", "closed_on"):
+            future_is_suspect = as_of if column != "closed_on" else None
+            frame[column], problems[column] = cells.parse_dates(values, future_is_suspect)
+        elif column == "roles":
+            frame[column], problems[column] = cells.parse_roles(values, catalogue)
+        elif column == "status":
+            frame["status"] = cells.parse_text(values)
+            frame["state"], problems[column] = cells.parse_states(values, catalogue)
+        else:
+            frame[column] = cells.parse_text(values)
+    if "last_name" in frame and "first_name" in frame:
+        frame["name_key"] = cells.person_name_key(frame["last_name"], frame["first_name"])
+    for column in SOURCE_COLUMNS:
+        frame[column] = raw[column] if column in raw else pd.NA
+
+    issues = []
+    unusable = pd.Series(False, index=frame.index)
+    for column, column_problems in problems.items():
+        if column not in raw:
+            continue  # an absent optional column is not a problem of each row
+        for problem in column_problems:
+            rows = problem.reasons.index
+            if problem.severity == "error":
+                unusable.loc[rows] = True
+            issues.extend(_issues_for(frame, raw, rows, column, headers.get(column, column),
+                                      problem.reasons, problem.severity, file_label))
+    if kind == "accounts":
+        no_id = frame["account_id"].isna() & ~unusable
+        issues.extend(_issues_for(frame, raw, frame.index[no_id], "account_id",
+                                  headers.get("account_id", "account_id"),
+                                  pd.Series("identifiant absent : ligne ignorée", index=frame.index), "error",
+                                  file_label))
+        unusable |= no_id
+    return frame[~unusable], issues
+
+
+def _issues_for(frame, raw, rows, column, header, reasons, severity, file_label) -> list[InputIssue]:
+    if len(rows) == 0:
+        return []
+    lines = frame.loc[rows, "source_line"]
+    values = raw.loc[rows, column] if column in raw else pd.Series(pd.NA, index=rows)
+    finess = frame.loc[rows, "finess"] if "finess" in frame else pd.Series(pd.NA, index=rows)
+    return [
+        InputIssue(file_label, None if pd.isna(line) else int(line), header, str(reason), severity,
+                   None if pd.isna(value) else str(value), None if pd.isna(fin) else str(fin))
+        for line, reason, value, fin in zip(lines, reasons.loc[rows], values, finess)
+    ]
+
+
+def _drop_duplicate_establishments(frame: pd.DataFrame, issues: list[InputIssue]) -> pd.DataFrame:
+    repeated = frame["finess"].duplicated(keep="first") & frame["finess"].notna()
+    for file, line, finess in frame.loc[repeated, ["source_file", "source_line", "finess"]].itertuples(index=False):
+        issues.append(InputIssue(file, int(line), None, "établissement en double dans le référentiel : "
+                                 "seule la première ligne est lue", "warning", None, finess))
+    return frame[~repeated].reset_index(drop=True)

@@ -1,0 +1,29 @@
+"""Text folding, so that "Référent  Établissement" and "referent etablissement" match.
+
+Used for headers, role names, statuses, person names: anything people type
+with or without accents, capitals, hyphens or double spaces.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import pandas as pd
+
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def fold(text: str) -> str:
+    """Lower-case ASCII words separated by single spaces ("N° FINESS" -> "n finess")."""
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    ascii_only = decomposed.encode("ascii", "ignore").decode("ascii").lower()
+    return _NON_ALNUM.sub(" ", ascii_only).strip()
+
+
+def fold_series(values: pd.Series) -> pd.Series:
+    """`fold` over a column, computed once per distinct value (columns repeat a lot)."""
+    text = values.astype("string")
+    distinct = text.dropna().unique()
+    mapping = {value: fold(value) for value in distinct}
+    return text.map(mapping).astype("string")

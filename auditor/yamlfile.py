@@ -1,0 +1,74 @@
+"""Safe YAML reading that remembers line numbers and refuses aliases.
+
+Rulebooks and catalogues are edited by hand: an error must say on which line
+it is. Aliases are refused outright: nothing in a rulebook needs them, and
+they are the way to build a "billion laughs" document.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import AuditError
+
+
+class LineDict(dict):
+    """A mapping read from YAML, with the line of the mapping and of each key."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class _LineLoader(yaml.SafeLoader):
+    def compose_node(self, parent, index):  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.MarkedYAMLError(
+                problem="les alias YAML (*nom) ne sont pas acceptés",
+                problem_mark=event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
+    loader.flatten_mapping(node)
+    result = LineDict()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in result:
+            raise yaml.MarkedYAMLError(
+                problem=f"clé « {key} » en double", problem_mark=key_node.start_mark
+            )
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[str(key)] = key_node.start_mark.line + 1
+    return result
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file; any syntax error becomes an AuditError with file and line."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise AuditError(f"{path} : le fichier YAML n'est pas en UTF-8 ({exc.reason})") from None
+    except OSError as exc:
+        raise AuditError(f"{path} : lecture impossible ({exc.strerror})") from None
+    try:
+        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f", ligne {mark.line + 1}, colonne {mark.column + 1}" if mark else ""
+        problem = exc.problem or exc.context or "syntaxe invalide"
+        raise AuditError(f"{path}{where} : YAML invalide : {problem}") from None
+    except yaml.YAMLError as exc:
+        raise AuditError(f"{path} : YAML invalide : {exc}") from None
