@@ -16,7 +16,7 @@ import pandas as pd
 from . import cells
 from .catalogue import Catalogue, KindSpec
 from .errors import AuditError, InputIssue
-from .read import Grid, count_known, read_grids
+from .read import Grid, read_grids
 from .text import fold
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ SOURCE_COLUMNS = ["source_file", "source_line"]
 class SourceFile:
     path: str
     kind: str
+    label: str  # the kind, in French
     description: str
     rows: int
 
@@ -84,7 +85,7 @@ def load_inputs(
         log.info("%s : %s, %s, %d lignes", path.name, catalogue.kinds[kind].label, description, len(frame))
         frames[kind].append(frame)
         inputs.issues.extend(issues)
-        inputs.sources.append(SourceFile(str(path), kind, description, len(frame)))
+        inputs.sources.append(SourceFile(str(path), kind, catalogue.kinds[kind].label, description, len(frame)))
         inputs.columns_present.setdefault(kind, set()).update(frame.attrs["present"])
     if not frames["accounts"]:
         raise AuditError(
@@ -124,18 +125,26 @@ def _load_file(path: Path, catalogue: Catalogue, as_of, forced_kind: str | None)
 
 
 def _locate_table(path: Path, grids: list[Grid], catalogue: Catalogue, forced_kind: str | None):
-    """The grid, header row and kind that best match the catalogue's headers."""
+    """The grid, header row and kind that best match the catalogue's headers.
+
+    Kinds share many headers (Nom, FINESS, E-mail): a row is first judged by
+    the headers only one kind knows (Rôles, Statut: accounts; Raison sociale:
+    establishments), then by completeness, then by the number of headers.
+    """
+    lookups = {kind: frozenset(spec.header_lookup()) for kind, spec in catalogue.kinds.items()}
     kinds = [forced_kind] if forced_kind else list(KINDS)
-    best = None  # (complete, matches, -grid order, -row) -> choice
+    best = None
     for grid_order, grid in enumerate(grids):
         for row_index, row in enumerate(grid.rows[:HEADER_SEARCH_ROWS]):
+            folded = [fold(cell) for cell in row if cell.strip()]
             for kind in kinds:
-                spec = catalogue.kinds[kind]
-                matches = count_known(row, frozenset(spec.header_lookup()))
+                matches = sum(1 for cell in folded if cell in lookups[kind])
                 if matches < 2:
                     continue
-                complete = not _missing_columns(spec, _present(row, spec))
-                score = (complete, matches, -grid_order, -row_index, -KINDS.index(kind))
+                others = [lookups[k] for k in KINDS if k != kind]
+                specific = sum(1 for cell in folded if cell in lookups[kind] and not any(cell in o for o in others))
+                complete = not _missing_columns(catalogue.kinds[kind], _present(row, catalogue.kinds[kind]))
+                score = (specific, complete, matches, -grid_order, -row_index, -KINDS.index(kind))
                 if best is None or score > best[0]:
                     best = (score, grid, row_index, kind)
     if best is None:
@@ -144,10 +153,10 @@ def _locate_table(path: Path, grids: list[Grid], catalogue: Catalogue, forced_ki
             f"{path} : aucune ligne d'en-tête reconnue dans les {HEADER_SEARCH_ROWS} premières lignes "
             f"(fichier attendu : {expected}) ; vérifiez le séparateur et les noms de colonnes"
         )
-    (complete, *_), grid, row_index, kind = best
-    if not complete:
-        spec = catalogue.kinds[kind]
-        missing = _missing_columns(spec, _present(grid.rows[row_index], spec))
+    _, grid, row_index, kind = best
+    spec = catalogue.kinds[kind]
+    missing = _missing_columns(spec, _present(grid.rows[row_index], spec))
+    if missing:
         line = grid.line_numbers[row_index]
         raise AuditError(f"{path}, ligne {line} (en-têtes, fichier de {spec.label}) : " + " ; ".join(missing))
     return grid, row_index, kind

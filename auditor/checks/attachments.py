@@ -25,17 +25,20 @@ def staff_without_account(ctx) -> pd.DataFrame:
 
     # Where the person has an account elsewhere, the fix is to attach it here.
     elsewhere = link_people(missing, attachments).merge(
-        attachments[["account_id", "finess"]], left_on="right", right_index=True
+        attachments[["account_id", "finess", "display_name"]], left_on="right", right_index=True
     )
     elsewhere = elsewhere.drop_duplicates(["left", "account_id", "finess"]).sort_values(["account_id", "finess"])
     evidence = (elsewhere["account_id"] + " (rattaché à " + elsewhere["finess"] + ")").groupby(elsewhere["left"]).agg(", ".join)
-    account = elsewhere.drop_duplicates("left").set_index("left")["account_id"]
+    first_account = elsewhere.drop_duplicates("left").set_index("left")
 
     known_account = lookup_text(missing.index.to_series(), evidence)
     message = ("exerce dans l'établissement selon le fichier du personnel, sans compte rattaché ; "
                + ("compte existant : " + known_account).fillna("aucun compte trouvé"))
-    subject = display_name(missing["last_name"], missing["first_name"], missing["email"].fillna(missing["rpps"]))
+    rows = missing.index.to_series()
+    # The staff file may give only an e-mail or an RPPS: the account, when found, has the name.
+    fallback = lookup_text(rows, first_account["display_name"]).fillna(missing["email"]).fillna(missing["rpps"])
+    subject = display_name(missing["last_name"], missing["first_name"], fallback)
     return hits(
         missing["finess"], message, subject=subject,
-        account=lookup_text(missing.index.to_series(), account), subject_id=missing["person_id"],
+        account=lookup_text(rows, first_account["account_id"]), subject_id=missing["person_id"],
     )

@@ -1,0 +1,64 @@
+"""The library entry points: run an audit, write its reports. The CLI only calls these."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from . import engine
+from .catalogue import Catalogue, load_catalogue
+from .engine import AuditResult
+from .load import load_inputs
+from .render import FORMATS, prepare_out_dir
+from .render.bundles import write_bundles
+from .render.html_report import write_html
+from .render.json_report import write_json
+from .render.xlsx_report import write_xlsx
+from .resources import rules_dir
+from .rulebook import Rule, apply_overrides, load_rules, rule_files
+
+log = logging.getLogger(__name__)
+
+
+def load_rulebook(rules_path: Path | None = None, params: list[str] = ()) -> tuple[Catalogue, list[Rule]]:
+    """Catalogue and rules from a rules folder (the built-in one by default)."""
+    folder = Path(rules_path) if rules_path else rules_dir()
+    catalogue = load_catalogue(folder)
+    rules = apply_overrides(load_rules(rule_files(folder), catalogue), list(params))
+    return catalogue, rules
+
+
+def audit(
+    paths: list[Path],
+    as_of,
+    *,
+    rules_path: Path | None = None,
+    params: list[str] = (),
+    forced_kinds: dict[Path, str] | None = None,
+) -> AuditResult:
+    catalogue, rules = load_rulebook(rules_path, params)
+    as_of = pd.Timestamp(as_of).normalize()
+    inputs = load_inputs(paths, catalogue, as_of, forced_kinds)
+    log.info("%d lignes de comptes, %d problèmes de lecture", len(inputs.accounts), len(inputs.issues))
+    result = engine.run(rules, inputs, catalogue, as_of)
+    log.info("%d constats", len(result.findings))
+    return result
+
+
+def write_reports(
+    result: AuditResult, out: Path, formats: tuple[str, ...] = FORMATS, per_establishment: bool = False
+) -> list[Path]:
+    out = prepare_out_dir(Path(out))
+    written = []
+    if "json" in formats:
+        written.append(write_json(result, out / "findings.json"))
+    if "xlsx" in formats:
+        written.append(write_xlsx(result, out / "audit.xlsx"))
+    if "html" in formats:
+        written.append(write_html(result, out / "audit.html"))
+    if per_establishment:
+        written.extend(write_bundles(result, out, formats))
+    log.info("%d rapports écrits dans %s", len(written), out)
+    return written

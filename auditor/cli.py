@@ -1,0 +1,165 @@
+"""The `vt-audit` command: a thin French layer over `auditor.audit`."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import re
+import sys
+from pathlib import Path
+
+from . import __version__
+from .audit import audit, write_reports
+from .errors import AuditError
+from .findings import SEVERITIES, SEVERITY_RANK
+from .render import FORMATS
+
+# The one table of exit codes: README and `--help` are built from it.
+EXIT_CODES = {
+    0: "aucun constat au niveau de --fail-on ou au-dessus",
+    1: "au moins un constat au niveau de --fail-on ou au-dessus",
+    2: "entrée, règles ou commande inutilisables (une ligne « Erreur : … »)",
+    3: "erreur interne de vt-audit (à signaler)",
+}
+FAIL_ON_CHOICES = (*SEVERITIES, "never")
+
+# argparse speaks English; these are the messages a user can meet.
+_ARGPARSE_FRENCH = [
+    (r"the following arguments are required: (.*)", r"arguments obligatoires manquants : \1"),
+    (r"argument (\S+): invalid choice: (.*) \(choose from (.*)\)", r"argument \1 : choix invalide \2 (choix possibles : \3)"),
+    (r"argument (\S+): expected one argument", r"l'argument \1 attend une valeur"),
+    (r"unrecognized arguments: (.*)", r"arguments non reconnus : \1"),
+    (r"argument (\S+): invalid (\S+) value: (.*)", r"argument \1 : valeur invalide \3"),
+    (r"invalid choice: (.*) \(choose from (.*)\)", r"commande inconnue \1 (commandes : \2)"),
+]
+
+
+class _FrenchFormatter(argparse.RawDescriptionHelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):
+        super().add_usage(usage, actions, groups, prefix="Utilisation : ")
+
+
+class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _FrenchFormatter)
+        kwargs.setdefault("add_help", False)
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "arguments"
+        self._optionals.title = "options"
+        self.add_argument("-h", "--help", action="help", help="afficher cette aide et quitter")
+
+    def error(self, message):
+        for pattern, french in _ARGPARSE_FRENCH:
+            message = re.sub(pattern, french, message)
+        raise AuditError(f"{message} (voir « {self.prog} --help »)")
+
+
+def _date(text: str) -> dt.date:
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise argparse.ArgumentTypeError(f"date invalide « {text} » (AAAA-MM-JJ ou JJ/MM/AAAA)")
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    chosen = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"format inconnu {unknown} (formats : {', '.join(FORMATS)})")
+    return chosen
+
+
+def exit_code_table() -> str:
+    return "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="vt-audit",
+        description="Audit des comptes utilisateurs ViaTrajectoire Handicap / ROR des ESMS, "
+        "d'après la fiche pratique « gestion des comptes » du Portail de santé PACA.",
+    )
+    parser.add_argument("--version", action="version", version=f"vt-audit {__version__}",
+                        help="afficher la version et quitter")
+    commands = parser.add_subparsers(dest="command", title="commandes", metavar="COMMANDE",
+                                     parser_class=_Parser)
+    commands.required = True
+
+    run = commands.add_parser(
+        "run", help="auditer des exports et écrire les rapports",
+        description="Lit les exports (comptes, et en option référentiel des établissements et fichier "
+        "du personnel), applique les règles et écrit findings.json, audit.xlsx et audit.html.",
+        epilog="Codes de sortie :\n" + exit_code_table(),
+    )
+    run.add_argument("paths", nargs="*", type=Path, metavar="CHEMIN",
+                     help="fichiers CSV/XLSX ou dossiers ; le type de chaque fichier est reconnu à ses en-têtes")
+    run.add_argument("--out", required=True, type=Path, metavar="DOSSIER", help="dossier des rapports")
+    run.add_argument("--as-of", type=_date, metavar="DATE",
+                     help="date d'audit (AAAA-MM-JJ ; par défaut : aujourd'hui)")
+    run.add_argument("--accounts", action="append", type=Path, default=[], metavar="FICHIER",
+                     help="fichier de comptes utilisateurs (sans reconnaissance des en-têtes)")
+    run.add_argument("--establishments", action="append", type=Path, default=[], metavar="FICHIER",
+                     help="référentiel des établissements")
+    run.add_argument("--staff", action="append", type=Path, default=[], metavar="FICHIER",
+                     help="fichier du personnel (où exerce chaque professionnel)")
+    run.add_argument("--rules", type=Path, metavar="DOSSIER",
+                     help="dossier de règles à utiliser à la place des règles intégrées")
+    run.add_argument("--param", action="append", default=[], metavar="NOM=VALEUR",
+                     help="modifier un paramètre de règle (ex. inactivity_days=90 ou ACC-01.inactivity_days=90)")
+    run.add_argument("--fail-on", choices=FAIL_ON_CHOICES, default="error", metavar="NIVEAU",
+                     help="sévérité à partir de laquelle le code de sortie vaut 1 : "
+                     "error, warning, info ou never (défaut : error)")
+    run.add_argument("--format", type=_formats, default=FORMATS, metavar="FORMATS",
+                     help=f"formats séparés par des virgules parmi {', '.join(FORMATS)} (défaut : tous)")
+    run.add_argument("--per-establishment", action="store_true",
+                     help="écrire aussi un classeur et une page par établissement, pour sa direction")
+    run.add_argument("-v", "--verbose", action="count", default=0,
+                     help="journal plus détaillé (sans nom ni e-mail)")
+    return parser
+
+
+def _configure_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s : %(message)s", stream=sys.stderr)
+
+
+def _run(args) -> int:
+    forced = {p: "accounts" for p in args.accounts}
+    forced.update({p: "establishments" for p in args.establishments})
+    forced.update({p: "staff" for p in args.staff})
+    if not args.paths and not forced:
+        raise AuditError("aucun fichier à auditer : donnez au moins un CHEMIN ou --accounts FICHIER")
+    as_of = args.as_of or dt.date.today()
+    result = audit(args.paths, as_of, rules_path=args.rules, params=args.param, forced_kinds=forced)
+    write_reports(result, args.out, args.format, args.per_establishment)
+    counts = {s: sum(1 for f in result.findings if f.severity == s) for s in SEVERITIES}
+    print(
+        f"{len(result.establishments)} établissement(s) audité(s) au {as_of:%d/%m/%Y} : "
+        f"{counts['error']} erreur(s), {counts['warning']} avertissement(s), {counts['info']} information(s), "
+        f"{len(result.input_issues)} problème(s) de lecture. Rapports dans {args.out}"
+    )
+    if args.fail_on == "never":
+        return 0
+    threshold = SEVERITY_RANK[args.fail_on]
+    return 1 if any(SEVERITY_RANK[f.severity] >= threshold for f in result.findings) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        _configure_logging(getattr(args, "verbose", 0))
+        return {"run": _run}[args.command](args)
+    except AuditError as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("Erreur : interrompu ; aucun rapport partiel n'a été laissé", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a bug: one line for the user, no traceback
+        logging.getLogger(__name__).debug("erreur interne", exc_info=True)
+        print(f"Erreur interne de vt-audit ({type(exc).__name__}) : merci de la signaler "
+              "(relancer avec -vv pour le détail)", file=sys.stderr)
+        return 3

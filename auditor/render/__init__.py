@@ -1,0 +1,41 @@
+"""Reports: the findings formatted for people (xlsx, html) and machines (json).
+
+Renderers format; they decide nothing. Every file is written under a
+temporary name in the output folder and moved into place when complete, so
+an interrupted run never leaves a half-written report.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import AuditError
+
+FORMATS = ("xlsx", "html", "json")
+
+
+@contextmanager
+def atomic_path(target: Path):
+    """A temporary path beside `target`; moved onto it only if the block succeeds."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(handle)
+    try:
+        yield Path(temporary)
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def prepare_out_dir(out: Path) -> Path:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AuditError(f"{out} : impossible de créer le dossier de sortie ({exc.strerror})") from None
+    if not os.access(out, os.W_OK):
+        raise AuditError(f"{out} : dossier de sortie non accessible en écriture")
+    return out

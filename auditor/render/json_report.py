@@ -1,0 +1,72 @@
+"""findings.json: the machine-readable report (schema: reports/findings.schema.json)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import pandas as pd
+
+from .. import __version__
+from ..engine import AuditResult
+from ..findings import SEVERITIES
+from . import atomic_path
+
+SCHEMA_VERSION = 1
+
+
+def report_data(result: AuditResult) -> dict:
+    establishments = result.establishments
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "vt-audit", "version": __version__},
+        "as_of": result.as_of.date().isoformat(),
+        "summary": {
+            "establishments": int(len(establishments)),
+            "establishments_without_accounts": int((establishments["accounts"] == 0).sum()),
+            "findings": {s: sum(1 for f in result.findings if f.severity == s) for s in SEVERITIES},
+            "input_issues": len(result.input_issues),
+        },
+        "rules": [
+            {
+                "code": rule.code,
+                "title": rule.title,
+                "severity": rule.severity,
+                "params": result.outcomes[rule.code].params,
+                "evaluated": result.outcomes[rule.code].evaluated,
+                "skipped_because": result.outcomes[rule.code].skipped_because,
+                "findings": result.outcomes[rule.code].findings,
+            }
+            for rule in result.rules
+        ],
+        "establishments": [
+            {
+                "finess": row.finess,
+                "name": row.name,
+                "in_referential": bool(row.in_referential),
+                "closed": bool(row.closed),
+                "accounts": int(row.accounts),
+                **{s: int(getattr(row, s)) for s in SEVERITIES},
+            }
+            for row in establishments.itertuples(index=False)
+        ],
+        "findings": [f.as_dict() for f in result.findings],
+        "input_issues": [asdict(issue) for issue in result.input_issues],
+        "sources": [asdict(source) for source in result.sources],
+    }
+
+
+def write_json(result: AuditResult, target: Path) -> Path:
+    with atomic_path(target) as temporary:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump(report_data(result), handle, ensure_ascii=False, indent=2, default=_plain)
+    return target
+
+
+def _plain(value):
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -1,0 +1,136 @@
+"""audit.xlsx: the auditors' workbook, streamed with openpyxl's write-only mode.
+
+Each sheet has a frozen header row, filters and set widths; severities are
+coloured. Text that a spreadsheet would take for a formula (=, +, -, @, tab,
+carriage return first) is stored as text, never as a formula.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from ..engine import AuditResult
+from ..findings import SEVERITY_LABELS
+from . import atomic_path
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+SEVERITY_FILLS = {
+    "error": PatternFill("solid", fgColor="FFC7CE"),
+    "warning": PatternFill("solid", fgColor="FFEB9C"),
+    "info": PatternFill("solid", fgColor="DDEBF7"),
+}
+HEADER_FONT = Font(bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
+WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+class _Sheet:
+    """A write-only sheet with a header row, filters and widths."""
+
+    def __init__(self, workbook: Workbook, title: str, columns: list[tuple[str, int]]):
+        self.sheet = workbook.create_sheet(title)
+        self.sheet.freeze_panes = "A2"
+        for index, (_, width) in enumerate(columns, start=1):
+            self.sheet.column_dimensions[get_column_letter(index)].width = width
+        self.width = len(columns)
+        self.rows = 1
+        header = []
+        for name, _ in columns:
+            cell = WriteOnlyCell(self.sheet, value=name)
+            cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+            header.append(cell)
+        self.sheet.append(header)
+
+    def append(self, values: Iterable, severity_column: int | None = None, severity: str | None = None,
+               wrap: bool = False):
+        cells = []
+        for index, value in enumerate(values):
+            cell = safe_cell(self.sheet, value)
+            if wrap:
+                cell.alignment = WRAP
+            if index == severity_column and severity in SEVERITY_FILLS:
+                cell.fill = SEVERITY_FILLS[severity]
+            cells.append(cell)
+        self.sheet.append(cells)
+        self.rows += 1
+
+    def close(self):
+        self.sheet.auto_filter.ref = f"A1:{get_column_letter(self.width)}{max(self.rows, 2)}"
+
+
+def safe_cell(sheet, value) -> WriteOnlyCell:
+    """A cell that shows `value` as it is: text stays text, whatever it starts with."""
+    if value is None:
+        return WriteOnlyCell(sheet, value=None)
+    if isinstance(value, bool):
+        return WriteOnlyCell(sheet, value="oui" if value else "non")
+    if isinstance(value, (int, float)):
+        return WriteOnlyCell(sheet, value=value)
+    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
+    cell = WriteOnlyCell(sheet, value=text)
+    if text.startswith(FORMULA_TRIGGERS):
+        cell.data_type = "s"  # openpyxl took it for a formula: store the text itself
+        cell.quotePrefix = True  # and Excel keeps it as text when the cell is edited
+    return cell
+
+
+def write_xlsx(result: AuditResult, target: Path) -> Path:
+    workbook = Workbook(write_only=True)
+    rules = {rule.code: rule for rule in result.rules}
+
+    summary = _Sheet(workbook, "Synthèse", [
+        ("FINESS", 12), ("Établissement", 40), ("Dans le référentiel", 12), ("Fermé", 8),
+        ("Comptes rattachés", 12), ("Erreurs", 10), ("Avertissements", 14), ("Informations", 13),
+    ])
+    for row in result.establishments.itertuples(index=False):
+        summary.append([row.finess, row.name, bool(row.in_referential), bool(row.closed), int(row.accounts),
+                        int(row.error), int(row.warning), int(row.info)])
+    summary.close()
+
+    findings = _Sheet(workbook, "Constats", [
+        ("Sévérité", 14), ("Règle", 9), ("Intitulé", 45), ("FINESS", 12), ("Établissement", 35),
+        ("Compte", 18), ("Personne", 28), ("Constat", 70), ("Clé", 30),
+    ])
+    for f in result.findings:
+        findings.append([SEVERITY_LABELS[f.severity], f.rule, rules[f.rule].title, f.finess, f.establishment,
+                         f.account, f.subject, f.message, f.key], severity_column=0, severity=f.severity)
+    findings.close()
+
+    rule_sheet = _Sheet(workbook, "Règles", [
+        ("Code", 9), ("Sévérité", 14), ("Intitulé", 45), ("Paramètres", 22), ("Évaluée", 30),
+        ("Constats", 10), ("Pourquoi", 70), ("Comment corriger", 70), ("Source", 50),
+    ])
+    for rule in result.rules:
+        outcome = result.outcomes[rule.code]
+        evaluated = "oui" if outcome.evaluated else f"non : {outcome.skipped_because}"
+        params = ", ".join(f"{k} = {v}" for k, v in outcome.params.items())
+        rule_sheet.append([rule.code, SEVERITY_LABELS[rule.severity], rule.title, params, evaluated,
+                           outcome.findings, rule.why, rule.fix, rule.source],
+                          severity_column=1, severity=rule.severity, wrap=True)
+    rule_sheet.close()
+
+    issues = _Sheet(workbook, "Problèmes de lecture", [
+        ("Fichier", 30), ("Ligne", 8), ("Colonne", 20), ("Gravité", 14), ("Problème", 60), ("Valeur", 30),
+        ("FINESS", 12),
+    ])
+    for issue in result.input_issues:
+        issues.append([issue.file, issue.line, issue.column, SEVERITY_LABELS.get(issue.severity, issue.severity),
+                       issue.reason, issue.value, issue.finess], severity_column=3, severity=issue.severity)
+    issues.close()
+
+    about = _Sheet(workbook, "À propos", [("Élément", 30), ("Valeur", 80)])
+    about.append(["Date d'audit", result.as_of.strftime("%d/%m/%Y")])
+    for source in result.sources:
+        about.append([f"Fichier lu ({source.label})", f"{source.path} : {source.description}, {source.rows} lignes"])
+    about.close()
+
+    with atomic_path(target) as temporary:
+        workbook.save(temporary)
+    return target

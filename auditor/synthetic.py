@@ -1,0 +1,301 @@
+"""Deterministic synthetic exports: a fictitious region with known problems.
+
+Used for `samples/` (and by the benchmarks at any size). Every establishment
+is either clean or carries exactly one planted problem, and the generator
+writes the findings it expects (`attendu.json`), so that the end-to-end tests
+compare the audit with what was planted, not with what the engine computed.
+
+    python -m auditor.synthetic --establishments 30 --seed 7 --out samples
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from openpyxl import Workbook
+
+AS_OF = dt.date(2026, 11, 1)
+DEPARTMENTS = ("04", "05", "06", "13", "83", "84")
+CATEGORIES = {"183": "IME", "246": "ESAT", "255": "MAS", "437": "FAM", "182": "SESSAD", "382": "Foyer de vie",
+              "446": "SAVS", "445": "SAMSAH"}
+PLACES = ("Les Oliviers", "La Sainte-Victoire", "Les Calanques", "Le Mistral", "Les Lavandes", "Le Verdon",
+          "La Durance", "Les Alpilles", "Le Luberon", "Les Cigales", "L'Estérel", "La Crau", "Le Ventoux",
+          "Les Pins", "La Camargue", "Le Mercantour")
+LAST_NAMES = ("Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau",
+              "Simon", "Laurent", "Lefèvre", "Michel", "Garcia", "David", "Bertrand", "Roux", "Vincent", "Fournier",
+              "Morel", "Girard", "André", "Mercier", "Dupont", "Lambert", "Bonnet", "François", "Martinez", "Giraud",
+              "Olivier", "Blanc", "Guérin", "Rousseau", "Mathieu", "Clément", "Gauthier", "Perrin", "Chevalier")
+FIRST_NAMES = (("Mme", "Marie"), ("Mme", "Julie"), ("Mme", "Sophie"), ("Mme", "Camille"), ("Mme", "Léa"),
+               ("Mme", "Émilie"), ("Mme", "Nathalie"), ("Mme", "Hélène"), ("Mme", "Anaïs"), ("Mme", "Céline"),
+               ("M.", "Thomas"), ("M.", "Nicolas"), ("M.", "Julien"), ("M.", "Jean-Pierre"), ("M.", "Mathieu"),
+               ("M.", "Karim"), ("M.", "Stéphane"), ("M.", "Loïc"), ("M.", "François"), ("M.", "Rémi"))
+UNITS = ("Internat", "Externat", "Accueil de jour", "Unité autisme", "Atelier", "Hébergement")
+
+ROR_REFERENT = "Référent Établissement"
+VT_REFERENT = "IAM - MSPH - Référent ESMS (IAM)"
+NOTIFICATIONS = "IAM - MSPH - ESMS - Gestion des notif. (Nominatif) (IAM)"
+DASHBOARD_ANONYMOUS = "IAM - MSPH - ESMS - Consulter les tdb (Anonyme) (IAM)"
+STATISTICS = "IAM - MSPH - Statistiques ESMS (IAM)"
+
+# (function as exports write it, roles, has an RPPS)
+STAFF_PROFILES = (
+    ("Éducateur spécialisé", [NOTIFICATIONS], False),
+    ("Educ spé", [NOTIFICATIONS], False),
+    ("Moniteur-éducateur", [NOTIFICATIONS], False),
+    ("Infirmière", [NOTIFICATIONS], True),
+    ("Psychologue", [NOTIFICATIONS], True),
+    ("Secrétaire", [DASHBOARD_ANONYMOUS, STATISTICS], False),
+    ("Assistante de service social", [NOTIFICATIONS], False),
+)
+
+# One planted problem per problem establishment; the others are clean.
+PROBLEMS = ("one_referent", "no_account", "ror_only_referent", "vt_only_referent", "inactive_account",
+            "never_logged_in", "staff_elsewhere", "staff_unknown")
+
+
+def problem_of(index: int) -> str | None:
+    """The first establishments carry each problem once; then 8 in 20 carry one, in turn."""
+    if index < len(PROBLEMS):
+        return PROBLEMS[index]
+    return PROBLEMS[index % 20] if index % 20 < len(PROBLEMS) else None
+
+
+def luhn_key(digits: str) -> str:
+    total = 0
+    for position, char in enumerate(reversed(digits + "0")):
+        value = int(char) * (2 if position % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return str((10 - total % 10) % 10)
+
+
+@dataclass
+class Person:
+    login: str
+    civility: str
+    last_name: str
+    first_name: str
+    function: str
+    roles: list[str]
+    rpps: str = ""
+    status: str = "Actif"
+    created_on: dt.date = dt.date(2024, 1, 15)
+    last_login: dt.date | None = None
+    units: list[str] = field(default_factory=list)
+
+    @property
+    def email(self) -> str:
+        return f"{self.login}@esms-paca.fr"
+
+    @property
+    def display(self) -> str:
+        return f"{self.last_name.upper()} {self.first_name}"
+
+
+@dataclass
+class Region:
+    establishments: list[dict] = field(default_factory=list)
+    accounts: list[dict] = field(default_factory=list)
+    staff: list[dict] = field(default_factory=list)
+    expected: list[dict] = field(default_factory=list)
+
+
+class _Generator:
+    def __init__(self, seed: int):
+        self.random = random.Random(seed)
+        self.logins: set[str] = set()
+        self.rpps_counter = 0
+
+    def person(self, function: str, roles: list[str], with_rpps: bool, units: list[str],
+               colleagues: list[Person] = ()) -> Person:
+        """A new professional, whose name differs from their colleagues' (homonyms look like duplicates)."""
+        taken = {(p.last_name, p.first_name) for p in colleagues}
+        civility, first = self.random.choice(FIRST_NAMES)
+        last = self.random.choice(LAST_NAMES)
+        while (last, first) in taken:
+            civility, first = self.random.choice(FIRST_NAMES)
+            last = self.random.choice(LAST_NAMES)
+        base = f"{first[0]}{last}".lower()
+        base = base.translate(str.maketrans("éèêëàâîïôûüçÉ", "eeeeaaiiouucE")).replace("'", "").replace(" ", "")
+        login, suffix = base, 1
+        while login in self.logins:
+            suffix += 1
+            login = f"{base}{suffix}"
+        self.logins.add(login)
+        rpps = ""
+        if with_rpps:
+            self.rpps_counter += 1
+            digits = f"1{self.rpps_counter:09d}"
+            rpps = digits + luhn_key(digits)
+        recent = AS_OF - dt.timedelta(days=self.random.randint(1, 90))
+        created = AS_OF - dt.timedelta(days=self.random.randint(200, 1500))
+        return Person(login, civility, last, first, function, list(roles), rpps, "Actif", created, recent,
+                      self.random.sample(units, k=min(len(units), self.random.choice((1, 1, 2)))))
+
+
+def generate(n_establishments: int, seed: int = 7) -> Region:
+    gen = _Generator(seed)
+    region = Region()
+    people_by_finess: dict[str, list[Person]] = {}
+    for index in range(n_establishments):
+        department = DEPARTMENTS[index % len(DEPARTMENTS)]
+        category = list(CATEGORIES)[index % len(CATEGORIES)]
+        digits = f"{department}{index + 1:06d}"
+        finess = digits + luhn_key(digits)
+        ej_digits = f"{department}{(index // 3) + 500000:06d}"
+        name = f"{CATEGORIES[category]} {PLACES[index % len(PLACES)]}"
+        if index >= len(PLACES):
+            name += f" {index // len(PLACES) + 1}"
+        problem = problem_of(index)
+        closed = index == n_establishments - 1 and n_establishments > len(PROBLEMS) + 2
+        region.establishments.append({
+            "finess": finess, "name": name, "finess_ej": ej_digits + luhn_key(ej_digits), "category": category,
+            "department": department, "closed_on": dt.date(2026, 6, 30) if closed else None,
+            "director_email": f"direction.{finess}@esms-paca.fr",
+        })
+        if problem == "no_account" or closed:
+            if problem == "no_account":
+                region.expected.append({"rule": "REF-01", "finess": finess, "subject": name})
+            continue
+        units = gen.random.sample(UNITS, k=gen.random.randint(1, 3))
+        people: list[Person] = []
+        for function in ("Directrice", "Chef de service"):
+            people.append(gen.person(function, [ROR_REFERENT, VT_REFERENT, NOTIFICATIONS], False, units, people))
+        for _ in range(gen.random.randint(4, 9)):
+            function, roles, with_rpps = gen.random.choice(STAFF_PROFILES)
+            people.append(gen.person(function, roles, with_rpps, units, people))
+        departed = gen.person("Éducateur spécialisé", [NOTIFICATIONS], False, units, people)
+        departed.status, departed.last_login = "Archivé", AS_OF - dt.timedelta(days=700)
+        people.append(departed)
+        _plant(problem, finess, name, people, region, gen)
+        people_by_finess[finess] = people
+        for person in people:
+            _account_rows(region, person, finess, name, gen)
+
+    _staff_file(region, people_by_finess, gen)
+    return region
+
+
+def _plant(problem, finess, name, people, region, gen: _Generator) -> None:
+    expect = region.expected
+    if problem == "one_referent":
+        people[1].roles = [NOTIFICATIONS]
+        expect.append({"rule": "REF-01", "finess": finess, "subject": name})
+    elif problem == "ror_only_referent":
+        people[1].roles = [ROR_REFERENT, NOTIFICATIONS]
+        expect.append({"rule": "REF-02", "finess": finess, "subject": people[1].display})
+    elif problem == "vt_only_referent":
+        third = people[2]
+        third.roles = [VT_REFERENT, *third.roles]
+        expect.append({"rule": "REF-02", "finess": finess, "subject": third.display})
+    elif problem == "inactive_account":
+        people[3].last_login = AS_OF - dt.timedelta(days=gen.random.randint(200, 500))
+        expect.append({"rule": "ACC-01", "finess": finess, "subject": people[3].display})
+    elif problem == "never_logged_in":
+        people[3].last_login = None
+        people[3].created_on = AS_OF - dt.timedelta(days=400)
+        expect.append({"rule": "ACC-01", "finess": finess, "subject": people[3].display})
+
+
+def _account_rows(region: Region, person: Person, finess: str, name: str, gen: _Generator) -> None:
+    # Exports write FINESS with spaces now and then ("13 000 001 1").
+    shown_finess = f"{finess[:2]} {finess[2:5]} {finess[5:8]} {finess[8]}" if gen.random.random() < 0.1 else finess
+    separator = gen.random.choice((" | ", " | ", "\n"))
+    for unit in person.units:
+        region.accounts.append({
+            "Identifiant": person.login, "Civilité": person.civility, "Nom": person.last_name.upper(),
+            "Prénom": person.first_name, "Adresse mail": person.email,
+            "E-mail de secours": f"{person.login}.perso@exemple.fr", "N° RPPS": person.rpps,
+            "Fonction": person.function, "N° FINESS": shown_finess, "Établissement": name, "Unité": unit,
+            "Rôles": separator.join(person.roles), "Statut": person.status,
+            "Date de création": person.created_on.strftime("%d/%m/%Y"),
+            "Dernière connexion": person.last_login.strftime("%d/%m/%Y") if person.last_login else "",
+        })
+
+
+def _staff_file(region: Region, people_by_finess: dict[str, list[Person]], gen: _Generator) -> None:
+    """Where people work: by RPPS when they have one, else e-mail, else name (written differently)."""
+    for finess, people in people_by_finess.items():
+        for person in people:
+            if person.status != "Actif":
+                continue
+            row = {"RPPS": person.rpps, "Nom": "", "Prénom": "", "E-mail": "", "FINESS d'exercice": finess,
+                   "Fonction": person.function}
+            way = gen.random.random()
+            if person.rpps:
+                pass
+            elif way < 0.5:
+                row["E-mail"] = person.email.upper() if way < 0.1 else person.email
+            else:
+                row["Nom"], row["Prénom"] = person.last_name.title(), person.first_name.lower()
+            region.staff.append(row)
+
+    finess_list = list(people_by_finess)
+    problems = {e["finess"]: problem_of(i) for i, e in enumerate(region.establishments)}
+    for finess in finess_list:
+        problem = problems.get(finess)
+        if problem == "staff_elsewhere":
+            # Works here too, but their account is attached to another establishment only.
+            other = next(f for f in finess_list if f != finess and problems.get(f) is None)
+            person = people_by_finess[other][4]
+            region.staff.append({"RPPS": "", "Nom": "", "Prénom": "", "E-mail": person.email,
+                                 "FINESS d'exercice": finess, "Fonction": person.function})
+            region.expected.append({"rule": "ATT-01", "finess": finess, "subject": person.display})
+        elif problem == "staff_unknown":
+            newcomer = gen.person("Orthophoniste", [], True, ["Externat"])
+            region.staff.append({"RPPS": newcomer.rpps, "Nom": newcomer.last_name, "Prénom": newcomer.first_name,
+                                 "E-mail": "", "FINESS d'exercice": finess, "Fonction": newcomer.function})
+            region.expected.append({"rule": "ATT-01", "finess": finess, "subject": newcomer.display})
+
+
+def write_region(region: Region, out: Path) -> list[Path]:
+    """The exports as a back office writes them: accounts CSV cp1252 ';', referential XLSX, staff CSV UTF-8."""
+    out.mkdir(parents=True, exist_ok=True)
+    accounts = out / "comptes.csv"
+    with open(accounts, "w", encoding="cp1252", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(region.accounts[0]), delimiter=";")
+        writer.writeheader()
+        writer.writerows(region.accounts)
+
+    referential = out / "etablissements.xlsx"
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Référentiel"
+    sheet.append(["N° FINESS ET", "Raison sociale", "FINESS EJ", "Catégorie", "Département", "Date de fermeture",
+                  "E-mail du directeur"])
+    for e in region.establishments:
+        sheet.append([e["finess"], e["name"], e["finess_ej"], e["category"], e["department"], e["closed_on"],
+                      e["director_email"]])
+    for row in sheet.iter_rows(min_row=2, min_col=6, max_col=6):
+        row[0].number_format = "DD/MM/YYYY"
+    workbook.save(referential)
+
+    staff = out / "personnels.csv"
+    with open(staff, "w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(region.staff[0]), delimiter=",")
+        writer.writeheader()
+        writer.writerows(region.staff)
+
+    expected = out / "attendu.json"
+    expected.write_text(json.dumps({"as_of": AS_OF.isoformat(), "findings": region.expected},
+                                   ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return [accounts, referential, staff, expected]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Génère des exports synthétiques (région fictive).")
+    parser.add_argument("--establishments", type=int, default=30, help="nombre d'établissements")
+    parser.add_argument("--seed", type=int, default=7, help="graine du générateur")
+    parser.add_argument("--out", type=Path, required=True, help="dossier de sortie")
+    args = parser.parse_args(argv)
+    for path in write_region(generate(args.establishments, args.seed), args.out):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()
