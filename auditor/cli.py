@@ -37,7 +37,7 @@ _ARGPARSE_FRENCH = [
 
 class _FrenchFormatter(argparse.RawDescriptionHelpFormatter):
     def add_usage(self, usage, actions, groups, prefix=None):
-        super().add_usage(usage, actions, groups, prefix="Utilisation : ")
+        super().add_usage(usage, actions, groups, "Utilisation : " if prefix is None else prefix)
 
 
 class _Parser(argparse.ArgumentParser):

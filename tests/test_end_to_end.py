@@ -1,0 +1,185 @@
+"""The whole audit on samples/ and on hostile cells: reports read back as a user opens them."""
+
+import json
+import subprocess
+import sys
+from html.parser import HTMLParser
+
+import pytest
+from openpyxl import load_workbook
+
+from auditor.cli import main
+from tests.helpers import SAMPLES, SAMPLES_AS_OF, account_row, write_csv
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    code = main(["run", str(SAMPLES), "--out", str(out), "--as-of", SAMPLES_AS_OF, "--per-establishment"])
+    return code, out
+
+
+def finding_triples(findings):
+    return {(f["rule"], f["finess"], f["subject"]) for f in findings}
+
+
+def test_samples_give_exactly_the_planted_problems(sample_run):
+    code, out = sample_run
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    expected = json.loads((SAMPLES / "attendu.json").read_text(encoding="utf-8"))
+    assert finding_triples(report["findings"]) == finding_triples(expected["findings"])
+    assert {f["rule"] for f in expected["findings"]} >= {"REF-01", "REF-02", "ACC-01", "ATT-01"}
+    assert code == 1  # errors were found, at the default --fail-on error
+    assert report["as_of"] == SAMPLES_AS_OF
+    for finding in report["findings"]:
+        assert set(finding) >= {"rule", "severity", "finess", "establishment", "account", "subject", "message", "key"}
+
+
+def test_samples_have_clean_establishments_and_full_coverage(sample_run):
+    _, out = sample_run
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    establishments = report["establishments"]
+    flagged = {f["finess"] for f in report["findings"]}
+    clean = [e for e in establishments if e["finess"] not in flagged]
+    assert len(establishments) == 30 and len(clean) >= 10
+    assert all(e["error"] == e["warning"] == e["info"] == 0 for e in clean)
+    without_accounts = [e for e in establishments if e["accounts"] == 0]
+    assert report["summary"]["establishments_without_accounts"] == len(without_accounts) >= 1
+
+
+def test_workbook_reads_back_with_findings_rules_and_frozen_filtered_headers(sample_run):
+    _, out = sample_run
+    workbook = load_workbook(out / "audit.xlsx")
+    assert workbook.sheetnames == ["Synthèse", "Constats", "Règles", "Problèmes de lecture", "À propos"]
+    findings = workbook["Constats"]
+    assert findings.freeze_panes == "A2" and findings.auto_filter.ref.startswith("A1:")
+    header = [c.value for c in findings[1]]
+    rows = [dict(zip(header, (c.value for c in row))) for row in findings.iter_rows(min_row=2)]
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert len(rows) == len(report["findings"])
+    assert {(r["Règle"], r["FINESS"], r["Personne"]) for r in rows} == finding_triples(report["findings"])
+    errors = [row for row in findings.iter_rows(min_row=2) if row[0].value == "erreur"]
+    assert errors and all(row[0].fill.fgColor.rgb.endswith("FFC7CE") for row in errors)
+    rules = {row[0].value: row for row in workbook["Règles"].iter_rows(min_row=2)}
+    assert "Portail de santé PACA" in rules["REF-01"][7].value
+
+
+class _Text(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.text, self.scripts, self.external = [], 0, []
+
+    def handle_starttag(self, tag, attrs):
+        self.scripts += tag == "script"
+        self.external += [v for k, v in attrs if k in ("src", "href") and v and "://" in v]
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_html_page_is_french_self_contained_and_lists_findings_with_their_fix(sample_run):
+    _, out = sample_run
+    page = (out / "audit.html").read_text(encoding="utf-8")
+    parsed = _Text()
+    parsed.feed(page)
+    text = " ".join(parsed.text)
+    assert '<html lang="fr">' in page and parsed.scripts == 0 and parsed.external == []
+    assert "Comment corriger" in text and "Mes professionnels" in text
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    for finding in report["findings"]:
+        assert finding["message"] in text
+
+
+def test_each_bundle_holds_only_its_establishment(sample_run):
+    _, out = sample_run
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    bundles = sorted((out / "etablissements").glob("*.xlsx"))
+    assert len(bundles) == len(report["establishments"])
+    for path in bundles:
+        finess = path.name.split("_")[0]
+        sheet = load_workbook(path)["Constats"]
+        column = [c.value for c in sheet[1]].index("FINESS")
+        rows = list(sheet.iter_rows(min_row=2, values_only=True))
+        assert all(row[column] == finess for row in rows)
+        expected = [f for f in report["findings"] if f["finess"] == finess]
+        assert len(rows) == len(expected)
+        page = path.with_suffix(".html").read_text(encoding="utf-8")
+        others = {f["message"] for f in report["findings"] if f["finess"] != finess} - {f["message"] for f in expected}
+        assert not [m for m in others if m in page]
+        assert finess in page
+
+
+def test_hostile_cells_stay_inert_in_xlsx_and_html(tmp_path):
+    rows = [
+        account_row(login="=HYPERLINK(\"http://evil\")", last_name="<script>alert(1)</script>",
+                    roles="Référent Établissement", first_name="+33 6 00"),
+        account_row(login="@SUM(A1)", last_name="-2+3", roles="Référent Établissement"),
+    ]
+    exports = write_csv(tmp_path / "comptes.csv", rows)
+    out = tmp_path / "out"
+    assert main(["run", str(exports), "--out", str(out), "--as-of", "2026-11-01"]) == 1
+    workbook = load_workbook(out / "audit.xlsx")
+    cells = [c for row in workbook["Constats"].iter_rows(min_row=2) for c in row if isinstance(c.value, str)]
+    risky = [c for c in cells if c.value.startswith(("=", "+", "-", "@"))]
+    assert {c.value for c in risky} >= {'=HYPERLINK("http://evil")', "@SUM(A1)"}
+    assert all(c.data_type == "s" for c in risky)
+    page = (out / "audit.html").read_text(encoding="utf-8")
+    assert "<script" not in page.lower()
+    assert "&lt;SCRIPT&gt;ALERT(1)&lt;/SCRIPT&gt;" in page  # shown as text (last names are upper-cased)
+
+
+def test_fail_on_and_exit_codes(tmp_path):
+    exports = write_csv(tmp_path / "comptes.csv", [account_row(login="a", roles="Référent Établissement | VT PH - Référent ESMS"),
+                                                   account_row(login="b", roles="Référent Établissement | VT PH - Référent ESMS",
+                                                               last_login="01/01/2025")])
+    out = str(tmp_path / "out")
+    assert main(["run", str(exports), "--out", out, "--as-of", "2026-11-01"]) == 0  # a warning only
+    assert main(["run", str(exports), "--out", out, "--as-of", "2026-11-01", "--fail-on", "warning"]) == 1
+    assert main(["run", str(exports), "--out", out, "--as-of", "2026-11-01", "--param", "inactivity_days=1000",
+                 "--fail-on", "warning"]) == 0
+
+
+def test_unusable_input_is_one_french_error_line_with_exit_2(tmp_path):
+    bad = tmp_path / "comptes.csv"
+    bad.write_text("Identifiant;Nom\r\nx;y\r\n", encoding="utf-8")
+    command = [sys.executable, "-m", "auditor", "run", str(bad), "--out", str(tmp_path / "out")]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.startswith("Erreur : ") and "Traceback" not in result.stderr
+    assert "comptes.csv" in result.stderr and "« Rôles »" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["run", "x", "--out", "o", "--param", "nope=3"], "paramètres valides"),
+    (["run", "x", "--out", "o", "--fail-on", "souvent"], "choix invalide"),
+    (["run", "--out", "o"], "aucun fichier"),
+    (["run", "x", "--out", "o", "--as-of", "31/02/2026"], "date invalide"),
+])
+def test_usage_errors_are_french(tmp_path, capsys, monkeypatch, argv, expected):
+    write_csv(tmp_path / "x", [account_row()])
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("Erreur : ") and expected in error
+
+
+def test_readme_documents_every_exit_code():
+    from auditor.cli import EXIT_CODES
+    from tests.helpers import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for code, meaning in EXIT_CODES.items():
+        assert f"| {code} | {meaning} |" in readme
+
+
+def test_installed_command_finds_its_rules_and_templates_from_anywhere(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    command = shutil.which("vt-audit", path=str(Path(sys.executable).parent))
+    assert command, "pip install . gives the vt-audit command"
+    result = subprocess.run([command, "run", str(SAMPLES), "--out", "r", "--as-of", SAMPLES_AS_OF,
+                             "--fail-on", "never", "--format", "html"], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "r" / "audit.html").stat().st_size > 1000
