@@ -11,13 +11,15 @@ from . import engine
 from .catalogue import Catalogue, load_catalogue
 from .engine import AuditResult
 from .load import load_inputs
-from .render import FORMATS, prepare_out_dir
+from .render import DEFAULT_FORMATS, prepare_out_dir
 from .render.bundles import write_bundles
 from .render.html_report import write_html
 from .render.json_report import write_json
+from .render.junit_report import write_junit
 from .render.xlsx_report import write_xlsx
 from .resources import rules_dir
 from .rulebook import Rule, apply_overrides, load_rules, rule_files
+from .waivers import apply_waivers, load_waivers
 
 log = logging.getLogger(__name__)
 
@@ -37,23 +39,34 @@ def audit(
     rules_path: Path | None = None,
     params: list[str] = (),
     forced_kinds: dict[Path, str] | None = None,
+    waivers_path: Path | None = None,
 ) -> AuditResult:
     catalogue, rules = load_rulebook(rules_path, params)
+    waivers = load_waivers(waivers_path, {r.code for r in rules}) if waivers_path else None
     as_of = pd.Timestamp(as_of).normalize()
     inputs = load_inputs(paths, catalogue, as_of, forced_kinds)
     log.info("%d lignes de comptes, %d problèmes de lecture", len(inputs.accounts), len(inputs.issues))
     result = engine.run(rules, inputs, catalogue, as_of)
+    if waivers is not None:
+        result.findings, result.waivers = apply_waivers(result.findings, waivers, as_of)
     log.info("%d constats", len(result.findings))
     return result
 
 
 def write_reports(
-    result: AuditResult, out: Path, formats: tuple[str, ...] = FORMATS, per_establishment: bool = False
+    result: AuditResult,
+    out: Path,
+    formats: tuple[str, ...] = DEFAULT_FORMATS,
+    per_establishment: bool = False,
+    fail_on: str = "error",
 ) -> list[Path]:
     out = prepare_out_dir(Path(out))
     written = []
     if "json" in formats:
         written.append(write_json(result, out / "findings.json"))
+    if "junit" in formats:
+        failing = {id(f) for f in result.failing(fail_on)}
+        written.append(write_junit(result, out / "junit.xml", lambda f: id(f) in failing))
     if "xlsx" in formats:
         written.append(write_xlsx(result, out / "audit.xlsx"))
     if "html" in formats:

@@ -7,13 +7,18 @@ import datetime as dt
 import logging
 import re
 import sys
+import textwrap
 from pathlib import Path
 
+import pandas as pd
+
 from . import __version__
-from .audit import audit, write_reports
+from .audit import audit, load_rulebook, write_reports
 from .errors import AuditError
-from .findings import SEVERITIES, SEVERITY_RANK
-from .render import FORMATS
+from .findings import SEVERITIES, SEVERITY_LABELS
+from .load import load_inputs
+from .render import DEFAULT_FORMATS, FORMATS
+from .waivers import load_waivers
 
 # The one table of exit codes: README and `--help` are built from it.
 EXIT_CODES = {
@@ -76,48 +81,73 @@ def exit_code_table() -> str:
     return "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
 
 
+def _add_input_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("paths", nargs="*", type=Path, metavar="CHEMIN",
+                         help="fichiers CSV/XLSX ou dossiers ; le type de chaque fichier est reconnu à ses en-têtes")
+    command.add_argument("--accounts", action="append", type=Path, default=[], metavar="FICHIER",
+                         help="fichier de comptes utilisateurs (type imposé au lieu d'être reconnu)")
+    command.add_argument("--establishments", action="append", type=Path, default=[], metavar="FICHIER",
+                         help="référentiel des établissements")
+    command.add_argument("--staff", action="append", type=Path, default=[], metavar="FICHIER",
+                         help="fichier du personnel (où exerce chaque professionnel)")
+    command.add_argument("--as-of", type=_date, metavar="DATE",
+                         help="date d'audit (AAAA-MM-JJ ; par défaut : aujourd'hui)")
+    command.add_argument("--rules", type=Path, metavar="DOSSIER",
+                         help="dossier de règles à utiliser à la place des règles intégrées")
+    command.add_argument("--waivers", type=Path, metavar="FICHIER",
+                         help="fichier YAML des dérogations (voir samples/derogations.yaml)")
+    command.add_argument("-v", "--verbose", action="count", default=0,
+                         help="journal plus détaillé sur la sortie d'erreur (sans nom ni e-mail)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="vt-audit",
         description="Audit des comptes utilisateurs ViaTrajectoire Handicap / ROR des ESMS, "
         "d'après la fiche pratique « gestion des comptes » du Portail de santé PACA.",
+        epilog="Aide d'une commande : vt-audit COMMANDE --help",
     )
     parser.add_argument("--version", action="version", version=f"vt-audit {__version__}",
                         help="afficher la version et quitter")
-    commands = parser.add_subparsers(dest="command", title="commandes", metavar="COMMANDE",
+    commands = parser.add_subparsers(dest="command", title="commandes", metavar="COMMANDE", help="la commande à lancer",
                                      parser_class=_Parser)
     commands.required = True
 
     run = commands.add_parser(
         "run", help="auditer des exports et écrire les rapports",
         description="Lit les exports (comptes, et en option référentiel des établissements et fichier "
-        "du personnel), applique les règles et écrit findings.json, audit.xlsx et audit.html.",
+        "du personnel), applique les règles et écrit les rapports dans --out.",
         epilog="Codes de sortie :\n" + exit_code_table(),
     )
-    run.add_argument("paths", nargs="*", type=Path, metavar="CHEMIN",
-                     help="fichiers CSV/XLSX ou dossiers ; le type de chaque fichier est reconnu à ses en-têtes")
+    _add_input_arguments(run)
     run.add_argument("--out", required=True, type=Path, metavar="DOSSIER", help="dossier des rapports")
-    run.add_argument("--as-of", type=_date, metavar="DATE",
-                     help="date d'audit (AAAA-MM-JJ ; par défaut : aujourd'hui)")
-    run.add_argument("--accounts", action="append", type=Path, default=[], metavar="FICHIER",
-                     help="fichier de comptes utilisateurs (sans reconnaissance des en-têtes)")
-    run.add_argument("--establishments", action="append", type=Path, default=[], metavar="FICHIER",
-                     help="référentiel des établissements")
-    run.add_argument("--staff", action="append", type=Path, default=[], metavar="FICHIER",
-                     help="fichier du personnel (où exerce chaque professionnel)")
-    run.add_argument("--rules", type=Path, metavar="DOSSIER",
-                     help="dossier de règles à utiliser à la place des règles intégrées")
     run.add_argument("--param", action="append", default=[], metavar="NOM=VALEUR",
                      help="modifier un paramètre de règle (ex. inactivity_days=90 ou ACC-01.inactivity_days=90)")
     run.add_argument("--fail-on", choices=FAIL_ON_CHOICES, default="error", metavar="NIVEAU",
                      help="sévérité à partir de laquelle le code de sortie vaut 1 : "
-                     "error, warning, info ou never (défaut : error)")
-    run.add_argument("--format", type=_formats, default=FORMATS, metavar="FORMATS",
-                     help=f"formats séparés par des virgules parmi {', '.join(FORMATS)} (défaut : tous)")
+                     "error, warning, info ou never (défaut : error) ; un constat sous dérogation ne compte pas")
+    run.add_argument("--format", type=_formats, default=DEFAULT_FORMATS, metavar="FORMATS",
+                     help=f"formats séparés par des virgules parmi {', '.join(FORMATS)} "
+                     f"(défaut : {','.join(DEFAULT_FORMATS)})")
     run.add_argument("--per-establishment", action="store_true",
                      help="écrire aussi un classeur et une page par établissement, pour sa direction")
-    run.add_argument("-v", "--verbose", action="count", default=0,
-                     help="journal plus détaillé (sans nom ni e-mail)")
+
+    validate = commands.add_parser(
+        "validate", help="vérifier les exports sans auditer",
+        description="Lit les exports comme « run » (types de fichier, colonnes, encodages, dates, "
+        "identifiants, rôles) et affiche les problèmes de lecture, sans appliquer les règles.",
+        epilog="Codes de sortie :\n  0  entrée utilisable (les problèmes affichés n'empêchent pas l'audit)\n"
+        "  2  entrée inutilisable (une ligne « Erreur : … »)",
+    )
+    _add_input_arguments(validate)
+
+    rules = commands.add_parser(
+        "rules", help="lister les règles, ou détailler l'une d'elles",
+        description="Sans CODE : la liste des règles (code, sévérité, intitulé). Avec CODE : pourquoi, "
+        "comment corriger, paramètres et exemples de la règle.",
+    )
+    rules.add_argument("code", nargs="?", metavar="CODE", help="code d'une règle, ex. REF-01")
+    rules.add_argument("--rules", type=Path, metavar="DOSSIER", help="dossier de règles (défaut : règles intégrées)")
     return parser
 
 
@@ -126,32 +156,83 @@ def _configure_logging(verbosity: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s : %(message)s", stream=sys.stderr)
 
 
-def _run(args) -> int:
+def _forced_kinds(args) -> dict[Path, str]:
     forced = {p: "accounts" for p in args.accounts}
     forced.update({p: "establishments" for p in args.establishments})
     forced.update({p: "staff" for p in args.staff})
     if not args.paths and not forced:
-        raise AuditError("aucun fichier à auditer : donnez au moins un CHEMIN ou --accounts FICHIER")
+        raise AuditError("aucun fichier à lire : donnez au moins un CHEMIN ou --accounts FICHIER")
+    return forced
+
+
+def _run(args) -> int:
     as_of = args.as_of or dt.date.today()
-    result = audit(args.paths, as_of, rules_path=args.rules, params=args.param, forced_kinds=forced)
-    write_reports(result, args.out, args.format, args.per_establishment)
+    result = audit(args.paths, as_of, rules_path=args.rules, params=args.param,
+                   forced_kinds=_forced_kinds(args), waivers_path=args.waivers)
+    write_reports(result, args.out, args.format, args.per_establishment, args.fail_on)
     counts = {s: sum(1 for f in result.findings if f.severity == s) for s in SEVERITIES}
+    waived = sum(1 for f in result.findings if f.waived)
     print(
         f"{len(result.establishments)} établissement(s) audité(s) au {as_of:%d/%m/%Y} : "
-        f"{counts['error']} erreur(s), {counts['warning']} avertissement(s), {counts['info']} information(s), "
-        f"{len(result.input_issues)} problème(s) de lecture. Rapports dans {args.out}"
+        f"{counts['error']} erreur(s), {counts['warning']} avertissement(s), {counts['info']} information(s)"
+        + (f" dont {waived} sous dérogation" if waived else "")
+        + f", {len(result.input_issues)} problème(s) de lecture. Rapports dans {args.out}"
     )
-    if args.fail_on == "never":
+    if result.waivers is not None:
+        for waiver in result.waivers.expired:
+            print(f"Dérogation expirée le {waiver.expires:%d/%m/%Y} : {waiver.rule} {waiver.finess} "
+                  f"({waiver.file}, ligne {waiver.line})")
+    return 1 if result.failing(args.fail_on) else 0
+
+
+def _validate(args) -> int:
+    catalogue, rules = load_rulebook(args.rules)
+    if args.waivers:
+        load_waivers(args.waivers, {r.code for r in rules})
+    as_of = pd.Timestamp(args.as_of or dt.date.today())
+    inputs = load_inputs(args.paths, catalogue, as_of, _forced_kinds(args))
+    for source in inputs.sources:
+        print(f"{source.path} : {source.label}, {source.description}, {source.rows} ligne(s) lue(s)")
+    for issue in inputs.issues:
+        print(f"{issue.where()} : {issue.reason} [{SEVERITY_LABELS.get(issue.severity, issue.severity)}]")
+    print(f"Entrée utilisable : {len(inputs.accounts)} ligne(s) de comptes, "
+          f"{len(inputs.issues)} problème(s) de lecture.")
+    return 0
+
+
+def _rules(args) -> int:
+    _, rules = load_rulebook(args.rules)
+    if args.code is None:
+        for rule in rules:
+            print(f"{rule.code}  {SEVERITY_LABELS[rule.severity]:<14} {rule.title}")
         return 0
-    threshold = SEVERITY_RANK[args.fail_on]
-    return 1 if any(SEVERITY_RANK[f.severity] >= threshold for f in result.findings) else 0
+    rule = next((r for r in rules if r.code == args.code.upper()), None)
+    if rule is None:
+        raise AuditError(f"règle « {args.code} » inconnue ; règles : {', '.join(r.code for r in rules)}")
+    print(describe_rule(rule))
+    return 0
+
+
+def describe_rule(rule) -> str:
+    wrap = lambda text: textwrap.fill(text, width=88, initial_indent="  ", subsequent_indent="  ")  # noqa: E731
+    lines = [f"{rule.code} · {rule.title}", f"Sévérité : {SEVERITY_LABELS[rule.severity]}",
+             f"Contrôle : {rule.check}"]
+    if rule.params:
+        lines.append("Paramètres : " + ", ".join(f"{k} = {v}" for k, v in rule.params.items()))
+    if rule.source:
+        lines += ["Source :", wrap(rule.source)]
+    lines += ["Pourquoi :", wrap(rule.why), "Comment corriger :", wrap(rule.fix), "Exemples :"]
+    for example in rule.examples:
+        outcome = f"{example.findings} constat(s)" if example.expected == "fail" else "aucun constat"
+        lines.append(f"  - {example.description} : {outcome}")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         _configure_logging(getattr(args, "verbose", 0))
-        return {"run": _run}[args.command](args)
+        return {"run": _run, "validate": _validate, "rules": _rules}[args.command](args)
     except AuditError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         return 2

@@ -17,6 +17,7 @@ from .errors import InputIssue
 from .findings import SEVERITY_RANK, Finding, RuleOutcome, finding_key
 from .load import Inputs
 from .rulebook import Rule
+from .waivers import WaiverStatus
 
 
 @dataclass
@@ -28,6 +29,14 @@ class AuditResult:
     establishments: pd.DataFrame  # audited establishments with their counts (the coverage)
     input_issues: list[InputIssue]
     sources: list = field(default_factory=list)
+    waivers: WaiverStatus | None = None
+
+    def failing(self, fail_on: str) -> list[Finding]:
+        """Findings that fail the run: at or above `fail_on` ("never": none), and not waived."""
+        if fail_on == "never":
+            return []
+        threshold = SEVERITY_RANK[fail_on]
+        return [f for f in self.findings if SEVERITY_RANK[f.severity] >= threshold and not f.waived]
 
 
 def run(rules: list[Rule], inputs: Inputs, catalogue: Catalogue, as_of: pd.Timestamp) -> AuditResult:

@@ -19,9 +19,14 @@ class Finding:
     subject: str  # display name of the account or person, or of the establishment
     message: str  # French, with the evidence
     key: str  # rule + establishment + subject: the same problem keeps its key month after month
+    waiver: str | None = None  # the waiver in force that covers it: reason, approver, expiry
+
+    @property
+    def waived(self) -> bool:
+        return self.waiver is not None
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "waived": self.waived}
 
 
 def finding_key(rule: str, finess: str, subject_id: str | None) -> str:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from ..errors import AuditError
 
-FORMATS = ("xlsx", "html", "json")
+FORMATS = ("xlsx", "html", "json", "junit")
+DEFAULT_FORMATS = ("xlsx", "html", "json")
 
 
 @contextmanager

@@ -37,6 +37,7 @@ def split_by_establishment(result: AuditResult) -> dict[str, AuditResult]:
             findings=findings.get(finess, []),
             input_issues=issues.get(finess, []),
             establishments=rows.reset_index(drop=True),
+            waivers=result.waivers.restricted_to(finess) if result.waivers is not None else None,
             outcomes={code: dataclasses.replace(outcome, findings=sum(1 for f in findings.get(finess, []) if f.rule == code))
                       for code, outcome in result.outcomes.items()},
         )

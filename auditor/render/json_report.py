@@ -26,6 +26,7 @@ def report_data(result: AuditResult) -> dict:
             "establishments": int(len(establishments)),
             "establishments_without_accounts": int((establishments["accounts"] == 0).sum()),
             "findings": {s: sum(1 for f in result.findings if f.severity == s) for s in SEVERITIES},
+            "waived": sum(1 for f in result.findings if f.waived),
             "input_issues": len(result.input_issues),
         },
         "rules": [
@@ -54,7 +55,22 @@ def report_data(result: AuditResult) -> dict:
         "findings": [f.as_dict() for f in result.findings],
         "input_issues": [asdict(issue) for issue in result.input_issues],
         "sources": [asdict(source) for source in result.sources],
+        "waivers": waiver_data(result),
     }
+
+
+def waiver_data(result: AuditResult) -> dict | None:
+    status = result.waivers
+    if status is None:
+        return None
+
+    def entries(waivers):
+        return [{"rule": w.rule, "finess": w.finess, "account": w.account, "reason": w.reason,
+                 "approved_by": w.approved_by, "expires": w.expires.isoformat(), "file": w.file, "line": w.line}
+                for w in waivers]
+
+    return {"applied": entries(status.applied), "unused": entries(status.unused),
+            "expired": entries(status.expired), "expiring_soon": entries(status.expiring_soon)}
 
 
 def write_json(result: AuditResult, target: Path) -> Path:

@@ -96,11 +96,11 @@ def write_xlsx(result: AuditResult, target: Path) -> Path:
 
     findings = _Sheet(workbook, "Constats", [
         ("Sévérité", 14), ("Règle", 9), ("Intitulé", 45), ("FINESS", 12), ("Établissement", 35),
-        ("Compte", 18), ("Personne", 28), ("Constat", 70), ("Clé", 30),
+        ("Compte", 18), ("Personne", 28), ("Constat", 70), ("Dérogation", 40), ("Clé", 30),
     ])
     for f in result.findings:
         findings.append([SEVERITY_LABELS[f.severity], f.rule, rules[f.rule].title, f.finess, f.establishment,
-                         f.account, f.subject, f.message, f.key], severity_column=0, severity=f.severity)
+                         f.account, f.subject, f.message, f.waiver, f.key], severity_column=0, severity=f.severity)
     findings.close()
 
     rule_sheet = _Sheet(workbook, "Règles", [
@@ -124,6 +124,17 @@ def write_xlsx(result: AuditResult, target: Path) -> Path:
         issues.append([issue.file, issue.line, issue.column, SEVERITY_LABELS.get(issue.severity, issue.severity),
                        issue.reason, issue.value, issue.finess], severity_column=3, severity=issue.severity)
     issues.close()
+
+    if result.waivers is not None:
+        waivers = _Sheet(workbook, "Dérogations", [
+            ("État", 22), ("Règle", 9), ("FINESS", 12), ("Compte", 18), ("Motif", 50), ("Approuvée par", 25),
+            ("Expire le", 12), ("Fichier", 30), ("Ligne", 8),
+        ])
+        for state, entries in result.waivers.by_state():
+            for w in entries:
+                waivers.append([state, w.rule, w.finess, w.account, w.reason, w.approved_by,
+                                w.expires.strftime("%d/%m/%Y"), w.file, w.line])
+        waivers.close()
 
     about = _Sheet(workbook, "À propos", [("Élément", 30), ("Valeur", 80)])
     about.append(["Date d'audit", result.as_of.strftime("%d/%m/%Y")])

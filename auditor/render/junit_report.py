@@ -1,0 +1,57 @@
+"""junit.xml: one test case per rule × establishment, so CI servers show findings natively.
+
+A case fails when it has findings at or above --fail-on that no waiver
+covers; the failure carries their messages. Waived and lower findings are in
+the case's output; a rule that could not be evaluated is a skipped case.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from pathlib import Path
+
+from ..engine import AuditResult
+from ..findings import SEVERITY_LABELS
+from . import atomic_path
+
+
+def write_junit(result: AuditResult, target: Path, fails) -> Path:
+    """`fails(finding)` says whether a finding fails the run (threshold and waivers)."""
+    by_case = defaultdict(list)
+    for finding in result.findings:
+        by_case[finding.rule, finding.finess].append(finding)
+    names = dict(zip(result.establishments["finess"], result.establishments["name"]))
+    root = ET.Element("testsuites", name="vt-audit")
+    for rule in result.rules:
+        outcome = result.outcomes[rule.code]
+        suite = ET.SubElement(root, "testsuite", name=f"{rule.code} {rule.title}")
+        tests = failures = skipped = 0
+        for finess, name in names.items():
+            case = ET.SubElement(suite, "testcase", classname=rule.code, name=f"{finess} {name}".strip())
+            tests += 1
+            if not outcome.evaluated:
+                ET.SubElement(case, "skipped", message=f"règle non évaluée : {outcome.skipped_because}")
+                skipped += 1
+                continue
+            findings = by_case.get((rule.code, finess), [])
+            failing = [f for f in findings if fails(f)]
+            if failing:
+                failures += 1
+                failure = ET.SubElement(case, "failure", type=rule.severity,
+                                        message=f"{len(failing)} constat(s) : {rule.title}")
+                failure.text = "\n".join(f"{f.subject} : {f.message}" for f in failing) + f"\n\nComment corriger : {rule.fix}"
+            others = [f for f in findings if not fails(f)]
+            if others:
+                ET.SubElement(case, "system-out").text = "\n".join(
+                    f"[{'dérogation : ' + f.waiver if f.waived else SEVERITY_LABELS[f.severity]}] {f.subject} : {f.message}"
+                    for f in others)
+        suite.set("tests", str(tests))
+        suite.set("failures", str(failures))
+        suite.set("skipped", str(skipped))
+        suite.set("errors", "0")
+    tree = ET.ElementTree(root)
+    ET.indent(tree)
+    with atomic_path(target) as temporary:
+        tree.write(temporary, encoding="utf-8", xml_declaration=True)
+    return target

@@ -1,0 +1,146 @@
+"""Waivers: an auditor's approved, dated exception to a rule for one establishment (or account).
+
+A waived finding stays in every report, marked with the waiver's reason, and
+no longer fails the run. A waiver past its expiry date no longer applies and
+is listed as expired, so that an exception is never forgotten.
+
+File format (YAML):
+
+    waivers:
+      - rule: REF-01
+        finess: "130000011"
+        account: jdupont            # optional: without it, the whole establishment
+        reason: Second référent en cours de recrutement
+        approved_by: ARS PACA, M. Durand
+        expires: 2027-01-31
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import AuditError
+from .findings import Finding, finding_key
+from .yamlfile import LineDict, read_yaml
+
+WAIVER_KEYS = ("rule", "finess", "account", "reason", "approved_by", "expires")
+REQUIRED = ("rule", "finess", "reason", "approved_by", "expires")
+EXPIRING_SOON_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Waiver:
+    rule: str
+    finess: str
+    account: str | None
+    reason: str
+    approved_by: str
+    expires: dt.date
+    file: str
+    line: int
+
+    @property
+    def key(self) -> str:
+        return finding_key(self.rule, self.finess, self.account)
+
+    def covers(self, finding: Finding) -> bool:
+        if self.account is None:
+            return finding.rule == self.rule and finding.finess == self.finess
+        return finding.key == self.key or (
+            finding.rule == self.rule and finding.finess == self.finess and finding.account == self.account)
+
+    def describe(self) -> str:
+        return f"{self.reason} (approuvée par {self.approved_by}, jusqu'au {self.expires:%d/%m/%Y})"
+
+
+@dataclass
+class WaiverStatus:
+    """What became of each waiver in a run."""
+
+    applied: list[Waiver]
+    unused: list[Waiver]  # in force but matching no finding: perhaps the problem is fixed
+    expired: list[Waiver]
+    expiring_soon: list[Waiver]
+
+    def by_state(self) -> list[tuple[str, list[Waiver]]]:
+        """Waivers by what became of them (French label), in the order an auditor acts on them."""
+        soon = set(map(id, self.expiring_soon))
+        return [
+            ("expirée", self.expired),
+            ("expire dans 30 jours", self.expiring_soon),
+            ("appliquée", [w for w in self.applied if id(w) not in soon]),
+            ("sans constat couvert", [w for w in self.unused if id(w) not in soon]),
+        ]
+
+    def restricted_to(self, finess: str) -> WaiverStatus:
+        def keep(waivers):
+            return [w for w in waivers if w.finess == finess]
+
+        return WaiverStatus(keep(self.applied), keep(self.unused), keep(self.expired), keep(self.expiring_soon))
+
+
+def load_waivers(path: Path, rule_codes: set[str]) -> list[Waiver]:
+    data = read_yaml(path)
+    entries = data.get("waivers") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise AuditError(f"{path} : une liste « waivers: » est attendue")
+    errors, waivers = [], []
+    for entry in entries:
+        if not isinstance(entry, LineDict):
+            errors.append(f"{path} : chaque dérogation est un dictionnaire (clé: valeur)")
+            continue
+        where = f"{path}, ligne {entry.line}"
+        problems = [f"clé inconnue « {k} » ; clés valides : {', '.join(WAIVER_KEYS)}" for k in entry if k not in WAIVER_KEYS]
+        problems += [f"clé obligatoire absente : « {k} »" for k in REQUIRED if entry.get(k) in (None, "")]
+        rule = str(entry.get("rule", ""))
+        if rule and rule not in rule_codes:
+            problems.append(f"règle « {rule} » inconnue ; règles : {', '.join(sorted(rule_codes))}")
+        expires = entry.get("expires")
+        if isinstance(expires, str):
+            try:
+                expires = dt.date.fromisoformat(expires) if "-" in expires else dt.datetime.strptime(expires, "%d/%m/%Y").date()
+            except ValueError:
+                problems.append(f"date d'expiration invalide « {expires} » (AAAA-MM-JJ ou JJ/MM/AAAA)")
+        elif expires is not None and not isinstance(expires, dt.date):
+            problems.append("« expires » doit être une date (AAAA-MM-JJ)")
+        if problems:
+            errors.extend(f"{where} : {p}" for p in problems)
+            continue
+        account = entry.get("account")
+        waivers.append(Waiver(rule, str(entry["finess"]).replace(" ", ""), None if account in (None, "") else str(account),
+                              str(entry["reason"]), str(entry["approved_by"]), expires, str(path), entry.line))
+    if errors:
+        raise AuditError(f"{len(errors)} problème(s) dans les dérogations :\n  - " + "\n  - ".join(errors))
+    return waivers
+
+
+def apply_waivers(findings: list[Finding], waivers: list[Waiver], as_of: pd.Timestamp):
+    """Findings with `waiver` set where a waiver in force covers them, and each waiver's fate."""
+    today = pd.Timestamp(as_of).date()
+    in_force = [w for w in waivers if w.expires >= today]
+    by_place: dict[tuple[str, str], list[Waiver]] = defaultdict(list)
+    for waiver in in_force:
+        by_place[waiver.rule, waiver.finess].append(waiver)
+    used: set[int] = set()
+    result = []
+    for finding in findings:
+        candidates = by_place.get((finding.rule, finding.finess), ())
+        waiver = next((w for w in candidates if w.covers(finding)), None)
+        if waiver is not None:
+            used.add(id(waiver))
+            finding = dataclasses.replace(finding, waiver=waiver.describe())
+        result.append(finding)
+    soon = today + dt.timedelta(days=EXPIRING_SOON_DAYS)
+    status = WaiverStatus(
+        applied=[w for w in in_force if id(w) in used],
+        unused=[w for w in in_force if id(w) not in used],
+        expired=[w for w in waivers if w.expires < today],
+        expiring_soon=[w for w in in_force if w.expires <= soon],
+    )
+    return result, status

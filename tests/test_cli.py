@@ -1,0 +1,183 @@
+"""The automated-check side: validate, JUnit, --fail-on, waivers, rules, help, stable keys."""
+
+import json
+import xml.etree.ElementTree as ET
+
+import pandas as pd
+import pytest
+
+from auditor import engine
+from auditor.audit import load_rulebook
+from auditor.cli import build_parser, main
+from auditor.load import load_inputs
+from tests.helpers import SAMPLES, SAMPLES_AS_OF, account_row, write_csv
+
+BOTH_REFERENT_ROLES = "Référent Établissement | VT PH - Référent ESMS"
+
+
+@pytest.fixture
+def one_referent(tmp_path):
+    """One establishment with a single referent (REF-01) and a stale account (ACC-01)."""
+    return write_csv(tmp_path / "comptes.csv", [
+        account_row(login="ref", roles=BOTH_REFERENT_ROLES),
+        account_row(login="old", last_name="ANCIEN", roles="IAM - MSPH - Statistiques ESMS (IAM)",
+                    last_login="01/01/2025"),
+    ])
+
+
+def write_waivers(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run(exports, out, *extra):
+    return main(["run", str(exports), "--out", str(out), "--as-of", "2026-11-01", *extra])
+
+
+def test_validate_reports_the_same_reading_as_run_and_exits_0(capsys):
+    assert main(["validate", str(SAMPLES), "--as-of", SAMPLES_AS_OF]) == 0
+    output = capsys.readouterr().out
+    assert "comptes utilisateurs, CSV Windows-1252, séparateur point-virgule, 302 ligne(s) lue(s)" in output
+    assert "Entrée utilisable" in output
+
+
+def test_validate_lists_input_issues_with_place_and_exits_2_on_unusable_input(tmp_path, capsys):
+    exports = write_csv(tmp_path / "comptes.csv", [account_row(last_login="31/02/2026")])
+    assert main(["validate", str(exports)]) == 0
+    assert "comptes.csv, ligne 2, colonne « Dernière connexion » : date illisible" in capsys.readouterr().out
+    (tmp_path / "vide.csv").write_bytes(b"")
+    assert main(["validate", str(tmp_path / "vide.csv")]) == 2
+    assert capsys.readouterr().err.startswith("Erreur : ")
+
+
+def test_junit_has_a_case_per_rule_and_establishment_and_failures_carry_messages(tmp_path):
+    out = tmp_path / "out"
+    assert run(SAMPLES, out, "--format", "junit,json") == 1
+    assert not (out / "audit.xlsx").exists() and (out / "findings.json").exists()
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    root = ET.parse(out / "junit.xml").getroot()
+    cases = root.findall("testsuite/testcase")
+    assert len(cases) == len(report["rules"]) * len(report["establishments"])
+    failed = {(c.get("classname"), c.get("name")[:9]) for c in cases if c.find("failure") is not None}
+    errors = {(f["rule"], f["finess"]) for f in report["findings"] if f["severity"] == "error"}
+    assert failed == errors
+    for finding in report["findings"]:
+        if finding["severity"] == "error":
+            case = next(c for c in cases if c.get("classname") == finding["rule"] and c.get("name").startswith(finding["finess"]))
+            assert finding["message"] in case.find("failure").text
+
+
+def test_fail_on_threshold(one_referent, tmp_path):
+    out = tmp_path / "out"
+    assert run(one_referent, out) == 1
+    assert run(one_referent, out, "--fail-on", "never") == 0
+    assert run(one_referent, out, "--param", "min_referents=1") == 0  # the warning is below "error"
+    assert run(one_referent, out, "--param", "min_referents=1", "--fail-on", "warning") == 1
+
+
+def test_waived_finding_stays_in_reports_and_no_longer_fails(one_referent, tmp_path):
+    waivers = write_waivers(tmp_path / "w.yaml", """waivers:
+  - rule: REF-01
+    finess: "130000011"
+    reason: Recrutement en cours
+    approved_by: ARS PACA
+    expires: 2026-11-20
+""")
+    out = tmp_path / "out"
+    assert run(one_referent, out, "--waivers", str(waivers)) == 0
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    waived = [f for f in report["findings"] if f["waived"]]
+    assert [f["rule"] for f in waived] == ["REF-01"] and "Recrutement en cours" in waived[0]["waiver"]
+    assert [w["rule"] for w in report["waivers"]["expiring_soon"]] == ["REF-01"]
+    assert "Sous dérogation : Recrutement en cours" in (out / "audit.html").read_text(encoding="utf-8")
+
+
+def test_expired_waiver_no_longer_applies_and_is_listed(one_referent, tmp_path, capsys):
+    waivers = write_waivers(tmp_path / "w.yaml", """waivers:
+  - {rule: REF-01, finess: "130000011", reason: Ancien motif, approved_by: ARS, expires: 2026-10-31}
+""")
+    out = tmp_path / "out"
+    assert run(one_referent, out, "--waivers", str(waivers)) == 1
+    assert "Dérogation expirée le 31/10/2026 : REF-01 130000011" in capsys.readouterr().out
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert not any(f["waived"] for f in report["findings"])
+    assert [w["reason"] for w in report["waivers"]["expired"]] == ["Ancien motif"]
+
+
+def test_waiver_for_one_account_covers_only_that_account(one_referent, tmp_path):
+    waivers = write_waivers(tmp_path / "w.yaml", """waivers:
+  - {rule: ACC-01, finess: "130000011", account: old, reason: Congé, approved_by: IES, expires: 2027-06-30}
+  - {rule: ACC-01, finess: "130000011", account: someone-else, reason: Autre, approved_by: IES, expires: 2027-06-30}
+""")
+    out = tmp_path / "out"
+    run(one_referent, out, "--waivers", str(waivers))
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert [(f["rule"], f["account"]) for f in report["findings"] if f["waived"]] == [("ACC-01", "old")]
+    assert [w["account"] for w in report["waivers"]["unused"]] == ["someone-else"]
+
+
+def test_malformed_waivers_are_all_reported_with_line_and_exit_2(one_referent, tmp_path, capsys):
+    waivers = write_waivers(tmp_path / "w.yaml", """waivers:
+  - rule: REF-99
+    finess: "130000011"
+    reason: x
+    approved_by: y
+    expires: 2027-01-01
+  - rule: REF-01
+    finess: "130000011"
+    raison: faute de frappe
+    approved_by: y
+    expires: bientôt
+""")
+    assert run(one_referent, tmp_path / "out", "--waivers", str(waivers)) == 2
+    error = capsys.readouterr().err
+    assert "w.yaml, ligne 2 : règle « REF-99 » inconnue" in error
+    assert "w.yaml, ligne 7 : clé inconnue « raison »" in error
+    assert "date d'expiration invalide « bientôt »" in error
+    assert not (tmp_path / "out").exists()
+
+
+def test_rules_command_lists_and_explains(capsys):
+    assert main(["rules"]) == 0
+    listing = capsys.readouterr().out
+    assert "REF-01  erreur" in listing and "ACC-01  avertissement" in listing
+    assert main(["rules", "ACC-01"]) == 0
+    detail = capsys.readouterr().out
+    assert "Pourquoi :" in detail and "Comment corriger :" in detail and "inactivity_days = 180" in detail
+    assert "Exemples :" in detail
+    assert main(["rules", "XYZ-01"]) == 2
+
+
+def _all_parsers(parser):
+    yield parser
+    for action in parser._actions:
+        for sub in getattr(action, "choices", None) or {}:
+            if isinstance(action.choices, dict):
+                yield from _all_parsers(action.choices[sub])
+
+
+def test_every_command_has_french_help():
+    parsers = list(_all_parsers(build_parser()))
+    assert {p.prog for p in parsers} == {"vt-audit", "vt-audit run", "vt-audit validate", "vt-audit rules"}
+    for parser in parsers:
+        text = parser.format_help()
+        assert text.startswith("Utilisation : ") and "afficher cette aide" in text
+        assert "usage:" not in text and "show this help" not in text
+        assert parser.description
+        for action in parser._actions:
+            assert action.help, f"{parser.prog} {action.dest}: aide manquante"
+
+
+def test_finding_keys_do_not_depend_on_row_order_or_other_rows(catalogue):
+    _, rules = load_rulebook()
+    as_of = pd.Timestamp(SAMPLES_AS_OF)
+    inputs = load_inputs([SAMPLES], catalogue, as_of)
+    first = {f.key: (f.rule, f.finess, f.subject) for f in engine.run(rules, inputs, catalogue, as_of).findings}
+
+    shuffled = inputs.accounts.sample(frac=1, random_state=3).reset_index(drop=True)
+    stranger = shuffled.iloc[[0]].assign(account_id="intrus", finess="840000999", last_name="INTRUS")
+    inputs.accounts = pd.concat([stranger, shuffled], ignore_index=True)
+    inputs.staff = inputs.staff.sample(frac=1, random_state=5).reset_index(drop=True)
+    second = {f.key: (f.rule, f.finess, f.subject) for f in engine.run(rules, inputs, catalogue, as_of).findings}
+    assert len(first) == len(set(first)) > 10
+    assert {k: v for k, v in second.items() if v[1] != "840000999"} == first
