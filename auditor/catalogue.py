@@ -49,13 +49,31 @@ class Role:
 
 
 @dataclass(frozen=True)
+class FunctionCategory:
+    name: str
+    label: str
+    medical_access: str  # "yes", "no" or "borderline"
+
+
+@dataclass(frozen=True)
 class Catalogue:
     kinds: dict[str, KindSpec]
     roles: dict[str, Role]
     rights: dict[str, str]
     state_labels: dict[str, str]
+    function_categories: dict[str, FunctionCategory] = field(default_factory=dict)
     _role_lookup: dict[str, str] = field(repr=False, default_factory=dict)
     _state_lookup: dict[str, str] = field(repr=False, default_factory=dict)
+    _function_lookup: dict[str, str] = field(repr=False, default_factory=dict)
+
+    def function_category(self, text: str) -> str | None:
+        """Category of a function as typed: whole match first, then its longest known first words."""
+        words = fold(text).split()
+        for end in range(len(words), 0, -1):
+            category = self._function_lookup.get(" ".join(words[:end]))
+            if category is not None:
+                return category
+        return None
 
     def role_named(self, text: str) -> str | None:
         """Canonical role name for a name or alias as typed, or None."""
@@ -155,9 +173,35 @@ def _read_states(path: Path) -> tuple[dict[str, str], dict[str, str]]:
     return labels, lookup
 
 
+MEDICAL_ACCESS = ("yes", "no", "borderline")
+
+
+def _read_functions(path: Path) -> tuple[dict[str, FunctionCategory], dict[str, str]]:
+    data = read_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("categories"), dict):
+        raise AuditError(f"{path} : les sections « categories » et « functions » sont obligatoires")
+    categories = {}
+    for name, entry in data["categories"].items():
+        access = entry.get("medical_access") if isinstance(entry, dict) else None
+        if access not in MEDICAL_ACCESS:
+            raise _fail(path, data["categories"].line_of(name),
+                        f"« medical_access » de « {name} » doit valoir {', '.join(MEDICAL_ACCESS)}")
+        categories[name] = FunctionCategory(name, str(entry.get("label", name)), access)
+    lookup = {}
+    functions = data.get("functions") or {}
+    for category in functions:
+        if category not in categories:
+            raise _fail(path, functions.line_of(category),
+                        f"catégorie inconnue « {category} » ; catégories : {', '.join(categories)}")
+        for name in _names(path, functions, category):
+            lookup[fold(name)] = category
+    return categories, lookup
+
+
 def load_catalogue(rules_dir: Path) -> Catalogue:
     folder = Path(rules_dir) / "catalogue"
     kinds = _read_kinds(folder / "headers.yaml")
     roles, rights, role_lookup = _read_roles(folder / "roles.yaml")
     labels, state_lookup = _read_states(folder / "statuses.yaml")
-    return Catalogue(kinds, roles, rights, labels, role_lookup, state_lookup)
+    categories, function_lookup = _read_functions(folder / "functions.yaml")
+    return Catalogue(kinds, roles, rights, labels, categories, role_lookup, state_lookup, function_lookup)

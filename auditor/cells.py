@@ -8,6 +8,7 @@ input issues with file, line and column.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -59,6 +60,16 @@ def luhn_valid(digits: pd.Series) -> pd.Series:
         doubled[doubled > 9] -= 9
         valid.loc[group.index] = doubled.sum(axis=1) % 10 == 0
     return valid
+
+
+def parse_typed_date(text: str) -> dt.date:
+    """A date a person typed in an option or a YAML file: AAAA-MM-JJ or JJ/MM/AAAA (ValueError otherwise)."""
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return dt.datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(text)
 
 
 def parse_finess(values: pd.Series) -> tuple[pd.Series, list[Problems]]:

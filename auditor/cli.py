@@ -14,6 +14,7 @@ import pandas as pd
 
 from . import __version__
 from .audit import audit, load_rulebook, write_reports
+from .cells import parse_typed_date
 from .errors import AuditError
 from .findings import SEVERITIES, SEVERITY_LABELS
 from .load import load_inputs
@@ -32,7 +33,8 @@ FAIL_ON_CHOICES = (*SEVERITIES, "never")
 # argparse speaks English; these are the messages a user can meet.
 _ARGPARSE_FRENCH = [
     (r"the following arguments are required: (.*)", r"arguments obligatoires manquants : \1"),
-    (r"argument (\S+): invalid choice: (.*) \(choose from (.*)\)", r"argument \1 : choix invalide \2 (choix possibles : \3)"),
+    (r"argument (\S+): invalid choice: (.*) \(choose from (.*)\)",
+     r"argument \1 : choix invalide \2 (choix possibles : \3)"),
     (r"argument (\S+): expected one argument", r"l'argument \1 attend une valeur"),
     (r"unrecognized arguments: (.*)", r"arguments non reconnus : \1"),
     (r"argument (\S+): invalid (\S+) value: (.*)", r"argument \1 : valeur invalide \3"),
@@ -61,12 +63,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _date(text: str) -> dt.date:
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise argparse.ArgumentTypeError(f"date invalide « {text} » (AAAA-MM-JJ ou JJ/MM/AAAA)")
+    try:
+        return parse_typed_date(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"date invalide « {text} » (AAAA-MM-JJ ou JJ/MM/AAAA)") from None
 
 
 def _formats(text: str) -> tuple[str, ...]:

@@ -45,6 +45,9 @@ class AuditContext:
         attachments["display_name"] = display_name(
             attachments["last_name"], attachments["first_name"], attachments["account_id"]
         )
+        functions = attachments["function"].dropna().unique()
+        categories = {text: self.catalogue.function_category(text) for text in functions}
+        attachments["function_category"] = attachments["function"].map(categories).astype("string")
         return attachments
 
     def _long(self, column: str, name: str) -> pd.DataFrame:
@@ -62,6 +65,21 @@ class AuditContext:
     def attachment_units(self) -> pd.DataFrame:
         """(attachment, unit): the units each account is attached to in each establishment."""
         return self._long("unit", "unit")
+
+    @cached_property
+    def attachment_rights(self) -> pd.DataFrame:
+        """(attachment, right, role): each right an account has in an establishment, and the role giving it."""
+        grants = pd.DataFrame(
+            [(role.name, right) for role in self.catalogue.roles.values() for right in role.rights],
+            columns=["role", "right"],
+        )
+        return self.attachment_roles.merge(grants, on="role")
+
+    def has_right(self, rights: set[str]) -> pd.Series:
+        """Mask over attachments: at least one of these rights through the roles held there."""
+        table = self.attachment_rights
+        holders = table.loc[table["right"].isin(rights), "attachment"].unique()
+        return pd.Series(self.attachments.index.isin(holders), index=self.attachments.index)
 
     def holds_any(self, role_names: frozenset[str]) -> pd.Series:
         """Mask over attachments: holds at least one of these roles in that establishment."""

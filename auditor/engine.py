@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from .access_review import build_access_review
 from .catalogue import Catalogue
 from .checks import REGISTRY
 from .context import AuditContext
@@ -30,6 +31,7 @@ class AuditResult:
     input_issues: list[InputIssue]
     sources: list = field(default_factory=list)
     waivers: WaiverStatus | None = None
+    access_review: pd.DataFrame | None = None  # see access_review.py
 
     def failing(self, fail_on: str) -> list[Finding]:
         """Findings that fail the run: at or above `fail_on` ("never": none), and not waived."""
@@ -56,7 +58,8 @@ def run(rules: list[Rule], inputs: Inputs, catalogue: Catalogue, as_of: pd.Times
         outcomes[rule.code] = RuleOutcome(rule.code, True, len(found), None, rule.params)
     findings.sort(key=lambda f: (f.finess, -SEVERITY_RANK[f.severity], f.rule, f.subject, f.key))
     return AuditResult(ctx.as_of, rules, findings, outcomes, _coverage(ctx, findings),
-                       list(inputs.issues), list(inputs.sources))
+                       list(inputs.issues), list(inputs.sources),
+                       access_review=build_access_review(ctx, findings))
 
 
 def _available(need: str, inputs: Inputs) -> bool:
@@ -77,12 +80,14 @@ def _to_findings(rule: Rule, rule_hits: pd.DataFrame, names: pd.Series) -> list[
         return []
     frame = rule_hits.astype({"finess": "string"})
     establishment = frame["finess"].map(names).fillna("")
+    severity = frame["severity"].fillna(rule.severity)
     return [
-        Finding(rule.code, rule.severity, finess, str(name), None if pd.isna(account) else str(account),
+        Finding(rule.code, level, finess, str(name), None if pd.isna(account) else str(account),
                 "" if pd.isna(subject) else str(subject), str(message),
                 finding_key(rule.code, finess, None if pd.isna(subject_id) else str(subject_id)))
-        for finess, name, account, subject, subject_id, message in zip(
-            frame["finess"], establishment, frame["account"], frame["subject"], frame["subject_id"], frame["message"]
+        for finess, name, account, subject, subject_id, message, level in zip(
+            frame["finess"], establishment, frame["account"], frame["subject"], frame["subject_id"],
+            frame["message"], severity,
         )
     ]
 

@@ -100,7 +100,8 @@ def _read_rule(path: Path, entry, catalogue: Catalogue, errors: _Errors) -> Rule
         errors.add(path, entry.line_of("code"), code, "« code » doit avoir la forme ABC-01")
     for key in entry:
         if key not in RULE_KEYS:
-            errors.add(path, entry.line_of(key), code, f"clé inconnue « {key} » ; clés valides : {', '.join(RULE_KEYS)}")
+            errors.add(path, entry.line_of(key), code,
+                       f"clé inconnue « {key} » ; clés valides : {', '.join(RULE_KEYS)}")
     for key in REQUIRED_KEYS:
         if key not in entry:
             errors.add(path, entry.line, code, f"clé obligatoire absente : « {key} »")
@@ -174,7 +175,8 @@ def _read_examples(path, entry, code, catalogue: Catalogue, errors) -> tuple[Exa
                 tables[kind] = [dict(row) for row in rows]
             findings = item.get("findings")
             if expected == "fail" and not (isinstance(findings, int) and findings > 0):
-                errors.add(path, item.line, code, "un exemple « fail » donne « findings » : le nombre de constats attendus")
+                errors.add(path, item.line, code,
+                           "un exemple « fail » donne « findings » : le nombre de constats attendus")
             examples.append(Example(expected, str(item.get("description", "")), tables,
                                     findings if expected == "fail" else 0,
                                     str(item["as_of"]) if "as_of" in item else None))

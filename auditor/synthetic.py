@@ -5,13 +5,14 @@ is either clean or carries exactly one planted problem, and the generator
 writes the findings it expects (`attendu.json`), so that the end-to-end tests
 compare the audit with what was planted, not with what the engine computed.
 
-    python -m auditor.synthetic --establishments 30 --seed 7 --out samples
+    python -m auditor.synthetic --establishments 36 --seed 7 --out samples
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import datetime as dt
 import json
 import random
@@ -56,14 +57,17 @@ STAFF_PROFILES = (
 
 # One planted problem per problem establishment; the others are clean.
 PROBLEMS = ("one_referent", "no_account", "ror_only_referent", "vt_only_referent", "inactive_account",
-            "never_logged_in", "staff_elsewhere", "staff_unknown")
+            "never_logged_in", "staff_elsewhere", "staff_unknown", "never_activated", "blocked", "no_unit",
+            "no_role", "missing_fields", "backup_same", "duplicate", "educ_medical", "borderline_medical",
+            "legacy_role", "unknown_function", "closed_with_accounts", "bad_finess")
+CYCLE = 40  # past the first establishments, len(PROBLEMS) in CYCLE carry a problem
 
 
 def problem_of(index: int) -> str | None:
-    """The first establishments carry each problem once; then 8 in 20 carry one, in turn."""
+    """The first establishments carry each problem once; then some in each CYCLE carry one, in turn."""
     if index < len(PROBLEMS):
         return PROBLEMS[index]
-    return PROBLEMS[index % 20] if index % 20 < len(PROBLEMS) else None
+    return PROBLEMS[index % CYCLE] if index % CYCLE < len(PROBLEMS) else None
 
 
 def luhn_key(digits: str) -> str:
@@ -87,10 +91,12 @@ class Person:
     created_on: dt.date = dt.date(2024, 1, 15)
     last_login: dt.date | None = None
     units: list[str] = field(default_factory=list)
+    email: str = ""
+    backup_email: str = ""
 
-    @property
-    def email(self) -> str:
-        return f"{self.login}@esms-paca.fr"
+    def __post_init__(self):
+        self.email = self.email or f"{self.login}@esms-paca.fr"
+        self.backup_email = self.backup_email or f"{self.login}.perso@exemple.fr"
 
     @property
     def display(self) -> str:
@@ -111,6 +117,14 @@ class _Generator:
         self.logins: set[str] = set()
         self.rpps_counter = 0
 
+    def unique_login(self, base: str) -> str:
+        login, suffix = base, 1
+        while login in self.logins:
+            suffix += 1
+            login = f"{base}{suffix}"
+        self.logins.add(login)
+        return login
+
     def person(self, function: str, roles: list[str], with_rpps: bool, units: list[str],
                colleagues: list[Person] = ()) -> Person:
         """A new professional, whose name differs from their colleagues' (homonyms look like duplicates)."""
@@ -121,12 +135,8 @@ class _Generator:
             civility, first = self.random.choice(FIRST_NAMES)
             last = self.random.choice(LAST_NAMES)
         base = f"{first[0]}{last}".lower()
-        base = base.translate(str.maketrans("éèêëàâîïôûüçÉ", "eeeeaaiiouucE")).replace("'", "").replace(" ", "")
-        login, suffix = base, 1
-        while login in self.logins:
-            suffix += 1
-            login = f"{base}{suffix}"
-        self.logins.add(login)
+        login = self.unique_login(base.translate(str.maketrans("éèêëàâîïôûüçÉ", "eeeeaaiiouucE"))
+                                  .replace("'", "").replace(" ", ""))
         rpps = ""
         if with_rpps:
             self.rpps_counter += 1
@@ -153,9 +163,12 @@ def generate(n_establishments: int, seed: int = 7) -> Region:
             name += f" {index // len(PLACES) + 1}"
         problem = problem_of(index)
         closed = index == n_establishments - 1 and n_establishments > len(PROBLEMS) + 2
+        closed_on = dt.date(2026, 6, 30) if closed else None
+        if problem == "closed_with_accounts":
+            closed_on = dt.date(2026, 9, 30)
         region.establishments.append({
             "finess": finess, "name": name, "finess_ej": ej_digits + luhn_key(ej_digits), "category": category,
-            "department": department, "closed_on": dt.date(2026, 6, 30) if closed else None,
+            "department": department, "closed_on": closed_on,
             "director_email": f"direction.{finess}@esms-paca.fr",
         })
         if problem == "no_account" or closed:
@@ -172,34 +185,93 @@ def generate(n_establishments: int, seed: int = 7) -> Region:
         departed = gen.person("Éducateur spécialisé", [NOTIFICATIONS], False, units, people)
         departed.status, departed.last_login = "Archivé", AS_OF - dt.timedelta(days=700)
         people.append(departed)
-        _plant(problem, finess, name, people, region, gen)
+        second_finess = _plant(problem, finess, name, people, region, gen)
         people_by_finess[finess] = people
         for person in people:
             _account_rows(region, person, finess, name, gen)
+        if second_finess:
+            _account_rows(region, people[3], second_finess, name, gen)
 
     _staff_file(region, people_by_finess, gen)
     return region
 
 
-def _plant(problem, finess, name, people, region, gen: _Generator) -> None:
+LEGACY_MEDICAL = "Handicap - ESMS Médical, Paramédical, Psychologue"
+BAD_KEY_SUFFIX = "X"  # replaced by a wrong check digit
+
+
+def _plant(problem, finess, name, people, region, gen: _Generator) -> str | None:
+    """Change the people of one establishment so that it carries `problem`; record what to expect.
+
+    Returns a second FINESS the establishment's rows are also written under (bad_finess).
+    """
     expect = region.expected
+    person = people[3]
+
+    def expect_on(rule, subject=person.display, where=finess):
+        expect.append({"rule": rule, "finess": where, "subject": subject})
     if problem == "one_referent":
         people[1].roles = [NOTIFICATIONS]
-        expect.append({"rule": "REF-01", "finess": finess, "subject": name})
+        expect_on("REF-01", name)
     elif problem == "ror_only_referent":
         people[1].roles = [ROR_REFERENT, NOTIFICATIONS]
-        expect.append({"rule": "REF-02", "finess": finess, "subject": people[1].display})
+        expect_on("REF-02", people[1].display)
     elif problem == "vt_only_referent":
-        third = people[2]
-        third.roles = [VT_REFERENT, *third.roles]
-        expect.append({"rule": "REF-02", "finess": finess, "subject": third.display})
+        people[2].roles = [VT_REFERENT, *people[2].roles]
+        expect_on("REF-02", people[2].display)
     elif problem == "inactive_account":
-        people[3].last_login = AS_OF - dt.timedelta(days=gen.random.randint(200, 500))
-        expect.append({"rule": "ACC-01", "finess": finess, "subject": people[3].display})
+        person.last_login = AS_OF - dt.timedelta(days=gen.random.randint(200, 500))
+        expect_on("ACC-01")
     elif problem == "never_logged_in":
-        people[3].last_login = None
-        people[3].created_on = AS_OF - dt.timedelta(days=400)
-        expect.append({"rule": "ACC-01", "finess": finess, "subject": people[3].display})
+        person.last_login = None
+        person.created_on = AS_OF - dt.timedelta(days=400)
+        expect_on("ACC-01")
+        expect_on("ACC-02")
+    elif problem == "never_activated":
+        person.last_login, person.created_on = None, AS_OF - dt.timedelta(days=60)
+        expect_on("ACC-02")
+    elif problem == "blocked":
+        person.status = "Bloqué"
+        expect_on("ACC-03")
+    elif problem == "no_unit":
+        person.units = [""]
+        expect_on("ATT-02")
+    elif problem == "no_role":
+        person.roles = []
+        expect_on("ATT-03")
+    elif problem == "missing_fields":
+        person.civility, person.function = "", ""
+        expect_on("DAT-01")
+    elif problem == "backup_same":
+        person.backup_email = person.email.upper()
+        expect_on("DAT-02")
+    elif problem == "duplicate":
+        twin = dataclasses.replace(person, login=gen.unique_login(person.login), email=person.email,
+                                   backup_email=person.login + ".autre@exemple.fr")
+        people.append(twin)
+        expect_on("DAT-03")
+    elif problem in ("educ_medical", "borderline_medical"):
+        person.function = "Éducateur spécialisé" if problem == "educ_medical" else "Aide-soignante"
+        person.roles = [LEGACY_MEDICAL]
+        expect_on("DRT-01")
+        expect_on("DRT-02")
+    elif problem == "legacy_role":
+        person.roles = ["Handicap - ESMS"]
+        expect_on("DRT-02")
+    elif problem == "unknown_function":
+        person.function = "Chargée de mission qualité"
+        expect_on("DRT-03")
+    elif problem == "closed_with_accounts":
+        for colleague in people:
+            if colleague.status == "Actif":
+                expect_on("ETB-01", colleague.display)
+    elif problem == "bad_finess":
+        digits = finess[:8]
+        wrong = digits + str((int(luhn_key(digits)) + 1) % 10)
+        expect_on("ETB-02", name, wrong)
+        expect_on("REF-01", name, wrong)
+        return wrong
+    return None
 
 
 def _account_rows(region: Region, person: Person, finess: str, name: str, gen: _Generator) -> None:
@@ -210,7 +282,7 @@ def _account_rows(region: Region, person: Person, finess: str, name: str, gen: _
         region.accounts.append({
             "Identifiant": person.login, "Civilité": person.civility, "Nom": person.last_name.upper(),
             "Prénom": person.first_name, "Adresse mail": person.email,
-            "E-mail de secours": f"{person.login}.perso@exemple.fr", "N° RPPS": person.rpps,
+            "E-mail de secours": person.backup_email, "N° RPPS": person.rpps,
             "Fonction": person.function, "N° FINESS": shown_finess, "Établissement": name, "Unité": unit,
             "Rôles": separator.join(person.roles), "Statut": person.status,
             "Date de création": person.created_on.strftime("%d/%m/%Y"),

@@ -18,13 +18,14 @@ File format (YAML):
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from .cells import parse_typed_date
 from .errors import AuditError
 from .findings import Finding, finding_key
 from .yamlfile import LineDict, read_yaml
@@ -96,7 +97,8 @@ def load_waivers(path: Path, rule_codes: set[str]) -> list[Waiver]:
             errors.append(f"{path} : chaque dérogation est un dictionnaire (clé: valeur)")
             continue
         where = f"{path}, ligne {entry.line}"
-        problems = [f"clé inconnue « {k} » ; clés valides : {', '.join(WAIVER_KEYS)}" for k in entry if k not in WAIVER_KEYS]
+        valid = ", ".join(WAIVER_KEYS)
+        problems = [f"clé inconnue « {k} » ; clés valides : {valid}" for k in entry if k not in WAIVER_KEYS]
         problems += [f"clé obligatoire absente : « {k} »" for k in REQUIRED if entry.get(k) in (None, "")]
         rule = str(entry.get("rule", ""))
         if rule and rule not in rule_codes:
@@ -104,7 +106,7 @@ def load_waivers(path: Path, rule_codes: set[str]) -> list[Waiver]:
         expires = entry.get("expires")
         if isinstance(expires, str):
             try:
-                expires = dt.date.fromisoformat(expires) if "-" in expires else dt.datetime.strptime(expires, "%d/%m/%Y").date()
+                expires = parse_typed_date(expires)
             except ValueError:
                 problems.append(f"date d'expiration invalide « {expires} » (AAAA-MM-JJ ou JJ/MM/AAAA)")
         elif expires is not None and not isinstance(expires, dt.date):
@@ -113,8 +115,9 @@ def load_waivers(path: Path, rule_codes: set[str]) -> list[Waiver]:
             errors.extend(f"{where} : {p}" for p in problems)
             continue
         account = entry.get("account")
-        waivers.append(Waiver(rule, str(entry["finess"]).replace(" ", ""), None if account in (None, "") else str(account),
-                              str(entry["reason"]), str(entry["approved_by"]), expires, str(path), entry.line))
+        waivers.append(Waiver(rule, str(entry["finess"]).replace(" ", ""),
+                              None if account in (None, "") else str(account), str(entry["reason"]),
+                              str(entry["approved_by"]), expires, str(path), entry.line))
     if errors:
         raise AuditError(f"{len(errors)} problème(s) dans les dérogations :\n  - " + "\n  - ".join(errors))
     return waivers

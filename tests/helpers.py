@@ -4,7 +4,6 @@ import csv
 import io
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 SAMPLES_AS_OF = "2026-11-01"
@@ -14,9 +13,10 @@ ACCOUNT_HEADER = ["Identifiant", "Civilité", "Nom", "Prénom", "E-mail", "E-mai
 
 
 def account_row(login="mdupont", finess="130000011", roles="Référent Établissement | VT PH - Référent ESMS",
-                status="Actif", last_login="15/10/2026", created_on="01/01/2026", last_name="DUPONT",
+                status="Actif", last_login="15/10/2026", created_on="01/01/2026", last_name=None,
                 first_name="Marie", email=None, unit="Internat", function="Directrice", rpps=""):
-    return [login, "Mme", last_name, first_name, email or f"{login}@exemple.fr", f"{login}.secours@exemple.fr",
+    email = email or f"{login}@exemple.fr"
+    return [login, "Mme", last_name or login.upper(), first_name, email, f"{login}.secours@exemple.fr",
             rpps, function, finess, "IME Les Calanques", unit, roles, status, created_on, last_login]
 
 

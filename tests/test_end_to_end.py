@@ -1,6 +1,9 @@
 """The whole audit on samples/ and on hostile cells: reports read back as a user opens them."""
 
+import csv
+import html
 import json
+import re
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -28,7 +31,7 @@ def test_samples_give_exactly_the_planted_problems(sample_run):
     report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     expected = json.loads((SAMPLES / "attendu.json").read_text(encoding="utf-8"))
     assert finding_triples(report["findings"]) == finding_triples(expected["findings"])
-    assert {f["rule"] for f in expected["findings"]} >= {"REF-01", "REF-02", "ACC-01", "ATT-01"}
+    assert {f["rule"] for f in expected["findings"]} == {r["code"] for r in report["rules"]}  # every rule has a case
     assert code == 1  # errors were found, at the default --fail-on error
     assert report["as_of"] == SAMPLES_AS_OF
     for finding in report["findings"]:
@@ -41,7 +44,8 @@ def test_samples_have_clean_establishments_and_full_coverage(sample_run):
     establishments = report["establishments"]
     flagged = {f["finess"] for f in report["findings"]}
     clean = [e for e in establishments if e["finess"] not in flagged]
-    assert len(establishments) == 30 and len(clean) >= 10
+    referential = load_workbook(SAMPLES / "etablissements.xlsx").active.max_row - 1
+    assert len(establishments) >= referential and len(clean) >= 10
     assert all(e["error"] == e["warning"] == e["info"] == 0 for e in clean)
     without_accounts = [e for e in establishments if e["accounts"] == 0]
     assert report["summary"]["establishments_without_accounts"] == len(without_accounts) >= 1
@@ -50,7 +54,8 @@ def test_samples_have_clean_establishments_and_full_coverage(sample_run):
 def test_workbook_reads_back_with_findings_rules_and_frozen_filtered_headers(sample_run):
     _, out = sample_run
     workbook = load_workbook(out / "audit.xlsx")
-    assert workbook.sheetnames == ["Synthèse", "Constats", "Règles", "Problèmes de lecture", "À propos"]
+    assert workbook.sheetnames == ["Synthèse", "Constats", "Revue des accès", "Règles", "Problèmes de lecture",
+                                   "À propos"]
     findings = workbook["Constats"]
     assert findings.freeze_panes == "A2" and findings.auto_filter.ref.startswith("A1:")
     header = [c.value for c in findings[1]]
@@ -62,6 +67,29 @@ def test_workbook_reads_back_with_findings_rules_and_frozen_filtered_headers(sam
     assert errors and all(row[0].fill.fgColor.rgb.endswith("FFC7CE") for row in errors)
     rules = {row[0].value: row for row in workbook["Règles"].iter_rows(min_row=2)}
     assert "Portail de santé PACA" in rules["REF-01"][7].value
+    assert all("Portail de santé PACA" in row["Comment corriger"] and row["Pourquoi"] for row in rows)
+
+
+def test_access_review_lists_every_active_account_with_rights_and_a_decision_list(sample_run):
+    _, out = sample_run
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    sheet = load_workbook(out / "audit.xlsx")["Revue des accès"]
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, row)) for row in sheet.iter_rows(min_row=2, values_only=True)]
+    with open(SAMPLES / "comptes.csv", encoding="cp1252", newline="") as handle:
+        active = {(r["Identifiant"], r["N° FINESS"].replace(" ", "")) for r in csv.DictReader(handle, delimiter=";")
+                  if r["Statut"] == "Actif"}
+    assert {(r["Compte"], r["FINESS"]) for r in rows} == active
+    medical = [r for r in rows if "DRT-01" in (r["Constats"] or "")]
+    assert medical and all("Accéder aux informations médicales" in r["Droits"] for r in medical)
+    flagged = {(f["account"], f["finess"]) for f in report["findings"] if f["rule"] == "DRT-01"}
+    assert {(r["Compte"], r["FINESS"]) for r in medical} == flagged
+    decision = header.index("Décision (Conserver / Modifier / Archiver)")
+    assert all(row[decision] is None for row in sheet.iter_rows(min_row=2, values_only=True))
+    validation = sheet.data_validations.dataValidation[0]
+    assert validation.formula1 == '"Conserver,Modifier,Archiver"' and str(validation.sqref) == f"K2:K{len(rows) + 1}"
+    page = (out / "audit.html").read_text(encoding="utf-8")
+    assert f"Revue des accès ({len(rows)} compte(s) actif(s))" in page
 
 
 class _Text(HTMLParser):
@@ -97,15 +125,21 @@ def test_each_bundle_holds_only_its_establishment(sample_run):
     assert len(bundles) == len(report["establishments"])
     for path in bundles:
         finess = path.name.split("_")[0]
-        sheet = load_workbook(path)["Constats"]
-        column = [c.value for c in sheet[1]].index("FINESS")
-        rows = list(sheet.iter_rows(min_row=2, values_only=True))
-        assert all(row[column] == finess for row in rows)
-        expected = [f for f in report["findings"] if f["finess"] == finess]
-        assert len(rows) == len(expected)
+        workbook = load_workbook(path)
+        for sheet_name in ("Constats", "Revue des accès"):
+            sheet = workbook[sheet_name]
+            column = [c.value for c in sheet[1]].index("FINESS")
+            assert {row[column] for row in sheet.iter_rows(min_row=2, values_only=True)} <= {finess}
+        own = [f for f in report["findings"] if f["finess"] == finess]
+        assert workbook["Constats"].max_row - 1 == len(own)
         page = path.with_suffix(".html").read_text(encoding="utf-8")
-        others = {f["message"] for f in report["findings"] if f["finess"] != finess} - {f["message"] for f in expected}
-        assert not [m for m in others if m in page]
+        own_name = next(e["name"] for e in report["establishments"] if e["finess"] == finess)
+        own_people = {own_name} | {f["subject"] for f in own} | {
+            r[3] for r in workbook["Revue des accès"].iter_rows(min_row=2, values_only=True)}
+        strangers = {f["subject"] for f in report["findings"] if f["finess"] != finess} - own_people
+        # "IME Les Oliviers" must not match inside "IME Les Oliviers 2"
+        shown = [n for n in strangers if re.search(re.escape(html.escape(n)) + r"(?!\w| \d)", page)]
+        assert strangers and not shown
         assert finess in page
 
 
@@ -129,9 +163,9 @@ def test_hostile_cells_stay_inert_in_xlsx_and_html(tmp_path):
 
 
 def test_fail_on_and_exit_codes(tmp_path):
-    exports = write_csv(tmp_path / "comptes.csv", [account_row(login="a", roles="Référent Établissement | VT PH - Référent ESMS"),
-                                                   account_row(login="b", roles="Référent Établissement | VT PH - Référent ESMS",
-                                                               last_login="01/01/2025")])
+    both = "Référent Établissement | VT PH - Référent ESMS"
+    exports = write_csv(tmp_path / "comptes.csv", [account_row(login="a", roles=both),
+                                                   account_row(login="b", roles=both, last_login="01/01/2025")])
     out = str(tmp_path / "out")
     assert main(["run", str(exports), "--out", out, "--as-of", "2026-11-01"]) == 0  # a warning only
     assert main(["run", str(exports), "--out", out, "--as-of", "2026-11-01", "--fail-on", "warning"]) == 1

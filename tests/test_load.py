@@ -8,7 +8,6 @@ from openpyxl import Workbook
 
 from auditor.errors import AuditError
 from auditor.load import load_inputs
-
 from tests.helpers import ACCOUNT_HEADER, account_row, write_csv
 
 AS_OF = pd.Timestamp("2026-11-01")

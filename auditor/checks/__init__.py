@@ -3,7 +3,9 @@
 A check receives the AuditContext and its parameters (validated against the
 declared types when the rules are loaded) and returns a "hits" frame: one row
 per finding with the columns of `HIT_COLUMNS`. The engine turns hits into
-findings (rule code, severity, establishment name, stable key).
+findings (rule code, severity, establishment name, stable key). A hit's
+`severity` is normally empty (the rule's); a check may lower it for some
+cases (DRT-01's borderline functions) through a parameter.
 
 Adding a kind of check: write the function in the module of its family,
 decorate it with @check, give it a rule in rules/*.yaml with examples.
@@ -16,7 +18,7 @@ from typing import Callable
 
 import pandas as pd
 
-HIT_COLUMNS = ["finess", "account", "subject", "subject_id", "message"]
+HIT_COLUMNS = ["finess", "account", "subject", "subject_id", "message", "severity"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Param:
     type: type
     minimum: float | None = None
     description: str = ""
+    choices: tuple = ()
 
     def validate(self, value) -> str | None:
         """A French reason why `value` is unfit, or None."""
@@ -35,14 +38,19 @@ class Param:
             return f"doit être {_TYPE_NAMES.get(self.type, self.type.__name__)}"
         if self.minimum is not None and value < self.minimum:
             return f"doit être au moins {self.minimum}"
+        values = value if isinstance(value, list) else [value]
+        if self.choices and any(v not in self.choices for v in values):
+            return f"doit valoir {', '.join(map(str, self.choices))}"
         return None
 
     def parse(self, text: str):
-        """Value given as text on the command line."""
+        """Value given as text on the command line ("a,b" for a list)."""
+        if self.type is list:
+            return [part.strip() for part in text.split(",") if part.strip()]
         return self.type(text)
 
 
-_TYPE_NAMES = {int: "un nombre entier", float: "un nombre", str: "un texte"}
+_TYPE_NAMES = {int: "un nombre entier", float: "un nombre", str: "un texte", list: "une liste"}
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,7 @@ def hits(
     subject: pd.Series | str = "",
     account: pd.Series | None = None,
     subject_id: pd.Series | None = None,
+    severity: pd.Series | None = None,
 ) -> pd.DataFrame:
     """The frame a check returns; `subject_id` defaults to the account id."""
     frame = pd.DataFrame({"finess": finess.astype("string")})
@@ -82,6 +91,7 @@ def hits(
     frame["subject"] = subject
     frame["subject_id"] = subject_id.astype("string") if subject_id is not None else frame["account"]
     frame["message"] = message
+    frame["severity"] = severity.astype("string") if severity is not None else pd.NA
     return frame[HIT_COLUMNS].reset_index(drop=True)
 
 
@@ -96,4 +106,4 @@ def format_dates(dates: pd.Series) -> pd.Series:
 
 
 # Importing the families registers their checks.
-from . import activity, attachments, referents  # noqa: E402,F401
+from . import activity, attachments, data_quality, establishments, referents, rights  # noqa: E402,F401

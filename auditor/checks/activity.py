@@ -33,3 +33,33 @@ def inactive_accounts(ctx, *, inactivity_days: int) -> pd.DataFrame:
         + format_dates(since) + ", il y a " + days + f" jours (seuil : {inactivity_days} jours)"
     )
     return hits(found["finess"], message, subject=found["display_name"], account=found["account_id"])
+
+
+@check(
+    "never_activated",
+    params={"activation_days": Param(int, minimum=1, description="jours laissés pour la première connexion")},
+    needs=("accounts.last_login", "accounts.created_on"),
+)
+def never_activated(ctx, *, activation_days: int) -> pd.DataFrame:
+    """Non-archived accounts never logged in to, created more than `activation_days` ago."""
+    attachments = ctx.attachments
+    limit = ctx.as_of - pd.Timedelta(days=activation_days)
+    found = attachments[
+        attachments["state"].ne("archived")
+        & attachments["last_login"].isna()
+        & attachments["created_on"].lt(limit).fillna(False)
+    ]
+    days = (ctx.as_of - found["created_on"]).dt.days.astype("string")
+    message = ("aucune première connexion ; compte créé le " + format_dates(found["created_on"])
+               + ", il y a " + days + " jours")
+    return hits(found["finess"], message, subject=found["display_name"], account=found["account_id"])
+
+
+@check("blocked_accounts")
+def blocked_accounts(ctx) -> pd.DataFrame:
+    """Accounts whose status is blocked: a professional who cannot log in."""
+    attachments = ctx.attachments
+    found = attachments[attachments["state"].eq("blocked")]
+    message = ("compte bloqué (statut « " + found["status"].fillna("bloqué")
+               + " ») : le professionnel ne peut plus se connecter")
+    return hits(found["finess"], message, subject=found["display_name"], account=found["account_id"])

@@ -28,7 +28,8 @@ def staff_without_account(ctx) -> pd.DataFrame:
         attachments[["account_id", "finess", "display_name"]], left_on="right", right_index=True
     )
     elsewhere = elsewhere.drop_duplicates(["left", "account_id", "finess"]).sort_values(["account_id", "finess"])
-    evidence = (elsewhere["account_id"] + " (rattaché à " + elsewhere["finess"] + ")").groupby(elsewhere["left"]).agg(", ".join)
+    evidence = (elsewhere["account_id"] + " (rattaché à " + elsewhere["finess"] + ")")
+    evidence = evidence.groupby(elsewhere["left"]).agg(", ".join)
     first_account = elsewhere.drop_duplicates("left").set_index("left")
 
     known_account = lookup_text(missing.index.to_series(), evidence)
@@ -42,3 +43,23 @@ def staff_without_account(ctx) -> pd.DataFrame:
         missing["finess"], message, subject=subject,
         account=lookup_text(rows, first_account["account_id"]), subject_id=missing["person_id"],
     )
+
+
+@check("attachment_without_unit", needs=("accounts.unit",))
+def attachment_without_unit(ctx) -> pd.DataFrame:
+    """Non-archived accounts attached to an establishment without any of its units."""
+    attachments = ctx.attachments
+    with_unit = attachments.index.isin(ctx.attachment_units["attachment"])
+    found = attachments[~with_unit & attachments["state"].ne("archived")]
+    message = pd.Series("rattaché à l'établissement sans aucune unité", index=found.index)
+    return hits(found["finess"], message, subject=found["display_name"], account=found["account_id"])
+
+
+@check("attachment_without_role")
+def attachment_without_role(ctx) -> pd.DataFrame:
+    """Active accounts attached to an establishment where they hold no role."""
+    attachments = ctx.attachments
+    with_role = attachments.index.isin(ctx.attachment_roles["attachment"])
+    found = attachments[~with_role & attachments["state"].eq("active")]
+    message = pd.Series("compte actif rattaché à l'établissement sans aucun rôle", index=found.index)
+    return hits(found["finess"], message, subject=found["display_name"], account=found["account_id"])

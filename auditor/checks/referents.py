@@ -12,7 +12,8 @@ import pandas as pd
 from . import Param, check, hits, lookup_text
 
 
-@check("min_referents", params={"min_referents": Param(int, minimum=1, description="nombre minimal de référents actifs")})
+@check("min_referents",
+       params={"min_referents": Param(int, minimum=1, description="nombre minimal de référents actifs")})
 def min_referents(ctx, *, min_referents: int) -> pd.DataFrame:
     """Open establishments with fewer than `min_referents` active ROR referents."""
     attachments = ctx.attachments

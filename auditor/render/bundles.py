@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from ..engine import AuditResult
@@ -30,15 +30,20 @@ def split_by_establishment(result: AuditResult) -> dict[str, AuditResult]:
     for issue in result.input_issues:
         if issue.finess is not None:
             issues[issue.finess].append(issue)
+    review = result.access_review
+    reviews = dict(tuple(review.groupby("finess"))) if review is not None else {}
+    no_review = review.iloc[0:0] if review is not None else None
     parts = {}
     for finess, rows in result.establishments.groupby("finess", sort=True):
+        per_rule = Counter(f.rule for f in findings.get(finess, []))
         parts[finess] = dataclasses.replace(
             result,
             findings=findings.get(finess, []),
             input_issues=issues.get(finess, []),
             establishments=rows.reset_index(drop=True),
             waivers=result.waivers.restricted_to(finess) if result.waivers is not None else None,
-            outcomes={code: dataclasses.replace(outcome, findings=sum(1 for f in findings.get(finess, []) if f.rule == code))
+            access_review=reviews.get(finess, no_review),
+            outcomes={code: dataclasses.replace(outcome, findings=per_rule[code])
                       for code, outcome in result.outcomes.items()},
         )
     return parts

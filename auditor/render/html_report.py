@@ -49,6 +49,7 @@ def write_html(result: AuditResult, target: Path, establishment: dict | None = N
         version=__version__,
         establishments=result.establishments.to_dict("records"),
         skipped=[o for o in result.outcomes.values() if not o.evaluated],
+        access_review=None if result.access_review is None else result.access_review.to_dict("records"),
     )
     with atomic_path(target) as temporary:
         temporary.write_text(page, encoding="utf-8")

@@ -40,12 +40,13 @@ def write_junit(result: AuditResult, target: Path, fails) -> Path:
                 failures += 1
                 failure = ET.SubElement(case, "failure", type=rule.severity,
                                         message=f"{len(failing)} constat(s) : {rule.title}")
-                failure.text = "\n".join(f"{f.subject} : {f.message}" for f in failing) + f"\n\nComment corriger : {rule.fix}"
+                lines = [f"{f.subject} : {f.message}" for f in failing]
+                failure.text = "\n".join(lines) + f"\n\nComment corriger : {rule.fix}"
             others = [f for f in findings if not fails(f)]
             if others:
                 ET.SubElement(case, "system-out").text = "\n".join(
-                    f"[{'dérogation : ' + f.waiver if f.waived else SEVERITY_LABELS[f.severity]}] {f.subject} : {f.message}"
-                    for f in others)
+                    f"[{'dérogation : ' + f.waiver if f.waived else SEVERITY_LABELS[f.severity]}] "
+                    f"{f.subject} : {f.message}" for f in others)
         suite.set("tests", str(tests))
         suite.set("failures", str(failures))
         suite.set("skipped", str(skipped))

@@ -15,7 +15,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 
+from ..access_review import DECISIONS
 from ..engine import AuditResult
 from ..findings import SEVERITY_LABELS
 from . import atomic_path
@@ -81,6 +83,24 @@ def safe_cell(sheet, value) -> WriteOnlyCell:
     return cell
 
 
+def write_access_review(workbook: Workbook, review) -> None:
+    """One row per active account and establishment, with a decision list for the director."""
+    sheet = _Sheet(workbook, "Revue des accès", [
+        ("FINESS", 12), ("Établissement", 30), ("Compte", 16), ("Personne", 26), ("Fonction", 24),
+        ("Catégorie", 20), ("Unités", 22), ("Rôles", 45), ("Droits", 60), ("Constats", 14),
+        (f"Décision ({' / '.join(DECISIONS)})", 22), ("Commentaire", 40),
+    ])
+    for row in review.itertuples(index=False):
+        sheet.append([row.finess, row.establishment, row.account, row.name, row.function, row.category,
+                      row.units, row.roles, row.rights, row.findings, None, None], wrap=True)
+    if len(review):
+        decision = DataValidation(type="list", formula1=f'"{",".join(DECISIONS)}"', allow_blank=True,
+                                  errorTitle="Décision", error=f"Choisir : {', '.join(DECISIONS)}")
+        decision.add(f"K2:K{len(review) + 1}")
+        sheet.sheet.data_validations.append(decision)  # write-only sheets have no add_data_validation()
+    sheet.close()
+
+
 def write_xlsx(result: AuditResult, target: Path) -> Path:
     workbook = Workbook(write_only=True)
     rules = {rule.code: rule for rule in result.rules}
@@ -96,12 +116,18 @@ def write_xlsx(result: AuditResult, target: Path) -> Path:
 
     findings = _Sheet(workbook, "Constats", [
         ("Sévérité", 14), ("Règle", 9), ("Intitulé", 45), ("FINESS", 12), ("Établissement", 35),
-        ("Compte", 18), ("Personne", 28), ("Constat", 70), ("Dérogation", 40), ("Clé", 30),
+        ("Compte", 18), ("Personne", 28), ("Constat", 70), ("Dérogation", 40), ("Comment corriger", 60),
+        ("Pourquoi", 60), ("Clé", 30),
     ])
     for f in result.findings:
-        findings.append([SEVERITY_LABELS[f.severity], f.rule, rules[f.rule].title, f.finess, f.establishment,
-                         f.account, f.subject, f.message, f.waiver, f.key], severity_column=0, severity=f.severity)
+        rule = rules[f.rule]
+        findings.append([SEVERITY_LABELS[f.severity], f.rule, rule.title, f.finess, f.establishment, f.account,
+                         f.subject, f.message, f.waiver, rule.fix, rule.why, f.key],
+                        severity_column=0, severity=f.severity)
     findings.close()
+
+    if result.access_review is not None:
+        write_access_review(workbook, result.access_review)
 
     rule_sheet = _Sheet(workbook, "Règles", [
         ("Code", 9), ("Sévérité", 14), ("Intitulé", 45), ("Paramètres", 22), ("Évaluée", 30),

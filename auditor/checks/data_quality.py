@@ -1,0 +1,86 @@
+"""Account records: complete, with a distinct backup e-mail, and one account per person.
+
+Guide, part 03: "Impérativement s'assurer que la fiche n'est pas déjà créée
+dans le ROR", "Compléter TOUS les champs obligatoires avec un astérisque
+rouge", and part 01: "Définir un email de secours différent".
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import Param, check, hits
+
+FIELD_LABELS = {
+    "civility": "civilité",
+    "last_name": "nom",
+    "first_name": "prénom",
+    "email": "e-mail",
+    "backup_email": "e-mail de secours",
+    "function": "fonction",
+}
+
+
+@check("missing_fields", params={"fields": Param(list, description="champs obligatoires vérifiés",
+                                                 choices=tuple(FIELD_LABELS))})
+def missing_fields(ctx, *, fields: list) -> pd.DataFrame:
+    """Accounts (per establishment) with mandatory fields empty; one finding naming them all.
+
+    A column absent from the export is not checked: that is the export's gap,
+    reported with the input issues, not each account's.
+    """
+    attachments = ctx.attachments
+    checked = [f for f in fields if ctx.inputs.has_column("accounts", f)]
+    live = attachments["state"].ne("archived")
+    missing = pd.Series("", index=attachments.index, dtype="string")
+    for field in checked:  # a handful of columns, each tested over all rows at once
+        empty = attachments[field].isna()
+        missing = missing.where(~empty, missing + ", " + FIELD_LABELS[field])
+    missing = missing.str.lstrip(", ")
+    found = attachments[live & missing.ne("")]
+    message = "champs obligatoires vides : " + missing[found.index]
+    return hits(found["finess"], message, subject=found["display_name"], account=found["account_id"])
+
+
+@check("backup_email", needs=("accounts.backup_email",))
+def backup_email(ctx) -> pd.DataFrame:
+    """Accounts without a backup e-mail, or with one equal to the main e-mail (case ignored)."""
+    attachments = ctx.attachments
+    live = attachments["state"].ne("archived")
+    absent = attachments["backup_email"].isna()
+    same = attachments["backup_email"].eq(attachments["email"]).fillna(False)
+    found = attachments[live & (absent | same)]
+    message = absent[found.index].map({True: "pas d'e-mail de secours",
+                                       False: "e-mail de secours identique à l'e-mail principal"})
+    return hits(found["finess"], message, subject=found["display_name"], account=found["account_id"])
+
+
+@check("duplicate_accounts")
+def duplicate_accounts(ctx) -> pd.DataFrame:
+    """Several accounts for one person: same RPPS, same e-mail, or same name in one establishment."""
+    attachments = ctx.attachments[ctx.attachments["state"].ne("archived")]
+    accounts = attachments.drop_duplicates("account_id")
+    groups = []
+    for column, label, scope in (("rpps", "même RPPS", None), ("email", "même e-mail", None),
+                                 ("name_key", "mêmes nom et prénom", "finess")):
+        source = attachments if scope else accounts
+        keys = [column, scope] if scope else [column]
+        shared = source.dropna(subset=[column]).drop_duplicates([*keys, "account_id"])
+        shared = shared[shared.groupby(keys)["account_id"].transform("size") > 1]
+        if shared.empty:
+            continue
+        members = shared.sort_values("account_id").groupby(keys)["account_id"].agg("+".join)
+        groups.append(pd.DataFrame({"members": members.to_numpy(), "reason": label}))
+    if not groups:
+        return hits(pd.Series(dtype="string"), pd.Series(dtype="string"))
+    # A group found by e-mail and by name is one finding, with the strongest reason.
+    duplicates = pd.concat(groups, ignore_index=True).drop_duplicates("members")
+    duplicates["account_id"] = duplicates["members"].str.split("+")
+    exploded = duplicates.explode("account_id")
+    placed = exploded.merge(attachments[["account_id", "finess", "display_name"]], on="account_id")
+    placed = placed.sort_values(["members", "finess", "account_id"]).drop_duplicates(["members", "finess"])
+    count = placed["members"].str.count(r"\+") + 1
+    message = (count.astype("string") + " comptes pour une même personne (" + placed["reason"] + ") : "
+               + placed["members"].str.replace("+", ", ", regex=False))
+    return hits(placed["finess"], message, subject=placed["display_name"], account=placed["account_id"],
+                subject_id=placed["members"])

@@ -1,0 +1,77 @@
+"""Rights that fit each professional's function.
+
+Guide, part 01: "Vérifier l'attribution des bons droits et habilitations de
+chaque professionnel", and the equivalence table of part 04: only the role
+"Handicap - ESMS Médical, Paramédical, Psychologue" opens the medical
+information of usagers; the legacy "Handicap - …" roles are replaced by IAM
+roles managed in the ROR.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..findings import SEVERITIES
+from . import Param, check, hits
+
+MEDICAL = "medical_information"
+NOMINATIVE = {"dashboard_nominative", "declare_notification", "answer_notifications", "evaluation_information"}
+
+
+def _roles_giving(ctx, rights: set[str]) -> pd.Series:
+    """Per attachment, the roles held that give one of `rights`, joined for a message."""
+    table = ctx.attachment_rights
+    giving = table[table["right"].isin(rights)].drop_duplicates(["attachment", "role"]).sort_values("role")
+    return giving.groupby("attachment")["role"].agg(" », « ".join)
+
+
+@check(
+    "medical_access_function",
+    params={"borderline_severity": Param(str, choices=SEVERITIES,
+                                         description="sévérité pour les fonctions de soin non médicales")},
+)
+def medical_access_function(ctx, *, borderline_severity: str) -> pd.DataFrame:
+    """Access to medical information held by a function that is not medical, paramedical or psychologist.
+
+    An empty function is no proof of a medical profession: it is a finding
+    too. A function the catalogue does not know is left to DRT-03.
+    """
+    attachments = ctx.attachments
+    categories = ctx.catalogue.function_categories
+    access = attachments["function_category"].map({name: c.medical_access for name, c in categories.items()})
+    not_medical = access.isin(["no", "borderline"]) | attachments["function"].isna()
+    found = attachments[ctx.has_right({MEDICAL}) & not_medical & attachments["state"].ne("archived")]
+    labels = found["function_category"].map({name: c.label for name, c in categories.items()})
+    function = ("fonction « " + found["function"] + " » (" + labels + ")").fillna("fonction non renseignée")
+    roles = found.index.to_series().map(_roles_giving(ctx, {MEDICAL}))
+    message = function + " avec accès aux informations médicales des usagers par le rôle « " + roles + " »"
+    severity = access[found.index].map({"borderline": borderline_severity})
+    return hits(found["finess"], message, subject=found["display_name"], account=found["account_id"],
+                severity=severity)
+
+
+@check("legacy_roles")
+def legacy_roles(ctx) -> pd.DataFrame:
+    """Legacy VT roles ("Handicap - …") still held, with the IAM roles that replace them."""
+    legacy = {role.name: role for role in ctx.catalogue.roles.values() if role.system == "legacy"}
+    table = ctx.attachment_roles[ctx.attachment_roles["role"].isin(legacy)].copy()
+    attachments = ctx.attachments
+    table = table[attachments.loc[table["attachment"], "state"].ne("archived").to_numpy()]
+    equivalents = {name: " + ".join(f"« {r} »" for r in role.iam_equivalent) for name, role in legacy.items()}
+    table["text"] = "« " + table["role"] + " » → " + table["role"].map(equivalents)
+    described = table.sort_values("role").groupby("attachment")["text"].agg(" ; ".join)
+    found = attachments.loc[described.index]
+    message = "ancien rôle VT encore attribué : " + described
+    return hits(found["finess"], message, subject=found["display_name"], account=found["account_id"])
+
+
+@check("unknown_function")
+def unknown_function(ctx) -> pd.DataFrame:
+    """Functions the catalogue does not recognise, on accounts with nominative or medical rights."""
+    attachments = ctx.attachments
+    unknown = attachments["function"].notna() & attachments["function_category"].isna()
+    sensitive = ctx.has_right(NOMINATIVE | {MEDICAL})
+    found = attachments[unknown & sensitive & attachments["state"].ne("archived")]
+    message = ("fonction « " + found["function"] + " » inconnue du catalogue des fonctions, "
+               "sur un compte ayant des droits nominatifs ou médicaux")
+    return hits(found["finess"], message, subject=found["display_name"], account=found["account_id"])
