@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
 import re
+import signal
 import sys
 import textwrap
 from pathlib import Path
@@ -18,7 +20,7 @@ from .cells import parse_typed_date
 from .errors import AuditError
 from .findings import SEVERITIES, SEVERITY_LABELS
 from .load import load_inputs
-from .render import DEFAULT_FORMATS, FORMATS
+from .render import DEFAULT_FORMATS, FORMATS, discard_pending
 from .waivers import load_waivers
 
 # The one table of exit codes: README and `--help` are built from it.
@@ -228,6 +230,22 @@ def describe_rule(rule) -> str:
     return "\n".join(lines)
 
 
+def _interrupt(signum, frame):
+    # Ctrl-C or SIGTERM (a stopped job, a CI timeout). Libraries that catch
+    # every exception would turn a KeyboardInterrupt into another error, so
+    # the handler itself removes the report being written and ends the process.
+    discard_pending()
+    print("Erreur : interrompu ; aucun rapport partiel n'a été laissé", file=sys.stderr, flush=True)
+    os._exit(2)
+
+
+def entry_point() -> None:
+    """The `vt-audit` command (main() without the process-wide signal handlers, for tests)."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+    sys.exit(main())
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -235,9 +253,6 @@ def main(argv: list[str] | None = None) -> int:
         return {"run": _run, "validate": _validate, "rules": _rules}[args.command](args)
     except AuditError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("Erreur : interrompu ; aucun rapport partiel n'a été laissé", file=sys.stderr)
         return 2
     except Exception as exc:  # a bug: one line for the user, no traceback
         logging.getLogger(__name__).debug("erreur interne", exc_info=True)

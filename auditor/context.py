@@ -108,7 +108,8 @@ class AuditContext:
         else:
             table = pd.DataFrame({"finess": seen.index, "name": pd.NA, "closed_on": pd.NaT,
                                   "in_referential": False})
-        table["name"] = table["name"].astype("string").fillna(table["finess"].map(names_seen)).fillna("")
+        seen_name = table["finess"].map(names_seen).astype("string")
+        table["name"] = table["name"].astype("string").fillna(seen_name).fillna("")
         table["closed"] = pd.to_datetime(table["closed_on"]).le(self.as_of).fillna(False)
         table["accounts"] = table["finess"].map(seen).fillna(0).astype("int64")
         return table.sort_values("finess", ignore_index=True)

@@ -28,6 +28,9 @@ class InputIssue:
     severity: str = "warning"  # "error": the row or value was not used at all
     value: str | None = None
     finess: str | None = None
+    # Rows of the file this issue kept out of the tables (a dropped row, a run
+    # of blank lines): rows used + the sum of these = the rows under the header.
+    dropped_rows: int = 0
 
     def where(self) -> str:
         parts = [self.file]

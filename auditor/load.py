@@ -16,7 +16,7 @@ import pandas as pd
 from . import cells
 from .catalogue import Catalogue, KindSpec
 from .errors import AuditError, InputIssue
-from .read import Grid, read_grids
+from .read import MAX_CELL_CHARS, Grid, read_grids
 from .text import fold
 
 log = logging.getLogger(__name__)
@@ -212,9 +212,9 @@ def _data_rows(path: Path, grid: Grid, header_index: int, header: list[str], map
         if not any(cell.strip() for cell in row):
             blank_lines.append(line)
             continue
-        if [fold(c) for c in row[:width]] == folded_header:
+        if all(i < len(row) and fold(row[i]) == folded_header[i] for i in used):
             issues.append(InputIssue(str(path), line, None, "en-tête répété (fichiers mis bout à bout) : "
-                                     "ligne ignorée", "info"))
+                                     "ligne ignorée", "info", dropped_rows=1))
             continue
         overflow = [c for i, c in enumerate(row) if c.strip() and (i >= width or not header[i].strip())]
         if overflow:
@@ -225,11 +225,19 @@ def _data_rows(path: Path, grid: Grid, header_index: int, header: list[str], map
     if blank_lines:
         shown = ", ".join(map(str, blank_lines[:10])) + ("…" if len(blank_lines) > 10 else "")
         issues.append(InputIssue(str(path), blank_lines[0], None,
-                                 f"{len(blank_lines)} ligne(s) vide(s) ignorée(s) : {shown}", "info"))
+                                 f"{len(blank_lines)} ligne(s) vide(s) ignorée(s) : {shown}", "info",
+                                 dropped_rows=len(blank_lines)))
     if not records:
         issues.append(InputIssue(str(path), None, None, "aucune ligne de données sous l'en-tête", "warning"))
     names = [c for c, _ in sorted(mapping.items(), key=lambda item: item[1])]
     frame = pd.DataFrame(records, columns=names, dtype="string")
+    for column in names:
+        too_long = frame[column].str.len() > MAX_CELL_CHARS
+        for index in frame.index[too_long]:  # only the rare long cells are visited
+            issues.append(InputIssue(str(path), lines[index], header[mapping[column]],
+                                     f"cellule très longue ({len(frame.at[index, column])} caractères) : "
+                                     f"tronquée à {MAX_CELL_CHARS}", "warning"))
+        frame.loc[too_long, column] = frame.loc[too_long, column].str.slice(0, MAX_CELL_CHARS)
     frame["source_file"] = str(path)
     frame["source_line"] = pd.Series(lines, dtype="int64")
     return frame, issues
@@ -302,14 +310,16 @@ def parse_table(
 
 
 def _issues_for(frame, raw, rows, column, header, reasons, severity, file_label) -> list[InputIssue]:
+    """One issue per row; an "error" issue is a row left out of the table."""
     if len(rows) == 0:
         return []
+    dropped = 1 if severity == "error" else 0
     lines = frame.loc[rows, "source_line"]
     values = raw.loc[rows, column] if column in raw else pd.Series(pd.NA, index=rows)
     finess = frame.loc[rows, "finess"] if "finess" in frame else pd.Series(pd.NA, index=rows)
     return [
         InputIssue(file_label, None if pd.isna(line) else int(line), header, str(reason), severity,
-                   None if pd.isna(value) else str(value), None if pd.isna(fin) else str(fin))
+                   None if pd.isna(value) else str(value), None if pd.isna(fin) else str(fin), dropped)
         for line, reason, value, fin in zip(lines, reasons.loc[rows], values, finess)
     ]
 
@@ -318,5 +328,5 @@ def _drop_duplicate_establishments(frame: pd.DataFrame, issues: list[InputIssue]
     repeated = frame["finess"].duplicated(keep="first") & frame["finess"].notna()
     for file, line, finess in frame.loc[repeated, ["source_file", "source_line", "finess"]].itertuples(index=False):
         issues.append(InputIssue(file, int(line), None, "établissement en double dans le référentiel : "
-                                 "seule la première ligne est lue", "warning", None, finess))
+                                 "seule la première ligne est lue", "warning", None, finess, dropped_rows=1))
     return frame[~repeated].reset_index(drop=True)

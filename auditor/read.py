@@ -22,7 +22,8 @@ from .text import fold
 SEPARATORS = (";", ",", "|", "\t")
 SEPARATOR_NAMES = {";": "point-virgule", ",": "virgule", "|": "barre verticale", "\t": "tabulation"}
 # Bounds that keep a hostile file from exhausting memory (see README, "Entrées refusées").
-MAX_CELL_CHARS = 100_000
+MAX_CELL_CHARS = 100_000  # longer cells are cut (and reported) by the loader
+MAX_CSV_FIELD_CHARS = 16 * 1024 * 1024  # past this a CSV is refused as unreadable
 MAX_XLSX_UNCOMPRESSED = 2 * 1024**3
 MAX_XLSX_RATIO = 200
 
@@ -127,7 +128,7 @@ def _read_csv(
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
     rows, line_numbers = [], []
     start = 1
-    csv.field_size_limit(MAX_CELL_CHARS * 4)
+    csv.field_size_limit(MAX_CSV_FIELD_CHARS)
     try:
         for record in reader:
             if reader.line_num > skip:
@@ -172,9 +173,12 @@ def _read_xlsx(path: Path) -> list[Grid]:
     import openpyxl  # imported here: CSV-only runs don't pay for it
 
     _check_zip(path)
+    # A handle, not the path: openpyxl refuses a workbook whose name does not end in .xlsx.
+    handle = open(path, "rb")  # noqa: SIM115 - closed below, after the read-only sheets are read
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        workbook = openpyxl.load_workbook(handle, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a broken file
+        handle.close()
         raise AuditError(f"{path} : fichier XLSX illisible ({type(exc).__name__})") from None
     grids = []
     try:
@@ -191,6 +195,7 @@ def _read_xlsx(path: Path) -> list[Grid]:
         raise AuditError(f"{path} : fichier XLSX illisible ({type(exc).__name__})") from None
     finally:
         workbook.close()
+        handle.close()
     if not grids:
         raise AuditError(f"{path} : le classeur ne contient aucune feuille")
     return grids

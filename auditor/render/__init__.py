@@ -15,6 +15,7 @@ from pathlib import Path
 from ..errors import AuditError
 
 FORMATS = ("xlsx", "html", "json", "junit")
+_PENDING: set[str] = set()  # temporary files being written, for discard_pending()
 DEFAULT_FORMATS = ("xlsx", "html", "json")
 
 
@@ -24,19 +25,33 @@ def atomic_path(target: Path):
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     os.close(handle)
+    _PENDING.add(temporary)
     try:
         yield Path(temporary)
         os.replace(temporary, target)
     finally:
+        _PENDING.discard(temporary)
         if os.path.exists(temporary):
             os.unlink(temporary)
 
 
+def discard_pending() -> None:
+    """Remove the reports being written (a signal handler's last act: no half-written report)."""
+    for temporary in list(_PENDING):
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+
+
 def prepare_out_dir(out: Path) -> Path:
+    """The output folder, created if needed, cleared of temporary files a killed run left."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise AuditError(f"{out} : impossible de créer le dossier de sortie ({exc.strerror})") from None
     if not os.access(out, os.W_OK):
         raise AuditError(f"{out} : dossier de sortie non accessible en écriture")
+    for leftover in out.rglob(".*.part"):
+        leftover.unlink()
     return out
