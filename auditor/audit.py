@@ -11,6 +11,7 @@ from . import engine
 from .catalogue import Catalogue, load_catalogue
 from .engine import AuditResult
 from .load import load_inputs
+from .progress import Progress, silent
 from .render import DEFAULT_FORMATS, prepare_out_dir
 from .render.bundles import write_bundles
 from .render.html_report import write_html
@@ -40,13 +41,14 @@ def audit(
     params: list[str] = (),
     forced_kinds: dict[Path, str] | None = None,
     waivers_path: Path | None = None,
+    progress: Progress = silent,
 ) -> AuditResult:
     catalogue, rules = load_rulebook(rules_path, params)
     waivers = load_waivers(waivers_path, {r.code for r in rules}) if waivers_path else None
     as_of = pd.Timestamp(as_of).normalize()
-    inputs = load_inputs(paths, catalogue, as_of, forced_kinds)
+    inputs = load_inputs(paths, catalogue, as_of, forced_kinds, progress)
     log.info("%d lignes de comptes, %d problèmes de lecture", len(inputs.accounts), len(inputs.issues))
-    result = engine.run(rules, inputs, catalogue, as_of)
+    result = engine.run(rules, inputs, catalogue, as_of, progress)
     if waivers is not None:
         result.findings, result.waivers = apply_waivers(result.findings, waivers, as_of)
     log.info("%d constats", len(result.findings))
@@ -59,6 +61,7 @@ def write_reports(
     formats: tuple[str, ...] = DEFAULT_FORMATS,
     per_establishment: bool = False,
     fail_on: str = "error",
+    progress: Progress = silent,
 ) -> list[Path]:
     out = prepare_out_dir(Path(out))
     written = []
@@ -72,6 +75,6 @@ def write_reports(
     if "html" in formats:
         written.append(write_html(result, out / "audit.html"))
     if per_establishment:
-        written.extend(write_bundles(result, out, formats))
+        written.extend(write_bundles(result, out, formats, progress))
     log.info("%d rapports écrits dans %s", len(written), out)
     return written

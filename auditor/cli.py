@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import multiprocessing
 import os
 import re
 import signal
@@ -20,6 +21,7 @@ from .cells import parse_typed_date
 from .errors import AuditError
 from .findings import SEVERITIES, SEVERITY_LABELS
 from .load import load_inputs
+from .progress import terminal_progress
 from .render import DEFAULT_FORMATS, FORMATS, discard_pending
 from .waivers import load_waivers
 
@@ -100,6 +102,8 @@ def _add_input_arguments(command: argparse.ArgumentParser) -> None:
                          help="fichier YAML des dérogations (voir samples/derogations.yaml)")
     command.add_argument("-v", "--verbose", action="count", default=0,
                          help="journal plus détaillé sur la sortie d'erreur (sans nom ni e-mail)")
+    command.add_argument("-q", "--quiet", action="store_true",
+                         help="pas de barre de progression (elle ne s'affiche déjà que dans un terminal)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -169,9 +173,10 @@ def _forced_kinds(args) -> dict[Path, str]:
 
 def _run(args) -> int:
     as_of = args.as_of or dt.date.today()
+    progress = terminal_progress(args.quiet)
     result = audit(args.paths, as_of, rules_path=args.rules, params=args.param,
-                   forced_kinds=_forced_kinds(args), waivers_path=args.waivers)
-    write_reports(result, args.out, args.format, args.per_establishment, args.fail_on)
+                   forced_kinds=_forced_kinds(args), waivers_path=args.waivers, progress=progress)
+    write_reports(result, args.out, args.format, args.per_establishment, args.fail_on, progress)
     counts = {s: sum(1 for f in result.findings if f.severity == s) for s in SEVERITIES}
     waived = sum(1 for f in result.findings if f.waived)
     print(
@@ -233,9 +238,13 @@ def describe_rule(rule) -> str:
 def _interrupt(signum, frame):
     # Ctrl-C or SIGTERM (a stopped job, a CI timeout). Libraries that catch
     # every exception would turn a KeyboardInterrupt into another error, so
-    # the handler itself removes the report being written and ends the process.
+    # the handler itself removes the report being written and ends the process
+    # (and the bundle workers, which inherited this handler, do the same).
+    for worker in multiprocessing.active_children():
+        worker.terminate()
     discard_pending()
-    print("Erreur : interrompu ; aucun rapport partiel n'a été laissé", file=sys.stderr, flush=True)
+    if multiprocessing.parent_process() is None:
+        print("Erreur : interrompu ; aucun rapport partiel n'a été laissé", file=sys.stderr, flush=True)
     os._exit(2)
 
 

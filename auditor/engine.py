@@ -17,6 +17,7 @@ from .context import AuditContext
 from .errors import InputIssue
 from .findings import SEVERITY_RANK, Finding, RuleOutcome, finding_key
 from .load import Inputs
+from .progress import Progress, silent
 from .rulebook import Rule
 from .waivers import WaiverStatus
 
@@ -41,12 +42,13 @@ class AuditResult:
         return [f for f in self.findings if SEVERITY_RANK[f.severity] >= threshold and not f.waived]
 
 
-def run(rules: list[Rule], inputs: Inputs, catalogue: Catalogue, as_of: pd.Timestamp) -> AuditResult:
+def run(rules: list[Rule], inputs: Inputs, catalogue: Catalogue, as_of: pd.Timestamp,
+        progress: Progress = silent) -> AuditResult:
     ctx = AuditContext(inputs, catalogue, pd.Timestamp(as_of).normalize())
     findings: list[Finding] = []
     outcomes: dict[str, RuleOutcome] = {}
     names = ctx.establishment_names()
-    for rule in rules:
+    for rule in progress(rules, len(rules), "règles"):
         kind = REGISTRY[rule.check]
         missing = [need for need in kind.needs if not _available(need, inputs)]
         if missing:

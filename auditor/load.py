@@ -16,6 +16,7 @@ import pandas as pd
 from . import cells
 from .catalogue import Catalogue, KindSpec
 from .errors import AuditError, InputIssue
+from .progress import Progress, silent
 from .read import MAX_CELL_CHARS, Grid, read_grids
 from .text import fold
 
@@ -75,12 +76,14 @@ def load_inputs(
     catalogue: Catalogue,
     as_of: pd.Timestamp | None = None,
     forced_kinds: dict[Path, str] | None = None,
+    progress: Progress = silent,
 ) -> Inputs:
     """Read every file; `forced_kinds` names the kind of files given by option."""
     forced_kinds = {Path(p): k for p, k in (forced_kinds or {}).items()}
     frames: dict[str, list[pd.DataFrame]] = {kind: [] for kind in KINDS}
     inputs = Inputs(accounts=pd.DataFrame())
-    for path in expand_paths([*paths, *forced_kinds]):
+    files = expand_paths([*paths, *forced_kinds])
+    for path in progress(files, len(files), "lecture"):
         kind, frame, issues, description = _load_file(path, catalogue, as_of, forced_kinds.get(path))
         log.info("%s : %s, %s, %d lignes", path.name, catalogue.kinds[kind].label, description, len(frame))
         frames[kind].append(frame)

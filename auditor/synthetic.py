@@ -115,13 +115,16 @@ class _Generator:
     def __init__(self, seed: int):
         self.random = random.Random(seed)
         self.logins: set[str] = set()
+        self.suffixes: dict[str, int] = {}
         self.rpps_counter = 0
 
     def unique_login(self, base: str) -> str:
-        login, suffix = base, 1
+        # A counter per base: a national region has a thousand "mmartin".
+        login, suffix = base, self.suffixes.get(base, 1)
         while login in self.logins:
             suffix += 1
             login = f"{base}{suffix}"
+        self.suffixes[base] = suffix
         self.logins.add(login)
         return login
 
@@ -148,7 +151,8 @@ class _Generator:
                       self.random.sample(units, k=min(len(units), self.random.choice((1, 1, 2)))))
 
 
-def generate(n_establishments: int, seed: int = 7) -> Region:
+def generate(n_establishments: int, seed: int = 7, staff: tuple[int, int] = (4, 9)) -> Region:
+    """A region of `n_establishments`, each with 2 referents, `staff` (min, max) professionals and a leaver."""
     gen = _Generator(seed)
     region = Region()
     people_by_finess: dict[str, list[Person]] = {}
@@ -179,7 +183,7 @@ def generate(n_establishments: int, seed: int = 7) -> Region:
         people: list[Person] = []
         for function in ("Directrice", "Chef de service"):
             people.append(gen.person(function, [ROR_REFERENT, VT_REFERENT, NOTIFICATIONS], False, units, people))
-        for _ in range(gen.random.randint(4, 9)):
+        for _ in range(gen.random.randint(*staff)):
             function, roles, with_rpps = gen.random.choice(STAFF_PROFILES)
             people.append(gen.person(function, roles, with_rpps, units, people))
         departed = gen.person("Éducateur spécialisé", [NOTIFICATIONS], False, units, people)

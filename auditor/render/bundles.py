@@ -1,18 +1,31 @@
-"""One bundle per establishment for its director: only that establishment's rows."""
+"""One bundle per establishment for its director: only that establishment's rows.
+
+A region writes about a thousand bundles, a national run forty thousand:
+they are written by one process per core (forked, so that each inherits the
+audit result instead of receiving a copy).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
+import os
+import signal
 from collections import Counter, defaultdict
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from ..engine import AuditResult
+from ..progress import Progress, silent
 from ..text import fold
 from .html_report import write_html
-from .xlsx_report import write_xlsx
+from .xlsx_report import DIRECTOR_SHEETS, write_xlsx
 
 BUNDLE_DIR = "etablissements"
 MAX_NAME_CHARS = 60
+LABEL = "établissements"
+PARALLEL_FROM = 50  # fewer bundles than this are not worth starting processes for
+_PARTS: dict[str, AuditResult] = {}  # the parts being written, inherited by forked workers
 
 
 def bundle_stem(finess: str, name: str) -> str:
@@ -23,7 +36,7 @@ def bundle_stem(finess: str, name: str) -> str:
 
 
 def split_by_establishment(result: AuditResult) -> dict[str, AuditResult]:
-    """A result per audited establishment, holding only its findings, issues and coverage row."""
+    """A result per audited establishment, holding only its findings, issues, waivers and review."""
     findings, issues = defaultdict(list), defaultdict(list)
     for finding in result.findings:
         findings[finding.finess].append(finding)
@@ -49,17 +62,53 @@ def split_by_establishment(result: AuditResult) -> dict[str, AuditResult]:
     return parts
 
 
-def write_bundles(result: AuditResult, out: Path, formats: tuple[str, ...]) -> list[Path]:
-    folder = out / BUNDLE_DIR
-    written, used = [], set()
-    for finess, part in split_by_establishment(result).items():
-        name = part.establishments["name"].iat[0]
-        stem = bundle_stem(finess, name)
+def _stems(parts: dict[str, AuditResult]) -> dict[str, str]:
+    stems, used = {}, set()
+    for finess, part in parts.items():
+        stem = bundle_stem(finess, part.establishments["name"].iat[0])
         while stem.lower() in used:  # two malformed FINESS may fold to the same name
             stem += "_bis"
         used.add(stem.lower())
-        if "xlsx" in formats:
-            written.append(write_xlsx(part, folder / f"{stem}.xlsx"))
-        if "html" in formats:
-            written.append(write_html(part, folder / f"{stem}.html", {"finess": finess, "name": name}))
+        stems[finess] = stem
+    return stems
+
+
+def _write_one(job: tuple[str, str, Path, tuple[str, ...]]) -> list[Path]:
+    finess, stem, folder, formats = job
+    part = _PARTS[finess]
+    written = []
+    if "xlsx" in formats:
+        written.append(write_xlsx(part, folder / f"{stem}.xlsx", DIRECTOR_SHEETS))
+    if "html" in formats:
+        name = part.establishments["name"].iat[0]
+        written.append(write_html(part, folder / f"{stem}.html", {"finess": finess, "name": name}))
     return written
+
+
+def _die_with_parent() -> None:
+    """Linux: a worker gets SIGTERM (and removes its half-written file) if the main process is killed."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # elsewhere an orphaned worker finishes its few bundles and exits
+
+
+def write_bundles(result: AuditResult, out: Path, formats: tuple[str, ...], progress: Progress = silent) -> list[Path]:
+    """Write every bundle (in parallel where the platform can fork); returns the files written."""
+    folder = out / BUNDLE_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    _PARTS.clear()
+    _PARTS.update(split_by_establishment(result))
+    jobs = [(finess, stem, folder, formats) for finess, stem in _stems(_PARTS).items()]
+    workers = os.cpu_count() or 1
+    try:
+        if workers > 1 and len(jobs) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(workers, mp_context=context, initializer=_die_with_parent) as pool:
+                done = pool.map(_write_one, jobs, chunksize=16)
+                return [path for paths in progress(done, len(jobs), LABEL) for path in paths]
+        return [path for paths in progress(map(_write_one, jobs), len(jobs), LABEL) for path in paths]
+    finally:
+        _PARTS.clear()

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
 from .. import __version__
 from ..engine import AuditResult
 from ..findings import SEVERITY_LABELS, SEVERITY_RANK
 from ..resources import templates_dir
 from . import atomic_path
+
+
+@lru_cache(maxsize=1)
+def _template() -> Template:
+    """The page template, compiled once per process (bundles render it a thousand times)."""
+    return _environment().get_template("audit.html.j2")
 
 
 def _environment() -> Environment:
@@ -37,7 +44,7 @@ def rule_sections(result: AuditResult) -> list[dict]:
 
 def write_html(result: AuditResult, target: Path, establishment: dict | None = None) -> Path:
     """The regional page, or with `establishment` ({finess, name}) a director's page."""
-    template = _environment().get_template("audit.html.j2")
+    template = _template()
     counts = {s: sum(1 for f in result.findings if f.severity == s) for s in SEVERITY_RANK}
     page = template.render(
         result=result,

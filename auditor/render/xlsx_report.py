@@ -12,7 +12,7 @@ from typing import Iterable
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -31,6 +31,7 @@ SEVERITY_FILLS = {
 HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
 WRAP = Alignment(wrap_text=True, vertical="top")
+MAX_REVIEW_ROWS = 200_000
 
 
 class _Sheet:
@@ -52,19 +53,32 @@ class _Sheet:
 
     def append(self, values: Iterable, severity_column: int | None = None, severity: str | None = None,
                wrap: bool = False):
-        cells = []
-        for index, value in enumerate(values):
-            cell = safe_cell(self.sheet, value)
-            if wrap:
+        # Plain values where they are safe: a styled cell costs several times a plain one,
+        # and the big sheets have hundreds of thousands of them.
+        if wrap:  # the small sheets of long texts only
+            row = [safe_cell(self.sheet, value) for value in values]
+            for cell in row:
                 cell.alignment = WRAP
-            if index == severity_column and severity in SEVERITY_FILLS:
-                cell.fill = SEVERITY_FILLS[severity]
-            cells.append(cell)
-        self.sheet.append(cells)
+        else:
+            row = [safe_value(self.sheet, value) for value in values]
+        if severity_column is not None and severity in SEVERITY_FILLS:
+            if not isinstance(row[severity_column], Cell):
+                row[severity_column] = safe_cell(self.sheet, row[severity_column])
+            row[severity_column].fill = SEVERITY_FILLS[severity]
+        self.sheet.append(row)
         self.rows += 1
 
     def close(self):
         self.sheet.auto_filter.ref = f"A1:{get_column_letter(self.width)}{max(self.rows, 2)}"
+
+
+def safe_value(sheet, value):
+    """`value` ready for a write-only row: a plain value, or a text cell where a plain one would be a formula."""
+    if value is None or isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and not value.startswith(FORMULA_TRIGGERS) and not ILLEGAL_CHARACTERS_RE.search(value):
+        return value
+    return safe_cell(sheet, value)
 
 
 def safe_cell(sheet, value) -> WriteOnlyCell:
@@ -83,16 +97,24 @@ def safe_cell(sheet, value) -> WriteOnlyCell:
     return cell
 
 
-def write_access_review(workbook: Workbook, review) -> None:
+def _access_review_sheet(workbook: Workbook, result: AuditResult) -> None:
     """One row per active account and establishment, with a decision list for the director."""
+    review = result.access_review
     sheet = _Sheet(workbook, "Revue des accès", [
         ("FINESS", 12), ("Établissement", 30), ("Compte", 16), ("Personne", 26), ("Fonction", 24),
         ("Catégorie", 20), ("Unités", 22), ("Rôles", 45), ("Droits", 60), ("Constats", 14),
         (f"Décision ({' / '.join(DECISIONS)})", 22), ("Commentaire", 40),
     ])
+    if len(review) > MAX_REVIEW_ROWS:
+        # A national review (a million rows) neither fits a sheet nor helps anyone: each
+        # director gets theirs in the per-establishment bundles.
+        sheet.append([None, f"{len(review)} comptes : revue trop grande pour un classeur ; voir les classeurs "
+                            "par établissement (--per-establishment)"])
+        sheet.close()
+        return
     for row in review.itertuples(index=False):
         sheet.append([row.finess, row.establishment, row.account, row.name, row.function, row.category,
-                      row.units, row.roles, row.rights, row.findings, None, None], wrap=True)
+                      row.units, row.roles, row.rights, row.findings, None, None])
     if len(review):
         decision = DataValidation(type="list", formula1=f'"{",".join(DECISIONS)}"', allow_blank=True,
                                   errorTitle="Décision", error=f"Choisir : {', '.join(DECISIONS)}")
@@ -101,10 +123,7 @@ def write_access_review(workbook: Workbook, review) -> None:
     sheet.close()
 
 
-def write_xlsx(result: AuditResult, target: Path) -> Path:
-    workbook = Workbook(write_only=True)
-    rules = {rule.code: rule for rule in result.rules}
-
+def _summary_sheet(workbook: Workbook, result: AuditResult) -> None:
     summary = _Sheet(workbook, "Synthèse", [
         ("FINESS", 12), ("Établissement", 40), ("Dans le référentiel", 12), ("Fermé", 8),
         ("Comptes rattachés", 12), ("Erreurs", 10), ("Avertissements", 14), ("Informations", 13),
@@ -114,6 +133,9 @@ def write_xlsx(result: AuditResult, target: Path) -> Path:
                         int(row.error), int(row.warning), int(row.info)])
     summary.close()
 
+
+def _findings_sheet(workbook: Workbook, result: AuditResult) -> None:
+    rules = {rule.code: rule for rule in result.rules}
     findings = _Sheet(workbook, "Constats", [
         ("Sévérité", 14), ("Règle", 9), ("Intitulé", 45), ("FINESS", 12), ("Établissement", 35),
         ("Compte", 18), ("Personne", 28), ("Constat", 70), ("Dérogation", 40), ("Comment corriger", 60),
@@ -126,9 +148,8 @@ def write_xlsx(result: AuditResult, target: Path) -> Path:
                         severity_column=0, severity=f.severity)
     findings.close()
 
-    if result.access_review is not None:
-        write_access_review(workbook, result.access_review)
 
+def _rules_sheet(workbook: Workbook, result: AuditResult) -> None:
     rule_sheet = _Sheet(workbook, "Règles", [
         ("Code", 9), ("Sévérité", 14), ("Intitulé", 45), ("Paramètres", 22), ("Évaluée", 30),
         ("Constats", 10), ("Pourquoi", 70), ("Comment corriger", 70), ("Source", 50),
@@ -142,6 +163,8 @@ def write_xlsx(result: AuditResult, target: Path) -> Path:
                           severity_column=1, severity=rule.severity, wrap=True)
     rule_sheet.close()
 
+
+def _issues_sheet(workbook: Workbook, result: AuditResult) -> None:
     issues = _Sheet(workbook, "Problèmes de lecture", [
         ("Fichier", 30), ("Ligne", 8), ("Colonne", 20), ("Gravité", 14), ("Problème", 60), ("Valeur", 30),
         ("FINESS", 12),
@@ -151,23 +174,40 @@ def write_xlsx(result: AuditResult, target: Path) -> Path:
                        issue.reason, issue.value, issue.finess], severity_column=3, severity=issue.severity)
     issues.close()
 
-    if result.waivers is not None:
-        waivers = _Sheet(workbook, "Dérogations", [
-            ("État", 22), ("Règle", 9), ("FINESS", 12), ("Compte", 18), ("Motif", 50), ("Approuvée par", 25),
-            ("Expire le", 12), ("Fichier", 30), ("Ligne", 8),
-        ])
-        for state, entries in result.waivers.by_state():
-            for w in entries:
-                waivers.append([state, w.rule, w.finess, w.account, w.reason, w.approved_by,
-                                w.expires.strftime("%d/%m/%Y"), w.file, w.line])
-        waivers.close()
 
+def _waivers_sheet(workbook: Workbook, result: AuditResult) -> None:
+    if result.waivers is None:
+        return
+    waivers = _Sheet(workbook, "Dérogations", [
+        ("État", 22), ("Règle", 9), ("FINESS", 12), ("Compte", 18), ("Motif", 50), ("Approuvée par", 25),
+        ("Expire le", 12), ("Fichier", 30), ("Ligne", 8),
+    ])
+    for state, entries in result.waivers.by_state():
+        for w in entries:
+            waivers.append([state, w.rule, w.finess, w.account, w.reason, w.approved_by,
+                            w.expires.strftime("%d/%m/%Y"), w.file, w.line])
+    waivers.close()
+
+
+def _about_sheet(workbook: Workbook, result: AuditResult) -> None:
     about = _Sheet(workbook, "À propos", [("Élément", 30), ("Valeur", 80)])
     about.append(["Date d'audit", result.as_of.strftime("%d/%m/%Y")])
     for source in result.sources:
         about.append([f"Fichier lu ({source.label})", f"{source.path} : {source.description}, {source.rows} lignes"])
     about.close()
 
+
+# The auditors' workbook has every sheet; a director's leaves out the region-wide ones
+# (each sheet costs a few milliseconds, and a region writes a thousand workbooks).
+REGIONAL_SHEETS = (_summary_sheet, _findings_sheet, _access_review_sheet, _rules_sheet, _issues_sheet,
+                   _waivers_sheet, _about_sheet)
+DIRECTOR_SHEETS = (_findings_sheet, _access_review_sheet, _issues_sheet, _waivers_sheet, _about_sheet)
+
+
+def write_xlsx(result: AuditResult, target: Path, sheets=REGIONAL_SHEETS) -> Path:
+    workbook = Workbook(write_only=True)
+    for write_sheet in sheets:
+        write_sheet(workbook, result)
     with atomic_path(target) as temporary:
         workbook.save(temporary)
     return target
