@@ -13,39 +13,33 @@ import pandas as pd
 
 from .context import AuditContext
 from .findings import Finding
+from .frames import as_text, join_within
 
 COLUMNS = ["finess", "establishment", "account", "name", "function", "category", "units", "roles", "rights",
            "findings"]
 DECISIONS = ("Conserver", "Modifier", "Archiver")
 
 
-def _joined(long: pd.DataFrame, column: str, order: dict[str, int] | None = None) -> pd.Series:
-    """Per attachment, the values of a long table joined with " | " (in catalogue order when given)."""
-    table = long.copy()
-    table["order"] = table[column].map(order) if order else table[column]
-    table = table.sort_values(["attachment", "order"])
-    return table.groupby("attachment")[column].agg(" | ".join)
-
-
 def build_access_review(ctx: AuditContext, findings: list[Finding]) -> pd.DataFrame:
     attachments = ctx.attachments
     active = attachments[attachments["state"].eq("active")]
-    rights = ctx.attachment_rights.drop_duplicates(["attachment", "right"]).copy()
+    rights = ctx.attachment_rights.drop_duplicates(["attachment", "right"])
     rights_order = {right: index for index, right in enumerate(ctx.catalogue.rights)}
-    rights["label"] = rights["right"].map(ctx.catalogue.rights)
-    rights["order_key"] = rights["right"].map(rights_order)
-    rights = rights.sort_values(["attachment", "order_key"])
-    rights_text = rights.groupby("attachment")["label"].agg(" | ".join)
+    rights = rights.assign(label=rights["right"].map(ctx.catalogue.rights),
+                           order=rights["right"].map(rights_order)).sort_values(["attachment", "order"])
+    rights_text = join_within(rights, "attachment", "label", " | ")
+    units = join_within(ctx.attachment_units.sort_values(["attachment", "unit"]), "attachment", "unit", " | ")
+    roles = join_within(ctx.attachment_roles.sort_values(["attachment", "role"]), "attachment", "role", " | ")
     categories = {name: c.label for name, c in ctx.catalogue.function_categories.items()}
 
     about = pd.DataFrame([(f.finess, f.account, f.rule) for f in findings if f.account is not None],
-                         columns=["finess", "account_id", "rule"]).drop_duplicates()
-    codes = about.sort_values("rule").groupby(["finess", "account_id"])["rule"].agg(", ".join)
+                         columns=["finess", "account_id", "rule"]).drop_duplicates().sort_values("rule")
+    codes = join_within(about, ["finess", "account_id"], "rule", ", ").rename("findings").reset_index()
 
     index = active.index.to_series()
 
-    def text(values: pd.Series) -> pd.Series:  # a map that found nothing gives floats
-        return values.astype("string").fillna("")
+    def text(values: pd.Series) -> pd.Series:
+        return as_text(values).fillna("")
 
     review = pd.DataFrame({
         "finess": active["finess"],
@@ -55,10 +49,10 @@ def build_access_review(ctx: AuditContext, findings: list[Finding]) -> pd.DataFr
         "function": active["function"].fillna(""),
         "category": active["function_category"].map(categories).fillna(
             active["function"].isna().map({True: "non renseignée", False: "non reconnue"})),
-        "units": text(index.map(_joined(ctx.attachment_units, "unit"))),
-        "roles": text(index.map(_joined(ctx.attachment_roles, "role"))),
+        "units": text(index.map(units)),
+        "roles": text(index.map(roles)),
         "rights": text(index.map(rights_text)),
-        "findings": text(pd.Series(pd.MultiIndex.from_frame(active[["finess", "account_id"]]).map(codes.to_dict()),
-                                   index=active.index)),
     })
+    findings_of = active[["finess", "account_id"]].merge(codes, on=["finess", "account_id"], how="left")
+    review["findings"] = text(findings_of["findings"]).to_numpy()
     return review.sort_values(["finess", "name", "account"], ignore_index=True)[COLUMNS]

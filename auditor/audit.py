@@ -42,13 +42,14 @@ def audit(
     forced_kinds: dict[Path, str] | None = None,
     waivers_path: Path | None = None,
     progress: Progress = silent,
+    access_review: bool = True,
 ) -> AuditResult:
     catalogue, rules = load_rulebook(rules_path, params)
     waivers = load_waivers(waivers_path, {r.code for r in rules}) if waivers_path else None
     as_of = pd.Timestamp(as_of).normalize()
     inputs = load_inputs(paths, catalogue, as_of, forced_kinds, progress)
     log.info("%d lignes de comptes, %d problèmes de lecture", len(inputs.accounts), len(inputs.issues))
-    result = engine.run(rules, inputs, catalogue, as_of, progress)
+    result = engine.run(rules, inputs, catalogue, as_of, progress, access_review)
     if waivers is not None:
         result.findings, result.waivers = apply_waivers(result.findings, waivers, as_of)
     log.info("%d constats", len(result.findings))

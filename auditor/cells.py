@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .catalogue import Catalogue
+from .frames import TEXT, as_text
 from .text import fold_series
 
 # Corsica's departments make FINESS numbers start with 2A / 2B.
@@ -38,11 +39,11 @@ class Problems:
     @staticmethod
     def where(mask: pd.Series, reason: str | pd.Series, severity: str = "warning") -> Problems:
         reasons = reason[mask] if isinstance(reason, pd.Series) else pd.Series(reason, index=mask.index[mask])
-        return Problems(reasons.astype("string"), severity)
+        return Problems(reasons.astype(TEXT), severity)
 
 
 def blank_to_na(values: pd.Series) -> pd.Series:
-    text = values.astype("string").str.strip()
+    text = values.astype(TEXT).str.strip()
     return text.mask(text == "")
 
 
@@ -79,7 +80,7 @@ def parse_finess(values: pd.Series) -> tuple[pd.Series, list[Problems]]:
     scientific = text.str.fullmatch(_SCIENTIFIC.pattern).fillna(False)
     if scientific.any():
         as_number = pd.to_numeric(text[scientific].str.replace(",", "."), errors="coerce")
-        text = text.where(~scientific, as_number.round().astype("Int64").astype("string"))
+        text = text.where(~scientific, as_number.round().astype("Int64").astype(TEXT))
     lost_zero = text.str.fullmatch(r"\d{8}").fillna(False)
     text = text.where(~lost_zero, "0" + text)
     malformed = text.notna() & ~text.str.fullmatch(_FINESS.pattern).fillna(False)
@@ -106,8 +107,26 @@ def parse_email(values: pd.Series) -> tuple[pd.Series, list[Problems]]:
     return text, [Problems.where(bad, "adresse e-mail mal formée")]
 
 
-def parse_text(values: pd.Series) -> pd.Series:
-    return blank_to_na(values).str.replace(r"\s+", " ", regex=True)
+def parse_text(values: pd.Series) -> tuple[pd.Series, list[Problems]]:
+    """Free text with its spaces tidied; never a problem."""
+    return blank_to_na(values).str.replace(r"\s+", " ", regex=True), []
+
+
+def on_distinct(values: pd.Series, parse, *args) -> tuple[pd.Series, list[Problems]]:
+    """`parse(values, *args)` computed once per distinct value, then spread back to every row.
+
+    A national export repeats the same function, unit, role list or date
+    thousands of times: parsing the distinct values only divides the work.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    parsed, problems = parse(pd.Series(uniques, dtype=values.dtype), *args)
+    spread = parsed.iloc[codes].set_axis(values.index)
+    row_problems = []
+    for problem in problems:
+        rows = np.isin(codes, problem.reasons.index.to_numpy())
+        reasons = problem.reasons.reindex(codes[rows]).to_numpy()
+        row_problems.append(Problems(pd.Series(reasons, index=values.index[rows], dtype=TEXT), problem.severity))
+    return spread, row_problems
 
 
 def parse_dates(values: pd.Series, as_of: pd.Timestamp | None = None) -> tuple[pd.Series, list[Problems]]:
@@ -134,13 +153,15 @@ def parse_dates(values: pd.Series, as_of: pd.Timestamp | None = None) -> tuple[p
 
 
 def parse_roles(values: pd.Series, catalogue: Catalogue) -> tuple[pd.Series, list[Problems]]:
-    """Role cells to tuples of catalogue names; each distinct cell is parsed once."""
-    text = values.astype("string").fillna("")
-    parsed, unknown = {}, {}
-    for cell in text.unique():
-        parsed[cell], unknown[cell] = split_roles(cell, catalogue)
-    roles = text.map(parsed)
-    unknown_text = text.map({cell: " ; ".join(parts) for cell, parts in unknown.items()})
+    """Role cells to tuples of catalogue names, and the parts no role matches (give it distinct cells)."""
+    cells = values.astype(TEXT).fillna("")
+    found = np.empty(len(cells), dtype=object)  # tuples, kept whole (not spread into a 2-D array)
+    unknown = np.empty(len(cells), dtype=object)
+    for position, cell in enumerate(cells):  # callers pass distinct cells (see on_distinct)
+        found[position], parts = split_roles(cell, catalogue)
+        unknown[position] = " ; ".join(parts)
+    roles = pd.Series(found, index=values.index, dtype=object)
+    unknown_text = pd.Series(unknown, index=values.index).astype(TEXT)
     has_unknown = unknown_text != ""
     reasons = "rôle inconnu du catalogue, ignoré : « " + unknown_text + " »"
     return roles, [Problems.where(has_unknown, reasons)]
@@ -187,9 +208,8 @@ def _split_on_commas(part: str, catalogue: Catalogue) -> list[str] | None:
 
 
 def parse_states(values: pd.Series, catalogue: Catalogue) -> tuple[pd.Series, list[Problems]]:
-    text = blank_to_na(values)
-    distinct = text.dropna().unique()
-    states = text.map({v: catalogue.state_named(v) for v in distinct}).astype("string")
+    text = blank_to_na(values)  # distinct statuses (see on_distinct): a handful
+    states = as_text([None if pd.isna(v) else catalogue.state_named(v) for v in text]).set_axis(text.index)
     unknown = states.isna()
     states = states.fillna("unknown")
     reasons = pd.Series("statut absent : compte traité comme ni actif ni archivé", index=text.index)

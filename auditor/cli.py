@@ -175,7 +175,8 @@ def _run(args) -> int:
     as_of = args.as_of or dt.date.today()
     progress = terminal_progress(args.quiet)
     result = audit(args.paths, as_of, rules_path=args.rules, params=args.param,
-                   forced_kinds=_forced_kinds(args), waivers_path=args.waivers, progress=progress)
+                   forced_kinds=_forced_kinds(args), waivers_path=args.waivers, progress=progress,
+                   access_review=bool({"xlsx", "html"} & set(args.format)))
     write_reports(result, args.out, args.format, args.per_establishment, args.fail_on, progress)
     counts = {s: sum(1 for f in result.findings if f.severity == s) for s in SEVERITIES}
     waived = sum(1 for f in result.findings if f.waived)

@@ -14,6 +14,7 @@ from functools import cached_property
 import pandas as pd
 
 from .catalogue import Catalogue
+from .frames import TEXT
 from .identities import display_name
 from .load import Inputs
 
@@ -47,7 +48,7 @@ class AuditContext:
         )
         functions = attachments["function"].dropna().unique()
         categories = {text: self.catalogue.function_category(text) for text in functions}
-        attachments["function_category"] = attachments["function"].map(categories).astype("string")
+        attachments["function_category"] = attachments["function"].map(categories).astype(TEXT)
         return attachments
 
     def _long(self, column: str, name: str) -> pd.DataFrame:
@@ -94,9 +95,11 @@ class AuditContext:
         Columns: finess, name, in_referential, closed, accounts (attached accounts).
         """
         seen = self.attachments.groupby("finess")["account_id"].nunique().rename("accounts")
+        # The name most rows give each FINESS (exports disagree now and then).
         names_seen = (
-            self.inputs.accounts.dropna(subset=["establishment_name"])
-            .groupby("finess")["establishment_name"].agg(lambda s: s.mode().iat[0])
+            self.inputs.accounts.groupby(["finess", "establishment_name"]).size()
+            .sort_values(ascending=False, kind="stable").reset_index()
+            .drop_duplicates("finess").set_index("finess")["establishment_name"]
         )
         referential = self.inputs.establishments
         if referential is not None:
@@ -108,8 +111,8 @@ class AuditContext:
         else:
             table = pd.DataFrame({"finess": seen.index, "name": pd.NA, "closed_on": pd.NaT,
                                   "in_referential": False})
-        seen_name = table["finess"].map(names_seen).astype("string")
-        table["name"] = table["name"].astype("string").fillna(seen_name).fillna("")
+        seen_name = table["finess"].map(names_seen).astype(TEXT)
+        table["name"] = table["name"].astype(TEXT).fillna(seen_name).fillna("")
         table["closed"] = pd.to_datetime(table["closed_on"]).le(self.as_of).fillna(False)
         table["accounts"] = table["finess"].map(seen).fillna(0).astype("int64")
         return table.sort_values("finess", ignore_index=True)

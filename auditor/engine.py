@@ -16,6 +16,7 @@ from .checks import REGISTRY
 from .context import AuditContext
 from .errors import InputIssue
 from .findings import SEVERITY_RANK, Finding, RuleOutcome, finding_key
+from .frames import TEXT
 from .load import Inputs
 from .progress import Progress, silent
 from .rulebook import Rule
@@ -43,7 +44,8 @@ class AuditResult:
 
 
 def run(rules: list[Rule], inputs: Inputs, catalogue: Catalogue, as_of: pd.Timestamp,
-        progress: Progress = silent) -> AuditResult:
+        progress: Progress = silent, access_review: bool = True) -> AuditResult:
+    """Evaluate the rules; `access_review=False` skips the review (machine outputs don't show it)."""
     ctx = AuditContext(inputs, catalogue, pd.Timestamp(as_of).normalize())
     findings: list[Finding] = []
     outcomes: dict[str, RuleOutcome] = {}
@@ -61,7 +63,7 @@ def run(rules: list[Rule], inputs: Inputs, catalogue: Catalogue, as_of: pd.Times
     findings.sort(key=lambda f: (f.finess, -SEVERITY_RANK[f.severity], f.rule, f.subject, f.key))
     return AuditResult(ctx.as_of, rules, findings, outcomes, _coverage(ctx, findings),
                        list(inputs.issues), list(inputs.sources),
-                       access_review=build_access_review(ctx, findings))
+                       access_review=build_access_review(ctx, findings) if access_review else None)
 
 
 def _available(need: str, inputs: Inputs) -> bool:
@@ -80,7 +82,7 @@ def _missing_text(missing: list[str]) -> str:
 def _to_findings(rule: Rule, rule_hits: pd.DataFrame, names: pd.Series) -> list[Finding]:
     if rule_hits.empty:
         return []
-    frame = rule_hits.astype({"finess": "string"})
+    frame = rule_hits.astype({"finess": TEXT})
     establishment = frame["finess"].map(names).fillna("")
     severity = frame["severity"].fillna(rule.severity)
     return [

@@ -12,6 +12,7 @@ import pandas as pd
 from . import engine
 from .catalogue import Catalogue
 from .findings import Finding
+from .frames import TEXT
 from .load import Inputs, parse_table
 from .rulebook import Example, Rule
 
@@ -48,7 +49,7 @@ def _table(kind: str, rows: list[dict], catalogue: Catalogue, as_of) -> pd.DataF
     if kind == "accounts":
         rows = [_account_row(row) for row in rows]
     records = [{k: "" if v is None else str(v) for k, v in row.items()} for row in rows]
-    raw = pd.DataFrame(records, dtype="string")
+    raw = pd.DataFrame(records, dtype=TEXT)
     raw["source_file"] = f"exemple:{kind}"
     raw["source_line"] = pd.Series(range(2, len(records) + 2), dtype="int64")
     frame, _ = parse_table(kind, raw, catalogue, as_of, f"exemple:{kind}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_LABELS = {"error": "erreur", "warning": "avertissement", "info": "information"}
@@ -26,7 +26,7 @@ class Finding:
         return self.waiver is not None
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "waived": self.waived}
+        return {**vars(self), "waived": self.waived}  # vars: the fields are plain values, no deep copy
 
 
 def finding_key(rule: str, finess: str, subject_id: str | None) -> str:

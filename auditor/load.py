@@ -11,20 +11,21 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import cells
 from .catalogue import Catalogue, KindSpec
 from .errors import AuditError, InputIssue
+from .frames import TEXT
 from .progress import Progress, silent
-from .read import MAX_CELL_CHARS, Grid, read_grids
+from .read import HEAD_ROWS, MAX_CELL_CHARS, Grid, read_grids
 from .text import fold
 
 log = logging.getLogger(__name__)
 
 KINDS = ("accounts", "establishments", "staff")
 INPUT_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
-HEADER_SEARCH_ROWS = 20
 SOURCE_COLUMNS = ["source_file", "source_line"]
 
 
@@ -116,7 +117,7 @@ def _load_file(path: Path, catalogue: Catalogue, as_of, forced_kind: str | None)
     if len(grids) > 1:
         issues.append(InputIssue(str(path), None, None, f"{grid.description} retenue "
                                  f"(le classeur a {len(grids)} feuilles)", "info"))
-    header = grid.rows[header_index]
+    header = grid.head[header_index]
     mapping, header_issues = _map_headers(path, grid, header_index, spec)
     issues.extend(header_issues)
     raw, skipped = _data_rows(path, grid, header_index, header, mapping)
@@ -138,7 +139,7 @@ def _locate_table(path: Path, grids: list[Grid], catalogue: Catalogue, forced_ki
     kinds = [forced_kind] if forced_kind else list(KINDS)
     best = None
     for grid_order, grid in enumerate(grids):
-        for row_index, row in enumerate(grid.rows[:HEADER_SEARCH_ROWS]):
+        for row_index, row in enumerate(grid.head):
             folded = [fold(cell) for cell in row if cell.strip()]
             for kind in kinds:
                 matches = sum(1 for cell in folded if cell in lookups[kind])
@@ -153,14 +154,14 @@ def _locate_table(path: Path, grids: list[Grid], catalogue: Catalogue, forced_ki
     if best is None:
         expected = forced_kind or "comptes, établissements ou personnels"
         raise AuditError(
-            f"{path} : aucune ligne d'en-tête reconnue dans les {HEADER_SEARCH_ROWS} premières lignes "
+            f"{path} : aucune ligne d'en-tête reconnue dans les {HEAD_ROWS} premières lignes "
             f"(fichier attendu : {expected}) ; vérifiez le séparateur et les noms de colonnes"
         )
     _, grid, row_index, kind = best
     spec = catalogue.kinds[kind]
-    missing = _missing_columns(spec, _present(grid.rows[row_index], spec))
+    missing = _missing_columns(spec, _present(grid.head[row_index], spec))
     if missing:
-        line = grid.line_numbers[row_index]
+        line = grid.head_lines[row_index]
         raise AuditError(f"{path}, ligne {line} (en-têtes, fichier de {spec.label}) : " + " ; ".join(missing))
     return grid, row_index, kind
 
@@ -186,17 +187,17 @@ def _missing_columns(spec: KindSpec, present: set[str]) -> list[str]:
 def _map_headers(path: Path, grid: Grid, header_index: int, spec: KindSpec):
     """Canonical column -> position in the row; unknown or repeated headers are reported."""
     lookup = spec.header_lookup()
-    line = grid.line_numbers[header_index]
+    line = grid.head_lines[header_index]
     mapping: dict[str, int] = {}
     issues = []
-    for position, name in enumerate(grid.rows[header_index]):
+    for position, name in enumerate(grid.head[header_index]):
         canonical = lookup.get(fold(name))
         if not name.strip():
             continue  # a blank header; its cells are checked in _data_rows
         if canonical is None:
             issues.append(InputIssue(str(path), line, name, "colonne non reconnue : ignorée", "info"))
         elif canonical in mapping:
-            first = grid.rows[header_index][mapping[canonical]]
+            first = grid.head[header_index][mapping[canonical]]
             issues.append(InputIssue(str(path), line, name, f"colonne en double avec « {first} » : "
                                      "seule la première est lue", "warning"))
         else:
@@ -205,44 +206,64 @@ def _map_headers(path: Path, grid: Grid, header_index: int, spec: KindSpec):
 
 
 def _data_rows(path: Path, grid: Grid, header_index: int, header: list[str], mapping: dict[str, int]):
-    """The rows under the header as a frame of text, with blank and repeated-header rows reported."""
+    """The rows under the header as a frame of text; blank, repeated-header and odd rows reported.
+
+    Every test is a column operation: a national export has a million rows,
+    and only the few rows that need an issue are visited one by one.
+    """
+    body = grid.read_body(header_index)
+    cells, lines = body.cells, body.lines
+    file = str(path)
+    issues = []
     width = len(header)
+    present = list(cells.columns)
     used = sorted(mapping.values())
-    records, lines, issues = [], [], []
-    blank_lines = []
-    folded_header = [fold(h) for h in header]
-    for line, row in zip(grid.line_numbers[header_index + 1:], grid.rows[header_index + 1:]):
-        if not any(cell.strip() for cell in row):
-            blank_lines.append(line)
-            continue
-        if all(i < len(row) and fold(row[i]) == folded_header[i] for i in used):
-            issues.append(InputIssue(str(path), line, None, "en-tête répété (fichiers mis bout à bout) : "
-                                     "ligne ignorée", "info", dropped_rows=1))
-            continue
-        overflow = [c for i, c in enumerate(row) if c.strip() and (i >= width or not header[i].strip())]
-        if overflow:
-            issues.append(InputIssue(str(path), line, None, f"{len(overflow)} cellule(s) hors des colonnes "
-                                     "nommées : ignorée(s)", "warning"))
-        records.append([row[i] if i < len(row) else "" for i in used])
-        lines.append(line)
-    if blank_lines:
+
+    def stripped(position):
+        return cells[position].str.strip().fillna("")
+
+    filled = {position: stripped(position).ne("") for position in present}
+    blank = ~pd.concat(filled.values(), axis=1).any(axis=1) if filled else pd.Series(dtype=bool)
+    repeated = pd.Series(bool(used), index=cells.index)
+    for position in used:
+        if position in cells:
+            repeated &= stripped(position).eq(header[position].strip())
+    repeated &= ~blank
+    stray = [p for p in present if p >= width or not header[p].strip()]
+    overflow = sum((filled[p].astype(int) for p in stray), pd.Series(0, index=cells.index)) if stray else None
+
+    for line in lines[repeated.to_numpy()]:
+        issues.append(InputIssue(file, int(line), None, "en-tête répété (fichiers mis bout à bout) : ligne ignorée",
+                                 "info", dropped_rows=1))
+    if overflow is not None:
+        for line, count in zip(lines[(overflow > 0).to_numpy()], overflow[overflow > 0]):
+            issues.append(InputIssue(file, int(line), None, f"{count} cellule(s) hors des colonnes nommées : "
+                                     "ignorée(s)", "warning"))
+    blank_lines = lines[blank.to_numpy()] if len(blank) else []
+    if len(blank_lines):
         shown = ", ".join(map(str, blank_lines[:10])) + ("…" if len(blank_lines) > 10 else "")
-        issues.append(InputIssue(str(path), blank_lines[0], None,
+        issues.append(InputIssue(file, int(blank_lines[0]), None,
                                  f"{len(blank_lines)} ligne(s) vide(s) ignorée(s) : {shown}", "info",
                                  dropped_rows=len(blank_lines)))
-    if not records:
-        issues.append(InputIssue(str(path), None, None, "aucune ligne de données sous l'en-tête", "warning"))
-    names = [c for c, _ in sorted(mapping.items(), key=lambda item: item[1])]
-    frame = pd.DataFrame(records, columns=names, dtype="string")
-    for column in names:
-        too_long = frame[column].str.len() > MAX_CELL_CHARS
+
+    keep = ~(blank | repeated).to_numpy() if len(cells) else np.array([], dtype=bool)
+    frame = pd.DataFrame(index=pd.RangeIndex(int(keep.sum())))
+    for name, position in sorted(mapping.items(), key=lambda item: item[1]):
+        column = cells[position][keep] if position in cells else pd.Series(pd.NA, index=cells.index[keep])
+        frame[name] = column.astype(TEXT).fillna("").to_numpy()
+    kept_lines = lines[keep]
+    for name, position in mapping.items():
+        too_long = frame[name].str.len().gt(MAX_CELL_CHARS).fillna(False)
         for index in frame.index[too_long]:  # only the rare long cells are visited
-            issues.append(InputIssue(str(path), lines[index], header[mapping[column]],
-                                     f"cellule très longue ({len(frame.at[index, column])} caractères) : "
+            issues.append(InputIssue(file, int(kept_lines[index]), header[position],
+                                     f"cellule très longue ({len(frame.at[index, name])} caractères) : "
                                      f"tronquée à {MAX_CELL_CHARS}", "warning"))
-        frame.loc[too_long, column] = frame.loc[too_long, column].str.slice(0, MAX_CELL_CHARS)
-    frame["source_file"] = str(path)
-    frame["source_line"] = pd.Series(lines, dtype="int64")
+        if too_long.any():
+            frame.loc[too_long, name] = frame.loc[too_long, name].str.slice(0, MAX_CELL_CHARS)
+    if frame.empty:
+        issues.append(InputIssue(file, None, None, "aucune ligne de données sous l'en-tête", "warning"))
+    frame["source_file"] = file
+    frame["source_line"] = kept_lines
     return frame, issues
 
 
@@ -268,24 +289,25 @@ def parse_table(
     headers = headers or {}
     frame = pd.DataFrame(index=raw.index)
     problems: dict[str, list[cells.Problems]] = {}
+    on_distinct = cells.on_distinct  # each distinct cell is parsed once: columns repeat a lot
     for column in spec.columns:
-        values = raw[column] if column in raw else pd.Series(pd.NA, index=raw.index, dtype="string")
+        values = raw[column] if column in raw else pd.Series(pd.NA, index=raw.index, dtype=TEXT)
         if column == "finess":
-            frame[column], problems[column] = cells.parse_finess(values)
+            frame[column], problems[column] = on_distinct(values, cells.parse_finess)
         elif column == "rpps":
-            frame[column], problems[column] = cells.parse_rpps(values)
+            frame[column], problems[column] = on_distinct(values, cells.parse_rpps)
         elif column in ("email", "backup_email", "director_email"):
-            frame[column], problems[column] = cells.parse_email(values)
+            frame[column], problems[column] = on_distinct(values, cells.parse_email)
         elif column in ("created_on", "last_login", "closed_on"):
             future_is_suspect = as_of if column != "closed_on" else None
-            frame[column], problems[column] = cells.parse_dates(values, future_is_suspect)
+            frame[column], problems[column] = on_distinct(values, cells.parse_dates, future_is_suspect)
         elif column == "roles":
-            frame[column], problems[column] = cells.parse_roles(values, catalogue)
+            frame[column], problems[column] = on_distinct(values, cells.parse_roles, catalogue)
         elif column == "status":
-            frame["status"] = cells.parse_text(values)
-            frame["state"], problems[column] = cells.parse_states(values, catalogue)
+            frame["status"], _ = on_distinct(values, cells.parse_text)
+            frame["state"], problems[column] = on_distinct(values, cells.parse_states, catalogue)
         else:
-            frame[column] = cells.parse_text(values)
+            frame[column], _ = on_distinct(values, cells.parse_text)
     if "last_name" in frame and "first_name" in frame:
         frame["name_key"] = cells.person_name_key(frame["last_name"], frame["first_name"])
     for column in SOURCE_COLUMNS:

@@ -11,6 +11,8 @@ import unicodedata
 
 import pandas as pd
 
+from .frames import TEXT
+
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
@@ -23,7 +25,7 @@ def fold(text: str) -> str:
 
 def fold_series(values: pd.Series) -> pd.Series:
     """`fold` over a column, computed once per distinct value (columns repeat a lot)."""
-    text = values.astype("string")
+    text = values.astype(TEXT)
     distinct = text.dropna().unique()
     mapping = {value: fold(value) for value in distinct}
-    return text.map(mapping).astype("string")
+    return text.map(mapping).astype(TEXT)

@@ -18,6 +18,8 @@ from typing import Callable
 
 import pandas as pd
 
+from ..frames import TEXT, as_text
+
 HIT_COLUMNS = ["finess", "account", "subject", "subject_id", "message", "severity"]
 
 
@@ -86,18 +88,18 @@ def hits(
     severity: pd.Series | None = None,
 ) -> pd.DataFrame:
     """The frame a check returns; `subject_id` defaults to the account id."""
-    frame = pd.DataFrame({"finess": finess.astype("string")})
-    frame["account"] = account.astype("string") if account is not None else pd.NA
+    frame = pd.DataFrame({"finess": finess.astype(TEXT)})
+    frame["account"] = account.astype(TEXT) if account is not None else pd.NA
     frame["subject"] = subject
-    frame["subject_id"] = subject_id.astype("string") if subject_id is not None else frame["account"]
+    frame["subject_id"] = subject_id.astype(TEXT) if subject_id is not None else frame["account"]
     frame["message"] = message
-    frame["severity"] = severity.astype("string") if severity is not None else pd.NA
+    frame["severity"] = severity.astype(TEXT) if severity is not None else pd.NA
     return frame[HIT_COLUMNS].reset_index(drop=True)
 
 
 def lookup_text(keys: pd.Series, table: pd.Series) -> pd.Series:
     """`keys.map(table)` as text, NA where absent (a plain map of no match gives floats)."""
-    return keys.map(table).astype("string")
+    return as_text(keys.map(table))
 
 
 def format_dates(dates: pd.Series) -> pd.Series:

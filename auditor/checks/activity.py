@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..frames import TEXT
 from . import Param, check, format_dates, hits
 
 
@@ -27,7 +28,7 @@ def inactive_accounts(ctx, *, inactivity_days: int) -> pd.DataFrame:
     never_used = live & last_login.isna() & created_on.lt(limit).fillna(False)
     found = attachments[stale | never_used]
     since = found["last_login"].fillna(found["created_on"])
-    days = (ctx.as_of - since).dt.days.astype("string")
+    days = (ctx.as_of - since).dt.days.astype(TEXT)
     message = (
         stale[found.index].map({True: "dernière connexion le ", False: "jamais connecté, compte créé le "})
         + format_dates(since) + ", il y a " + days + f" jours (seuil : {inactivity_days} jours)"
@@ -49,7 +50,7 @@ def never_activated(ctx, *, activation_days: int) -> pd.DataFrame:
         & attachments["last_login"].isna()
         & attachments["created_on"].lt(limit).fillna(False)
     ]
-    days = (ctx.as_of - found["created_on"]).dt.days.astype("string")
+    days = (ctx.as_of - found["created_on"]).dt.days.astype(TEXT)
     message = ("aucune première connexion ; compte créé le " + format_dates(found["created_on"])
                + ", il y a " + days + " jours")
     return hits(found["finess"], message, subject=found["display_name"], account=found["account_id"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..frames import join_within
 from ..identities import display_name, link_people
 from . import check, hits, lookup_text
 
@@ -28,8 +29,8 @@ def staff_without_account(ctx) -> pd.DataFrame:
         attachments[["account_id", "finess", "display_name"]], left_on="right", right_index=True
     )
     elsewhere = elsewhere.drop_duplicates(["left", "account_id", "finess"]).sort_values(["account_id", "finess"])
-    evidence = (elsewhere["account_id"] + " (rattaché à " + elsewhere["finess"] + ")")
-    evidence = evidence.groupby(elsewhere["left"]).agg(", ".join)
+    elsewhere = elsewhere.assign(text=elsewhere["account_id"] + " (rattaché à " + elsewhere["finess"] + ")")
+    evidence = join_within(elsewhere, "left", "text", ", ")
     first_account = elsewhere.drop_duplicates("left").set_index("left")
 
     known_account = lookup_text(missing.index.to_series(), evidence)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..frames import TEXT, join_within
 from . import Param, check, hits
 
 FIELD_LABELS = {
@@ -32,7 +33,7 @@ def missing_fields(ctx, *, fields: list) -> pd.DataFrame:
     attachments = ctx.attachments
     checked = [f for f in fields if ctx.inputs.has_column("accounts", f)]
     live = attachments["state"].ne("archived")
-    missing = pd.Series("", index=attachments.index, dtype="string")
+    missing = pd.Series("", index=attachments.index, dtype=TEXT)
     for field in checked:  # a handful of columns, each tested over all rows at once
         empty = attachments[field].isna()
         missing = missing.where(~empty, missing + ", " + FIELD_LABELS[field])
@@ -69,10 +70,10 @@ def duplicate_accounts(ctx) -> pd.DataFrame:
         shared = shared[shared.groupby(keys)["account_id"].transform("size") > 1]
         if shared.empty:
             continue
-        members = shared.sort_values("account_id").groupby(keys)["account_id"].agg("+".join)
+        members = join_within(shared.sort_values("account_id"), keys, "account_id", "+")
         groups.append(pd.DataFrame({"members": members.to_numpy(), "reason": label}))
     if not groups:
-        return hits(pd.Series(dtype="string"), pd.Series(dtype="string"))
+        return hits(pd.Series(dtype=TEXT), pd.Series(dtype=TEXT))
     # A group found by e-mail and by name is one finding, with the strongest reason.
     duplicates = pd.concat(groups, ignore_index=True).drop_duplicates("members")
     duplicates["account_id"] = duplicates["members"].str.split("+")
@@ -80,7 +81,7 @@ def duplicate_accounts(ctx) -> pd.DataFrame:
     placed = exploded.merge(attachments[["account_id", "finess", "display_name"]], on="account_id")
     placed = placed.sort_values(["members", "finess", "account_id"]).drop_duplicates(["members", "finess"])
     count = placed["members"].str.count(r"\+") + 1
-    message = (count.astype("string") + " comptes pour une même personne (" + placed["reason"] + ") : "
+    message = (count.astype(TEXT) + " comptes pour une même personne (" + placed["reason"] + ") : "
                + placed["members"].str.replace("+", ", ", regex=False))
     return hits(placed["finess"], message, subject=placed["display_name"], account=placed["account_id"],
                 subject_id=placed["members"])

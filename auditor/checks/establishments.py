@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..cells import luhn_valid
+from ..frames import TEXT
 from . import check, format_dates, hits
 
 _FINESS = r"(?:\d{2}|2[AB])\d{7}"
@@ -35,7 +36,7 @@ def finess_validity(ctx) -> pd.DataFrame:
     corsica = finess.str.match(r"2[AB]").fillna(False)  # no published key rule for 2A/2B: not checked
     key_ok = luhn_valid(finess.where(~corsica)) | corsica
     referential_given = ctx.inputs.establishments is not None
-    reason = pd.Series(pd.NA, index=establishments.index, dtype="string")
+    reason = pd.Series(pd.NA, index=establishments.index, dtype=TEXT)
     if referential_given:
         reason = reason.mask(~establishments["in_referential"], "absent du référentiel des établissements")
     reason = reason.mask(well_formed & ~key_ok, "clé de contrôle FINESS invalide (erreur de saisie probable)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..frames import TEXT, join_within
 from . import Param, check, hits, lookup_text
 
 
@@ -20,7 +21,7 @@ def min_referents(ctx, *, min_referents: int) -> pd.DataFrame:
     is_referent = ctx.holds_any(ctx.catalogue.roles_where(referent="ror")) & attachments["state"].eq("active")
     referents = attachments[is_referent].sort_values("display_name")
     count = referents.groupby("finess").size()
-    names = referents.groupby("finess")["display_name"].agg(", ".join)
+    names = join_within(referents, "finess", "display_name", ", ")
 
     establishments = ctx.establishments[~ctx.establishments["closed"]]
     found = establishments["finess"].map(count).fillna(0).astype("int64")
@@ -29,7 +30,7 @@ def min_referents(ctx, *, min_referents: int) -> pd.DataFrame:
     evidence = lookup_text(short["finess"], names)
     no_account = short["accounts"].eq(0)
     message = (
-        found.astype("string") + " référent actif sur " + str(min_referents) + " requis"
+        found.astype(TEXT) + " référent actif sur " + str(min_referents) + " requis"
         + (" : " + evidence).fillna("")
         + no_account.map({True: " (aucun compte rattaché à l'établissement)", False: ""})
     )

@@ -12,7 +12,8 @@ from __future__ import annotations
 import pandas as pd
 
 from ..findings import SEVERITIES
-from . import Param, check, hits
+from ..frames import join_within
+from . import Param, check, hits, lookup_text
 
 MEDICAL = "medical_information"
 NOMINATIVE = {"dashboard_nominative", "declare_notification", "answer_notifications", "evaluation_information"}
@@ -22,7 +23,7 @@ def _roles_giving(ctx, rights: set[str]) -> pd.Series:
     """Per attachment, the roles held that give one of `rights`, joined for a message."""
     table = ctx.attachment_rights
     giving = table[table["right"].isin(rights)].drop_duplicates(["attachment", "role"]).sort_values("role")
-    return giving.groupby("attachment")["role"].agg(" », « ".join)
+    return join_within(giving, "attachment", "role", " », « ")
 
 
 @check(
@@ -43,7 +44,7 @@ def medical_access_function(ctx, *, borderline_severity: str) -> pd.DataFrame:
     found = attachments[ctx.has_right({MEDICAL}) & not_medical & attachments["state"].ne("archived")]
     labels = found["function_category"].map({name: c.label for name, c in categories.items()})
     function = ("fonction « " + found["function"] + " » (" + labels + ")").fillna("fonction non renseignée")
-    roles = found.index.to_series().map(_roles_giving(ctx, {MEDICAL}))
+    roles = lookup_text(found.index.to_series(), _roles_giving(ctx, {MEDICAL}))
     message = function + " avec accès aux informations médicales des usagers par le rôle « " + roles + " »"
     severity = access[found.index].map({"borderline": borderline_severity})
     return hits(found["finess"], message, subject=found["display_name"], account=found["account_id"],
@@ -59,7 +60,7 @@ def legacy_roles(ctx) -> pd.DataFrame:
     table = table[attachments.loc[table["attachment"], "state"].ne("archived").to_numpy()]
     equivalents = {name: " + ".join(f"« {r} »" for r in role.iam_equivalent) for name, role in legacy.items()}
     table["text"] = "« " + table["role"] + " » → " + table["role"].map(equivalents)
-    described = table.sort_values("role").groupby("attachment")["text"].agg(" ; ".join)
+    described = join_within(table.sort_values("role"), "attachment", "text", " ; ")
     found = attachments.loc[described.index]
     message = "ancien rôle VT encore attribué : " + described
     return hits(found["finess"], message, subject=found["display_name"], account=found["account_id"])
