@@ -18,6 +18,15 @@ from .frames import as_text, join_within
 COLUMNS = ["finess", "establishment", "account", "name", "function", "category", "units", "roles", "rights",
            "findings"]
 DECISIONS = ("Conserver", "Modifier", "Archiver")
+# Past this, the regional workbook and page say where the review is instead of holding it:
+# a national review (a million rows) fits neither a sheet nor a page, and helps no one there;
+# each director has theirs in the per-establishment bundles.
+MAX_REVIEW_ROWS = 200_000
+
+
+def too_large_note(rows: int) -> str:
+    return (f"{rows} comptes : revue trop grande pour un seul rapport ; chaque établissement a la sienne "
+            "dans les rapports par établissement (--per-establishment)")
 
 
 def build_access_review(ctx: AuditContext, findings: list[Finding]) -> pd.DataFrame:

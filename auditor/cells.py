@@ -102,7 +102,8 @@ def parse_rpps(values: pd.Series) -> tuple[pd.Series, list[Problems]]:
 
 def parse_email(values: pd.Series) -> tuple[pd.Series, list[Problems]]:
     """E-mails compared without case: stored stripped and lower-cased."""
-    text = blank_to_na(values).str.replace(r"\s", "", regex=True).str.lower()
+    # Spaces typed inside an address are dropped; other blanks make it malformed, and reported.
+    text = blank_to_na(values).str.replace(" ", "", regex=False).str.lower()
     bad = text.notna() & ~text.str.fullmatch(_EMAIL.pattern).fillna(False)
     return text, [Problems.where(bad, "adresse e-mail mal formée")]
 

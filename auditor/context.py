@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
 from .catalogue import Catalogue
@@ -28,9 +29,11 @@ class AuditContext:
     as_of: pd.Timestamp
 
     @cached_property
-    def _attachment_of_row(self) -> pd.Series:
-        """Attachment number of each account row (groups sorted as in `attachments`)."""
-        return self.inputs.accounts.groupby(ATTACHMENT_KEYS, sort=True).ngroup()
+    def _attachment_of_row(self) -> np.ndarray:
+        """Attachment number of each account row, numbered in order of first appearance."""
+        rows = self.inputs.accounts
+        codes, _ = pd.factorize(rows["account_id"] + "\x1f" + rows["finess"])  # \x1f: in neither
+        return codes
 
     @cached_property
     def attachments(self) -> pd.DataFrame:
@@ -39,10 +42,10 @@ class AuditContext:
         Identity, state and dates are the account's, repeated on each of its
         rows: the first row gives them. Units and roles are in long tables.
         """
-        rows = self.inputs.accounts.drop(columns=["roles", "unit"])
-        grouped = rows.groupby(ATTACHMENT_KEYS, sort=True)
-        attachments = grouped.first().reset_index()
-        attachments["rows"] = grouped.size().to_numpy()
+        codes = self._attachment_of_row
+        first_rows = pd.Series(codes).drop_duplicates().index  # code k first appears before code k + 1
+        attachments = self.inputs.accounts.drop(columns=["roles", "unit"]).take(first_rows).reset_index(drop=True)
+        attachments["rows"] = np.bincount(codes, minlength=len(attachments)) if len(codes) else 0
         attachments["display_name"] = display_name(
             attachments["last_name"], attachments["first_name"], attachments["account_id"]
         )
@@ -54,7 +57,7 @@ class AuditContext:
     def _long(self, column: str, name: str) -> pd.DataFrame:
         """(attachment, value) pairs of a per-row column, without repeats."""
         rows = self.inputs.accounts
-        long = pd.DataFrame({"attachment": self._attachment_of_row.to_numpy(), name: rows[column].to_numpy()})
+        long = pd.DataFrame({"attachment": self._attachment_of_row, name: rows[column].to_numpy()})
         return long.explode(name).dropna().drop_duplicates(ignore_index=True)
 
     @cached_property

@@ -11,16 +11,19 @@ from __future__ import annotations
 import pandas as pd
 
 IDENTIFIERS = ("rpps", "email", "name_key")
+STRONG_IDENTIFIERS = ("rpps", "email")
 
 
-def link_people(left: pd.DataFrame, right: pd.DataFrame, within: tuple[str, ...] = ()) -> pd.DataFrame:
+def link_people(left: pd.DataFrame, right: pd.DataFrame, within: tuple[str, ...] = (),
+                identifiers: tuple[str, ...] = IDENTIFIERS) -> pd.DataFrame:
     """Pairs (left, right) of row labels that designate the same person.
 
     `within` adds columns that must be equal too (e.g. ("finess",) to link
-    only inside one establishment).
+    only inside one establishment). Across a region, a name alone says little
+    (a thousand "MARTIN Julie"): pass identifiers=STRONG_IDENTIFIERS there.
     """
     pairs = []
-    for rank, identifier in enumerate(IDENTIFIERS):
+    for rank, identifier in enumerate(identifiers):
         if identifier not in left or identifier not in right:
             continue
         stronger = [s for s in IDENTIFIERS[:rank] if s in left and s in right]

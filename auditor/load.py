@@ -250,7 +250,7 @@ def _data_rows(path: Path, grid: Grid, header_index: int, header: list[str], map
     frame = pd.DataFrame(index=pd.RangeIndex(int(keep.sum())))
     for name, position in sorted(mapping.items(), key=lambda item: item[1]):
         column = cells[position][keep] if position in cells else pd.Series(pd.NA, index=cells.index[keep])
-        frame[name] = column.astype(TEXT).fillna("").to_numpy()
+        frame[name] = column.astype(TEXT).fillna("").reset_index(drop=True)  # stays Arrow: no copy to objects
     kept_lines = lines[keep]
     for name, position in mapping.items():
         too_long = frame[name].str.len().gt(MAX_CELL_CHARS).fillna(False)

@@ -6,6 +6,7 @@ writes the findings it expects (`attendu.json`), so that the end-to-end tests
 compare the audit with what was planted, not with what the engine computed.
 
     python -m auditor.synthetic --establishments 36 --seed 7 --out samples
+    python -m auditor.synthetic --establishments 40000 --staff 12 24 --out national   # ~1M rows
 """
 
 from __future__ import annotations
@@ -317,7 +318,8 @@ def _staff_file(region: Region, people_by_finess: dict[str, list[Person]], gen: 
         problem = problems.get(finess)
         if problem == "staff_elsewhere":
             # Works here too, but their account is attached to another establishment only.
-            other = next(f for f in finess_list if f != finess and problems.get(f) is None)
+            others = [f for f in finess_list if f != finess]
+            other = next((f for f in others if problems.get(f) is None), others[0])  # a clean one if any
             person = people_by_finess[other][4]
             region.staff.append({"RPPS": "", "Nom": "", "Prénom": "", "E-mail": person.email,
                                  "FINESS d'exercice": finess, "Fonction": person.function})
@@ -329,14 +331,24 @@ def _staff_file(region: Region, people_by_finess: dict[str, list[Person]], gen: 
             region.expected.append({"rule": "ATT-01", "finess": finess, "subject": newcomer.display})
 
 
-def write_region(region: Region, out: Path) -> list[Path]:
-    """The exports as a back office writes them: accounts CSV cp1252 ';', referential XLSX, staff CSV UTF-8."""
+def write_region(region: Region, out: Path, accounts_xlsx: bool = False) -> list[Path]:
+    """The exports as a back office writes them: accounts CSV cp1252 ';' (or XLSX), referential XLSX,
+    staff CSV UTF-8 ','."""
     out.mkdir(parents=True, exist_ok=True)
-    accounts = out / "comptes.csv"
-    with open(accounts, "w", encoding="cp1252", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(region.accounts[0]), delimiter=";")
-        writer.writeheader()
-        writer.writerows(region.accounts)
+    if accounts_xlsx:
+        accounts = out / "comptes.xlsx"
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet("Comptes")
+        sheet.append(list(region.accounts[0]))
+        for row in region.accounts:
+            sheet.append(list(row.values()))
+        book.save(accounts)
+    else:
+        accounts = out / "comptes.csv"
+        with open(accounts, "w", encoding="cp1252", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(region.accounts[0]), delimiter=";")
+            writer.writeheader()
+            writer.writerows(region.accounts)
 
     referential = out / "etablissements.xlsx"
     workbook = Workbook()
@@ -368,8 +380,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--establishments", type=int, default=30, help="nombre d'établissements")
     parser.add_argument("--seed", type=int, default=7, help="graine du générateur")
     parser.add_argument("--out", type=Path, required=True, help="dossier de sortie")
+    parser.add_argument("--staff", type=int, nargs=2, default=(4, 9), metavar=("MIN", "MAX"),
+                        help="professionnels par établissement, en plus des 2 référents (défaut : 4 9)")
+    parser.add_argument("--accounts-xlsx", action="store_true", help="écrire les comptes en XLSX plutôt qu'en CSV")
     args = parser.parse_args(argv)
-    for path in write_region(generate(args.establishments, args.seed), args.out):
+    region = generate(args.establishments, args.seed, tuple(args.staff))
+    for path in write_region(region, args.out, args.accounts_xlsx):
         print(path)
 
 

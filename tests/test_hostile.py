@@ -368,3 +368,16 @@ def test_most_verbose_log_holds_no_name_nor_email(tmp_path):
     secrets.discard("")
     leaked = [s for s in secrets if s.lower() in log.lower()]
     assert not leaked
+
+
+def test_generated_xlsx_accounts_audit_like_the_csv_ones(tmp_path):
+    region = generate(12, seed=5)
+    write_region(region, tmp_path / "csv")
+    write_region(region, tmp_path / "xlsx", accounts_xlsx=True)
+    reports = {}
+    for kind in ("csv", "xlsx"):
+        out = tmp_path / f"out-{kind}"
+        main(["run", str(tmp_path / kind), "--out", str(out), "--as-of", "2026-11-01", "--format", "json"])
+        findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))["findings"]
+        reports[kind] = {(f["rule"], f["finess"], f["subject"], f["message"]) for f in findings}
+    assert reports["csv"] == reports["xlsx"] and reports["csv"]

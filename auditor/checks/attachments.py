@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..frames import join_within
-from ..identities import display_name, link_people
+from ..identities import STRONG_IDENTIFIERS, display_name, link_people
 from . import check, hits, lookup_text
 
 
@@ -25,7 +25,7 @@ def staff_without_account(ctx) -> pd.DataFrame:
     missing = missing.assign(person_id=person_id).drop_duplicates(["finess", "person_id"])
 
     # Where the person has an account elsewhere, the fix is to attach it here.
-    elsewhere = link_people(missing, attachments).merge(
+    elsewhere = link_people(missing, attachments, identifiers=STRONG_IDENTIFIERS).merge(
         attachments[["account_id", "finess", "display_name"]], left_on="right", right_index=True
     )
     elsewhere = elsewhere.drop_duplicates(["left", "account_id", "finess"]).sort_values(["account_id", "finess"])

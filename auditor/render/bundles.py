@@ -15,6 +15,9 @@ from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from ..engine import AuditResult
 from ..progress import Progress, silent
 from ..text import fold
@@ -25,7 +28,9 @@ BUNDLE_DIR = "etablissements"
 MAX_NAME_CHARS = 60
 LABEL = "établissements"
 PARALLEL_FROM = 50  # fewer bundles than this are not worth starting processes for
-_PARTS: dict[str, AuditResult] = {}  # the parts being written, inherited by forked workers
+# What the bundles are written from, inherited by the forked workers.
+_PARTS: dict[str, AuditResult] = {}
+_REVIEW: dict = {}  # "review": the whole access review, "positions": each establishment's rows
 
 
 def bundle_stem(finess: str, name: str) -> str:
@@ -36,16 +41,17 @@ def bundle_stem(finess: str, name: str) -> str:
 
 
 def split_by_establishment(result: AuditResult) -> dict[str, AuditResult]:
-    """A result per audited establishment, holding only its findings, issues, waivers and review."""
+    """A result per audited establishment, holding only its findings, issues and waivers.
+
+    Its access review is left out (None): `review_positions` gives each
+    establishment's rows, taken when its bundle is written.
+    """
     findings, issues = defaultdict(list), defaultdict(list)
     for finding in result.findings:
         findings[finding.finess].append(finding)
     for issue in result.input_issues:
         if issue.finess is not None:
             issues[issue.finess].append(issue)
-    review = result.access_review
-    reviews = dict(tuple(review.groupby("finess"))) if review is not None else {}
-    no_review = review.iloc[0:0] if review is not None else None
     parts = {}
     for finess, rows in result.establishments.groupby("finess", sort=True):
         per_rule = Counter(f.rule for f in findings.get(finess, []))
@@ -55,7 +61,7 @@ def split_by_establishment(result: AuditResult) -> dict[str, AuditResult]:
             input_issues=issues.get(finess, []),
             establishments=rows.reset_index(drop=True),
             waivers=result.waivers.restricted_to(finess) if result.waivers is not None else None,
-            access_review=reviews.get(finess, no_review),
+            access_review=None,
             outcomes={code: dataclasses.replace(outcome, findings=per_rule[code])
                       for code, outcome in result.outcomes.items()},
         )
@@ -73,9 +79,22 @@ def _stems(parts: dict[str, AuditResult]) -> dict[str, str]:
     return stems
 
 
+def review_positions(review: pd.DataFrame | None) -> dict[str, np.ndarray]:
+    """Row positions of each establishment in the access review.
+
+    Positions, not frames: cutting a million-row review into 40,000 frames up
+    front costs more than writing the bundles.
+    """
+    return review.groupby("finess").indices if review is not None else {}
+
+
 def _write_one(job: tuple[str, str, Path, tuple[str, ...]]) -> list[Path]:
     finess, stem, folder, formats = job
     part = _PARTS[finess]
+    if _REVIEW:
+        review, positions = _REVIEW["review"], _REVIEW["positions"]
+        rows = review.take(positions.get(finess, np.array([], dtype=np.int64)))
+        part = dataclasses.replace(part, access_review=rows)
     written = []
     if "xlsx" in formats:
         written.append(write_xlsx(part, folder / f"{stem}.xlsx", DIRECTOR_SHEETS))
@@ -99,8 +118,9 @@ def write_bundles(result: AuditResult, out: Path, formats: tuple[str, ...], prog
     """Write every bundle (in parallel where the platform can fork); returns the files written."""
     folder = out / BUNDLE_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    _PARTS.clear()
     _PARTS.update(split_by_establishment(result))
+    if result.access_review is not None:
+        _REVIEW.update(review=result.access_review, positions=review_positions(result.access_review))
     jobs = [(finess, stem, folder, formats) for finess, stem in _stems(_PARTS).items()]
     workers = os.cpu_count() or 1
     try:
@@ -112,3 +132,4 @@ def write_bundles(result: AuditResult, out: Path, formats: tuple[str, ...], prog
         return [path for paths in progress(map(_write_one, jobs), len(jobs), LABEL) for path in paths]
     finally:
         _PARTS.clear()
+        _REVIEW.clear()

@@ -8,6 +8,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
 from .. import __version__
+from ..access_review import MAX_REVIEW_ROWS, too_large_note
 from ..engine import AuditResult
 from ..findings import SEVERITY_LABELS, SEVERITY_RANK
 from ..resources import templates_dir
@@ -46,6 +47,7 @@ def write_html(result: AuditResult, target: Path, establishment: dict | None = N
     """The regional page, or with `establishment` ({finess, name}) a director's page."""
     template = _template()
     counts = {s: sum(1 for f in result.findings if f.severity == s) for s in SEVERITY_RANK}
+    review = result.access_review
     page = template.render(
         result=result,
         establishment=establishment,
@@ -56,7 +58,8 @@ def write_html(result: AuditResult, target: Path, establishment: dict | None = N
         version=__version__,
         establishments=result.establishments.to_dict("records"),
         skipped=[o for o in result.outcomes.values() if not o.evaluated],
-        access_review=None if result.access_review is None else result.access_review.to_dict("records"),
+        access_review=review.to_dict("records") if review is not None and len(review) <= MAX_REVIEW_ROWS else None,
+        review_note=too_large_note(len(review)) if review is not None and len(review) > MAX_REVIEW_ROWS else None,
     )
     with atomic_path(target) as temporary:
         temporary.write_text(page, encoding="utf-8")

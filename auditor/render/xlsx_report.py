@@ -17,7 +17,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from ..access_review import DECISIONS
+from ..access_review import DECISIONS, MAX_REVIEW_ROWS, too_large_note
 from ..engine import AuditResult
 from ..findings import SEVERITY_LABELS
 from . import atomic_path
@@ -31,7 +31,6 @@ SEVERITY_FILLS = {
 HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
 WRAP = Alignment(wrap_text=True, vertical="top")
-MAX_REVIEW_ROWS = 200_000
 
 
 class _Sheet:
@@ -106,10 +105,7 @@ def _access_review_sheet(workbook: Workbook, result: AuditResult) -> None:
         (f"Décision ({' / '.join(DECISIONS)})", 22), ("Commentaire", 40),
     ])
     if len(review) > MAX_REVIEW_ROWS:
-        # A national review (a million rows) neither fits a sheet nor helps anyone: each
-        # director gets theirs in the per-establishment bundles.
-        sheet.append([None, f"{len(review)} comptes : revue trop grande pour un classeur ; voir les classeurs "
-                            "par établissement (--per-establishment)"])
+        sheet.append([None, too_large_note(len(review))])
         sheet.close()
         return
     for row in review.itertuples(index=False):

@@ -1,0 +1,132 @@
+"""Benchmark: generate synthetic exports at several sizes, audit them stage by stage, print a table.
+
+    python benchmarks/bench.py                      # every size (about 10 minutes, 4 GB of disk)
+    python benchmarks/bench.py --sizes 10k,region   # some sizes
+
+Each size runs in a fresh process, so that its peak memory is its own. The
+exports are generated once into --data (deterministic: same seed, same files)
+in the formats of real exports: accounts as a Windows-1252 ";" CSV,
+establishments as XLSX, staff as a UTF-8 "," CSV.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# name: (establishments, professionals per establishment (min, max), write every bundle)
+SIZES = {
+    "10k": (650, (6, 12), False),
+    "region": (1_000, (6, 12), True),
+    "100k": (5_000, (10, 20), False),
+    "national": (40_000, (12, 24), False),
+}
+BUNDLE_SAMPLE = 1_000  # sizes that don't write every bundle time this many
+AS_OF = "2026-11-01"
+
+
+def ensure_data(name: str, folder: Path) -> Path:
+    from auditor.synthetic import generate, write_region
+
+    establishments, staff, _ = SIZES[name]
+    target = folder / name
+    if not (target / "comptes.csv").exists():
+        write_region(generate(establishments, seed=11, staff=staff), target)
+    return target
+
+
+def measure(name: str, folder: Path) -> dict:
+    """All stages of one size, in this process."""
+    import pandas as pd
+
+    from auditor import engine
+    from auditor.access_review import build_access_review
+    from auditor.audit import load_rulebook
+    from auditor.context import AuditContext
+    from auditor.load import load_inputs
+    from auditor.render.bundles import write_bundles
+    from auditor.render.html_report import write_html
+    from auditor.render.json_report import write_json
+    from auditor.render.xlsx_report import write_xlsx
+
+    data = ensure_data(name, folder)
+    out = Path(tempfile.mkdtemp(prefix=f"vt-audit-bench-{name}-"))
+    as_of = pd.Timestamp(AS_OF)
+    times = {}
+
+    def stage(label, function):
+        started = time.perf_counter()
+        value = function()
+        times[label] = time.perf_counter() - started
+        return value
+
+    stage("read_csv", lambda: pd.read_csv(data / "comptes.csv", sep=";", encoding="cp1252", dtype=str))
+    catalogue, rules = load_rulebook()
+    inputs = stage("read", lambda: load_inputs([data], catalogue, as_of))
+    result = stage("rules", lambda: engine.run(rules, inputs, catalogue, as_of, access_review=False))
+    stage("json", lambda: write_json(result, out / "findings.json"))
+    result.access_review = stage("review", lambda: build_access_review(
+        AuditContext(inputs, catalogue, as_of), result.findings))
+    stage("xlsx", lambda: write_xlsx(result, out / "audit.xlsx"))
+    stage("html", lambda: write_html(result, out / "audit.html"))
+    everything = SIZES[name][2]
+    if not everything:  # the bundles of the first establishments only: the rate is what matters
+        kept = set(result.establishments["finess"].iloc[:BUNDLE_SAMPLE])
+        result.establishments = result.establishments[result.establishments["finess"].isin(kept)]
+    bundles = len(result.establishments)
+    stage("bundles", lambda: write_bundles(result, out, ("xlsx", "html")))
+    return {
+        "size": name,
+        "rows": len(inputs.accounts),
+        "establishments": len(inputs.establishments),
+        "findings": len(result.findings),
+        "bundle_count": bundles,
+        **{k: round(v, 2) for k, v in times.items()},
+        "bundles_per_s": round(bundles / times["bundles"], 1),
+        "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "cpus": os.cpu_count(),
+    }
+
+
+COLUMNS = [("size", "taille"), ("rows", "lignes"), ("establishments", "établ."), ("findings", "constats"),
+           ("read_csv", "read_csv s"), ("read", "lecture s"), ("rules", "règles s"), ("json", "json s"),
+           ("review", "revue s"), ("xlsx", "xlsx s"), ("html", "html s"), ("bundle_count", "bundles"),
+           ("bundles", "bundles s"),
+           ("bundles_per_s", "bundles/s"), ("peak_mb", "pic Mo"), ("ratio", "(lecture+règles)/read_csv")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Mesure les étapes d'un audit à plusieurs tailles.")
+    parser.add_argument("--sizes", default=",".join(SIZES), help=f"tailles parmi {', '.join(SIZES)}")
+    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "vt-audit-bench",
+                        help="dossier des exports générés (réutilisés d'une fois sur l'autre)")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: measure one size in this process
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure(args.one, args.data)))
+        return
+    rows = []
+    for name in args.sizes.split(","):
+        ensure_data(name, args.data)  # generation is not part of the measure
+        run = subprocess.run([sys.executable, __file__, "--one", name, "--data", str(args.data)],
+                             capture_output=True, text=True, check=True)
+        row = json.loads(run.stdout.strip().splitlines()[-1])
+        row["ratio"] = round((row["read"] + row["rules"]) / row["read_csv"], 1)
+        rows.append(row)
+        print(f"{name} : fait", file=sys.stderr)
+    widths = [max(len(title), *(len(str(r[key])) for r in rows)) for key, title in COLUMNS]
+    print(" | ".join(title.ljust(w) for (_, title), w in zip(COLUMNS, widths)))
+    print("-|-".join("-" * w for w in widths))
+    for row in rows:
+        print(" | ".join(str(row[key]).ljust(w) for (key, _), w in zip(COLUMNS, widths)))
+
+
+if __name__ == "__main__":
+    main()
