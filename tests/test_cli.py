@@ -186,3 +186,44 @@ def test_finding_keys_do_not_depend_on_row_order_or_other_rows(catalogue):
     second = {f.key: (f.rule, f.finess, f.subject) for f in engine.run(rules, inputs, catalogue, as_of).findings}
     assert len(first) == len(set(first)) > 10
     assert {k: v for k, v in second.items() if v[1] != "840000999"} == first
+
+
+def _stderr_on_a_terminal(tmp_path, *extra, env_ci=None):
+    """Run the command with stderr on a pseudo-terminal, as a person at a console would."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    controller, terminal = pty.openpty()
+    # a new pseudo-terminal is 0 columns wide: give it a console's size
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    if env_ci:
+        env["CI"] = env_ci
+    command = [sys.executable, "-m", "auditor", "run", str(SAMPLES), "--out", str(tmp_path / "out"),
+               "--as-of", SAMPLES_AS_OF, "--fail-on", "never", "--per-establishment", *extra]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=terminal, env=env)
+    os.close(terminal)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=60)
+    os.close(controller)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_progress_bar_shows_on_a_terminal_only(tmp_path):
+    shown = _stderr_on_a_terminal(tmp_path)
+    assert "établissements" in shown and "%" in shown
+    assert _stderr_on_a_terminal(tmp_path, "--quiet") == ""
+    assert _stderr_on_a_terminal(tmp_path, env_ci="true") == ""
