@@ -60,7 +60,6 @@ class Catalogue:
     kinds: dict[str, KindSpec]
     roles: dict[str, Role]
     rights: dict[str, str]
-    state_labels: dict[str, str]
     function_categories: dict[str, FunctionCategory] = field(default_factory=dict)
     _role_lookup: dict[str, str] = field(repr=False, default_factory=dict)
     _state_lookup: dict[str, str] = field(repr=False, default_factory=dict)
@@ -88,9 +87,6 @@ class Catalogue:
             for role in self.roles.values()
             if all(getattr(role, key) == value for key, value in attributes.items())
         )
-
-    def roles_with_right(self, right: str) -> frozenset[str]:
-        return frozenset(role.name for role in self.roles.values() if right in role.rights)
 
 
 def _fail(path: Path, line: int, message: str) -> AuditError:
@@ -160,17 +156,16 @@ def _read_roles(path: Path) -> tuple[dict[str, Role], dict[str, str], dict[str, 
     return roles, rights, lookup
 
 
-def _read_states(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+def _read_states(path: Path) -> dict[str, str]:
     data = read_yaml(path)
-    labels, lookup = {}, {}
+    lookup = {}
     for state in ACCOUNT_STATES:
         entry = data.get(state) if isinstance(data, dict) else None
         if not isinstance(entry, dict):
             raise AuditError(f"{path} : l'état « {state} » est obligatoire")
-        labels[state] = str(entry.get("label", state))
         for name in _names(path, entry, "names"):
             lookup[fold(name)] = state
-    return labels, lookup
+    return lookup
 
 
 MEDICAL_ACCESS = ("yes", "no", "borderline")
@@ -202,6 +197,6 @@ def load_catalogue(rules_dir: Path) -> Catalogue:
     folder = Path(rules_dir) / "catalogue"
     kinds = _read_kinds(folder / "headers.yaml")
     roles, rights, role_lookup = _read_roles(folder / "roles.yaml")
-    labels, state_lookup = _read_states(folder / "statuses.yaml")
+    state_lookup = _read_states(folder / "statuses.yaml")
     categories, function_lookup = _read_functions(folder / "functions.yaml")
-    return Catalogue(kinds, roles, rights, labels, categories, role_lookup, state_lookup, function_lookup)
+    return Catalogue(kinds, roles, rights, categories, role_lookup, state_lookup, function_lookup)

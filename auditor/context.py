@@ -19,8 +19,6 @@ from .frames import TEXT
 from .identities import display_name
 from .load import Inputs
 
-ATTACHMENT_KEYS = ["account_id", "finess"]
-
 
 @dataclass
 class AuditContext:

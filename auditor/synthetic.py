@@ -202,7 +202,6 @@ def generate(n_establishments: int, seed: int = 7, staff: tuple[int, int] = (4, 
 
 
 LEGACY_MEDICAL = "Handicap - ESMS Médical, Paramédical, Psychologue"
-BAD_KEY_SUFFIX = "X"  # replaced by a wrong check digit
 
 
 def _plant(problem, finess, name, people, region, gen: _Generator) -> str | None:
