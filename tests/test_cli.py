@@ -141,6 +141,21 @@ def test_malformed_waivers_are_all_reported_with_line_and_exit_2(one_referent, t
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("waivers", [False, True])
+def test_findings_json_follows_its_published_schema(tmp_path, waivers):
+    import jsonschema
+
+    from tests.helpers import ROOT
+
+    schema = json.loads((ROOT / "reports" / "findings.schema.json").read_text(encoding="utf-8"))
+    extra = ["--waivers", str(SAMPLES / "derogations.yaml")] if waivers else []
+    out = tmp_path / "out"
+    main(["run", str(SAMPLES), "--out", str(out), "--as-of", SAMPLES_AS_OF, "--format", "json", *extra])
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    jsonschema.validate(report, schema)
+    assert (report["waivers"] is None) != waivers
+
+
 def test_rules_command_lists_and_explains(capsys):
     assert main(["rules"]) == 0
     listing = capsys.readouterr().out
