@@ -178,7 +178,7 @@ def _run(args) -> int:
                    forced_kinds=_forced_kinds(args), waivers_path=args.waivers, progress=progress,
                    access_review=bool({"xlsx", "html"} & set(args.format)))
     write_reports(result, args.out, args.format, args.per_establishment, args.fail_on, progress)
-    counts = {s: sum(1 for f in result.findings if f.severity == s) for s in SEVERITIES}
+    counts = result.severity_counts()
     waived = sum(1 for f in result.findings if f.waived)
     print(
         f"{len(result.establishments)} établissement(s) audité(s) au {as_of:%d/%m/%Y} : "

@@ -43,7 +43,6 @@ class AuditContext:
         codes = self._attachment_of_row
         first_rows = pd.Series(codes).drop_duplicates().index  # code k first appears before code k + 1
         attachments = self.inputs.accounts.drop(columns=["roles", "unit"]).take(first_rows).reset_index(drop=True)
-        attachments["rows"] = np.bincount(codes, minlength=len(attachments)) if len(codes) else 0
         attachments["display_name"] = display_name(
             attachments["last_name"], attachments["first_name"], attachments["account_id"]
         )
@@ -79,14 +78,14 @@ class AuditContext:
 
     def has_right(self, rights: set[str]) -> pd.Series:
         """Mask over attachments: at least one of these rights through the roles held there."""
-        table = self.attachment_rights
-        holders = table.loc[table["right"].isin(rights), "attachment"].unique()
-        return pd.Series(self.attachments.index.isin(holders), index=self.attachments.index)
+        return self._holders(self.attachment_rights, "right", rights)
 
     def holds_any(self, role_names: frozenset[str]) -> pd.Series:
         """Mask over attachments: holds at least one of these roles in that establishment."""
-        table = self.attachment_roles
-        holders = table.loc[table["role"].isin(role_names), "attachment"].unique()
+        return self._holders(self.attachment_roles, "role", role_names)
+
+    def _holders(self, long: pd.DataFrame, column: str, values) -> pd.Series:
+        holders = long.loc[long[column].isin(values), "attachment"].unique()
         return pd.Series(self.attachments.index.isin(holders), index=self.attachments.index)
 
     @cached_property

@@ -6,6 +6,7 @@ whenever it is made.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -34,6 +35,10 @@ class AuditResult:
     sources: list = field(default_factory=list)
     waivers: WaiverStatus | None = None
     access_review: pd.DataFrame | None = None  # see access_review.py
+
+    def severity_counts(self) -> dict[str, int]:
+        counts = Counter(f.severity for f in self.findings)
+        return {severity: counts[severity] for severity in SEVERITY_RANK}
 
     def failing(self, fail_on: str) -> list[Finding]:
         """Findings that fail the run: at or above `fail_on` ("never": none), and not waived."""

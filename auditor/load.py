@@ -219,18 +219,19 @@ def _data_rows(path: Path, grid: Grid, header_index: int, header: list[str], map
     present = list(cells.columns)
     used = sorted(mapping.values())
 
-    def stripped(position):
-        return cells[position].str.strip().fillna("")
-
-    filled = {position: stripped(position).ne("") for position in present}
-    blank = ~pd.concat(filled.values(), axis=1).any(axis=1) if filled else pd.Series(dtype=bool)
-    repeated = pd.Series(bool(used), index=cells.index)
-    for position in used:
-        if position in cells:
-            repeated &= stripped(position).eq(header[position].strip())
-    repeated &= ~blank
     stray = [p for p in present if p >= width or not header[p].strip()]
-    overflow = sum((filled[p].astype(int) for p in stray), pd.Series(0, index=cells.index)) if stray else None
+    blank = pd.Series(True, index=cells.index)
+    # A row repeats the header when every named column holds its header's text again.
+    repeated = pd.Series(bool(used) and all(p in cells for p in used), index=cells.index)
+    overflow = pd.Series(0, index=cells.index) if stray else None
+    for position in present:  # each column stripped once
+        text = cells[position].str.strip().fillna("")
+        blank &= text.eq("")
+        if position in mapping.values():
+            repeated &= text.eq(header[position].strip())
+        if position in stray:
+            overflow += text.ne("").astype(int)
+    repeated &= ~blank
 
     for line in lines[repeated.to_numpy()]:
         issues.append(InputIssue(file, int(line), None, "en-tête répété (fichiers mis bout à bout) : ligne ignorée",

@@ -330,6 +330,14 @@ def _staff_file(region: Region, people_by_finess: dict[str, list[Person]], gen: 
             region.expected.append({"rule": "ATT-01", "finess": finess, "subject": newcomer.display})
 
 
+def _write_csv(path: Path, rows: list[dict], encoding: str, separator: str) -> Path:
+    with open(path, "w", encoding=encoding, newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=separator)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
 def write_region(region: Region, out: Path, accounts_xlsx: bool = False) -> list[Path]:
     """The exports as a back office writes them: accounts CSV cp1252 ';' (or XLSX), referential XLSX,
     staff CSV UTF-8 ','."""
@@ -343,11 +351,7 @@ def write_region(region: Region, out: Path, accounts_xlsx: bool = False) -> list
             sheet.append(list(row.values()))
         book.save(accounts)
     else:
-        accounts = out / "comptes.csv"
-        with open(accounts, "w", encoding="cp1252", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(region.accounts[0]), delimiter=";")
-            writer.writeheader()
-            writer.writerows(region.accounts)
+        accounts = _write_csv(out / "comptes.csv", region.accounts, "cp1252", ";")
 
     referential = out / "etablissements.xlsx"
     workbook = Workbook()
@@ -362,11 +366,7 @@ def write_region(region: Region, out: Path, accounts_xlsx: bool = False) -> list
         row[0].number_format = "DD/MM/YYYY"
     workbook.save(referential)
 
-    staff = out / "personnels.csv"
-    with open(staff, "w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(region.staff[0]), delimiter=",")
-        writer.writeheader()
-        writer.writerows(region.staff)
+    staff = _write_csv(out / "personnels.csv", region.staff, "utf-8-sig", ",")
 
     expected = out / "attendu.json"
     expected.write_text(json.dumps({"as_of": AS_OF.isoformat(), "findings": region.expected},

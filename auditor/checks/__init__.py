@@ -97,6 +97,11 @@ def hits(
     return frame[HIT_COLUMNS].reset_index(drop=True)
 
 
+def account_hits(found: pd.DataFrame, message: pd.Series | str, **extra) -> pd.DataFrame:
+    """The hits of a check whose findings are attachments (rows of `ctx.attachments`)."""
+    return hits(found["finess"], message, subject=found["display_name"], account=found["account_id"], **extra)
+
+
 def lookup_text(keys: pd.Series, table: pd.Series) -> pd.Series:
     """`keys.map(table)` as text, NA where absent (a plain map of no match gives floats)."""
     return as_text(keys.map(table))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..frames import TEXT
-from . import Param, check, format_dates, hits
+from . import Param, account_hits, check, format_dates
 
 
 @check(
@@ -33,7 +33,7 @@ def inactive_accounts(ctx, *, inactivity_days: int) -> pd.DataFrame:
         stale[found.index].map({True: "dernière connexion le ", False: "jamais connecté, compte créé le "})
         + format_dates(since) + ", il y a " + days + f" jours (seuil : {inactivity_days} jours)"
     )
-    return hits(found["finess"], message, subject=found["display_name"], account=found["account_id"])
+    return account_hits(found, message)
 
 
 @check(
@@ -53,7 +53,7 @@ def never_activated(ctx, *, activation_days: int) -> pd.DataFrame:
     days = (ctx.as_of - found["created_on"]).dt.days.astype(TEXT)
     message = ("aucune première connexion ; compte créé le " + format_dates(found["created_on"])
                + ", il y a " + days + " jours")
-    return hits(found["finess"], message, subject=found["display_name"], account=found["account_id"])
+    return account_hits(found, message)
 
 
 @check("blocked_accounts")
@@ -63,4 +63,4 @@ def blocked_accounts(ctx) -> pd.DataFrame:
     found = attachments[attachments["state"].eq("blocked")]
     message = ("compte bloqué (statut « " + found["status"].fillna("bloqué")
                + " ») : le professionnel ne peut plus se connecter")
-    return hits(found["finess"], message, subject=found["display_name"], account=found["account_id"])
+    return account_hits(found, message)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..frames import join_within
 from ..identities import STRONG_IDENTIFIERS, display_name, link_people
-from . import check, hits, lookup_text
+from . import account_hits, check, hits, lookup_text
 
 
 @check("staff_without_account", needs=("staff",))
@@ -53,7 +53,7 @@ def attachment_without_unit(ctx) -> pd.DataFrame:
     with_unit = attachments.index.isin(ctx.attachment_units["attachment"])
     found = attachments[~with_unit & attachments["state"].ne("archived")]
     message = pd.Series("rattaché à l'établissement sans aucune unité", index=found.index)
-    return hits(found["finess"], message, subject=found["display_name"], account=found["account_id"])
+    return account_hits(found, message)
 
 
 @check("attachment_without_role")
@@ -63,4 +63,4 @@ def attachment_without_role(ctx) -> pd.DataFrame:
     with_role = attachments.index.isin(ctx.attachment_roles["attachment"])
     found = attachments[~with_role & attachments["state"].eq("active")]
     message = pd.Series("compte actif rattaché à l'établissement sans aucun rôle", index=found.index)
-    return hits(found["finess"], message, subject=found["display_name"], account=found["account_id"])
+    return account_hits(found, message)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..frames import TEXT, join_within
-from . import Param, check, hits
+from . import Param, account_hits, check, hits
 
 FIELD_LABELS = {
     "civility": "civilité",
@@ -40,7 +40,7 @@ def missing_fields(ctx, *, fields: list) -> pd.DataFrame:
     missing = missing.str.lstrip(", ")
     found = attachments[live & missing.ne("")]
     message = "champs obligatoires vides : " + missing[found.index]
-    return hits(found["finess"], message, subject=found["display_name"], account=found["account_id"])
+    return account_hits(found, message)
 
 
 @check("backup_email", needs=("accounts.backup_email",))
@@ -53,7 +53,7 @@ def backup_email(ctx) -> pd.DataFrame:
     found = attachments[live & (absent | same)]
     message = absent[found.index].map({True: "pas d'e-mail de secours",
                                        False: "e-mail de secours identique à l'e-mail principal"})
-    return hits(found["finess"], message, subject=found["display_name"], account=found["account_id"])
+    return account_hits(found, message)
 
 
 @check("duplicate_accounts")

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..cells import luhn_valid
 from ..frames import TEXT
-from . import check, format_dates, hits
+from . import account_hits, check, format_dates, hits
 
 _FINESS = r"(?:\d{2}|2[AB])\d{7}"
 
@@ -24,7 +24,7 @@ def closed_establishment(ctx) -> pd.DataFrame:
     attachments = ctx.attachments
     found = attachments[attachments["state"].eq("active")].merge(closed, on="finess")
     message = "compte actif rattaché à un établissement fermé le " + format_dates(found["closed_on"])
-    return hits(found["finess"], message, subject=found["display_name"], account=found["account_id"])
+    return account_hits(found, message)
 
 
 @check("finess_validity")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..frames import TEXT, join_within
-from . import Param, check, hits, lookup_text
+from . import Param, account_hits, check, hits, lookup_text
 
 
 @check("min_referents",
@@ -51,4 +51,4 @@ def referent_roles_paired(ctx) -> pd.DataFrame:
         False: f"a le rôle VT « {vt_name} » sans le rôle ROR « {ror_name} »",
     })
     found = attachments[unpaired]
-    return hits(found["finess"], message, subject=found["display_name"], account=found["account_id"])
+    return account_hits(found, message)

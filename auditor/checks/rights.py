@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..findings import SEVERITIES
 from ..frames import join_within
-from . import Param, check, hits, lookup_text
+from . import Param, account_hits, check, lookup_text
 
 MEDICAL = "medical_information"
 NOMINATIVE = {"dashboard_nominative", "declare_notification", "answer_notifications", "evaluation_information"}
@@ -47,8 +47,7 @@ def medical_access_function(ctx, *, borderline_severity: str) -> pd.DataFrame:
     roles = lookup_text(found.index.to_series(), _roles_giving(ctx, {MEDICAL}))
     message = function + " avec accès aux informations médicales des usagers par le rôle « " + roles + " »"
     severity = access[found.index].map({"borderline": borderline_severity})
-    return hits(found["finess"], message, subject=found["display_name"], account=found["account_id"],
-                severity=severity)
+    return account_hits(found, message, severity=severity)
 
 
 @check("legacy_roles")
@@ -63,7 +62,7 @@ def legacy_roles(ctx) -> pd.DataFrame:
     described = join_within(table.sort_values("role"), "attachment", "text", " ; ")
     found = attachments.loc[described.index]
     message = "ancien rôle VT encore attribué : " + described
-    return hits(found["finess"], message, subject=found["display_name"], account=found["account_id"])
+    return account_hits(found, message)
 
 
 @check("unknown_function")
@@ -75,4 +74,4 @@ def unknown_function(ctx) -> pd.DataFrame:
     found = attachments[unknown & sensitive & attachments["state"].ne("archived")]
     message = ("fonction « " + found["function"] + " » inconnue du catalogue des fonctions, "
                "sur un compte ayant des droits nominatifs ou médicaux")
-    return hits(found["finess"], message, subject=found["display_name"], account=found["account_id"])
+    return account_hits(found, message)

@@ -46,7 +46,7 @@ def rule_sections(result: AuditResult) -> list[dict]:
 def write_html(result: AuditResult, target: Path, establishment: dict | None = None) -> Path:
     """The regional page, or with `establishment` ({finess, name}) a director's page."""
     template = _template()
-    counts = {s: sum(1 for f in result.findings if f.severity == s) for s in SEVERITY_RANK}
+    counts = result.severity_counts()
     review = result.access_review
     page = template.render(
         result=result,

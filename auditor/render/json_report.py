@@ -25,7 +25,7 @@ def report_data(result: AuditResult) -> dict:
         "summary": {
             "establishments": int(len(establishments)),
             "establishments_without_accounts": int((establishments["accounts"] == 0).sum()),
-            "findings": {s: sum(1 for f in result.findings if f.severity == s) for s in SEVERITIES},
+            "findings": result.severity_counts(),
             "waived": sum(1 for f in result.findings if f.waived),
             "input_issues": len(result.input_issues),
         },
