@@ -10,6 +10,9 @@ import pandas as pd
 from . import engine
 from .catalogue import Catalogue, load_catalogue
 from .engine import AuditResult
+from .history.recording import follow
+from .history.settings import FollowUpSettings, load_settings
+from .history.store import History
 from .load import load_inputs
 from .progress import Progress, silent
 from .render import DEFAULT_FORMATS, prepare_out_dir
@@ -25,9 +28,13 @@ from .waivers import apply_waivers, load_waivers
 log = logging.getLogger(__name__)
 
 
+def rules_folder(rules_path: Path | None = None) -> Path:
+    return Path(rules_path) if rules_path else rules_dir()
+
+
 def load_rulebook(rules_path: Path | None = None, params: list[str] = ()) -> tuple[Catalogue, list[Rule]]:
     """Catalogue and rules from a rules folder (the built-in one by default)."""
-    folder = Path(rules_path) if rules_path else rules_dir()
+    folder = rules_folder(rules_path)
     catalogue = load_catalogue(folder)
     rules = apply_overrides(load_rules(rule_files(folder), catalogue), list(params))
     return catalogue, rules
@@ -43,8 +50,13 @@ def audit(
     waivers_path: Path | None = None,
     progress: Progress = silent,
     access_review: bool = True,
+    history: History | None = None,
+    settings: FollowUpSettings | None = None,
 ) -> AuditResult:
+    """Read, evaluate, apply waivers; with a `history`, compare with the previous audit in it."""
     catalogue, rules = load_rulebook(rules_path, params)
+    if history is not None and settings is None:
+        settings = load_settings(rules_folder(rules_path))
     waivers = load_waivers(waivers_path, {r.code for r in rules}) if waivers_path else None
     as_of = pd.Timestamp(as_of).normalize()
     inputs = load_inputs(paths, catalogue, as_of, forced_kinds, progress)
@@ -52,6 +64,8 @@ def audit(
     result = engine.run(rules, inputs, catalogue, as_of, progress, access_review)
     if waivers is not None:
         result.findings, result.waivers = apply_waivers(result.findings, waivers, as_of)
+    if history is not None:
+        follow(result, history, settings)
     log.info("%d constats", len(result.findings))
     return result
 
@@ -63,13 +77,14 @@ def write_reports(
     per_establishment: bool = False,
     fail_on: str = "error",
     progress: Progress = silent,
+    fail_on_new: bool = False,
 ) -> list[Path]:
     out = prepare_out_dir(Path(out))
     written = []
     if "json" in formats:
         written.append(write_json(result, out / "findings.json"))
     if "junit" in formats:
-        failing = {id(f) for f in result.failing(fail_on)}
+        failing = {id(f) for f in result.failing(fail_on, fail_on_new)}
         written.append(write_junit(result, out / "junit.xml", lambda f: id(f) in failing))
     if "xlsx" in formats:
         written.append(write_xlsx(result, out / "audit.xlsx"))

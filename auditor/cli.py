@@ -11,12 +11,17 @@ import re
 import signal
 import sys
 import textwrap
+from contextlib import ExitStack
 from pathlib import Path
 
 import pandas as pd
 
 from . import __version__
-from .audit import audit, load_rulebook, write_reports
+from .audit import audit, load_rulebook, rules_folder, write_reports
+from .history.backfill import import_reports
+from .history.recording import record
+from .history.settings import load_settings
+from .history.store import open_history
 from .cells import parse_typed_date
 from .errors import AuditError
 from .findings import SEVERITIES, SEVERITY_LABELS
@@ -71,6 +76,12 @@ def _date(text: str) -> dt.date:
         return parse_typed_date(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"date invalide « {text} » (AAAA-MM-JJ ou JJ/MM/AAAA)") from None
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) <= 1200:
+        raise argparse.ArgumentTypeError(f"nombre de mois invalide « {text} » (entier de 1 à 1200)")
+    return int(text)
 
 
 def _formats(text: str) -> tuple[str, ...]:
@@ -137,6 +148,15 @@ def build_parser() -> argparse.ArgumentParser:
                      f"(défaut : {','.join(DEFAULT_FORMATS)})")
     run.add_argument("--per-establishment", action="store_true",
                      help="écrire aussi un classeur et une page par établissement, pour sa direction")
+    run.add_argument("--history", type=Path, metavar="FICHIER",
+                     help="historique des audits (SQLite, créé s'il n'existe pas) : comparer avec l'audit précédent "
+                     "(nouveaux, persistants, résolus, scores, tendances) puis enregistrer celui-ci")
+    run.add_argument("--retention-months", type=_positive_int, metavar="N",
+                     help="avec --history : effacer les audits de plus de N mois avant le plus récent "
+                     "(défaut : retention_months de rules/catalogue/suivi.yaml, 24)")
+    run.add_argument("--fail-on-new", action="store_true",
+                     help="avec --history : le code de sortie ne vaut 1 que pour les constats absents de l'audit "
+                     "précédent (une région peut adopter l'audit automatique sans partir de zéro)")
 
     validate = commands.add_parser(
         "validate", help="vérifier les exports sans auditer",
@@ -146,6 +166,22 @@ def build_parser() -> argparse.ArgumentParser:
         "  2  entrée inutilisable (une ligne « Erreur : … »)",
     )
     _add_input_arguments(validate)
+
+    history = commands.add_parser(
+        "history", help="lister les audits de l'historique, ou y importer d'anciens findings.json",
+        description="Sans argument : les audits enregistrés (date, constats par sévérité, établissements, "
+        "fichiers). « import FICHIERS… » : ajoute d'anciens findings.json à l'historique, du plus ancien au "
+        "plus récent, comparés chacun à l'audit qui le précède.",
+        epilog="Exemples :\n  vt-audit history --history suivi.sqlite\n"
+        "  vt-audit history import 2026-09/findings.json 2026-10/findings.json --history suivi.sqlite",
+    )
+    history.add_argument("action", nargs="?", choices=("import",), metavar="import",
+                         help="importer les FICHIERS findings.json")
+    history.add_argument("files", nargs="*", type=Path, metavar="FICHIERS", help="findings.json à importer")
+    history.add_argument("--history", type=Path, required=True, metavar="FICHIER", help="historique des audits")
+    history.add_argument("--retention-months", type=_positive_int, metavar="N",
+                         help="effacer les audits de plus de N mois avant le plus récent (défaut : 24)")
+    history.add_argument("--rules", type=Path, metavar="DOSSIER", help="dossier de règles (défaut : règles intégrées)")
 
     rules = commands.add_parser(
         "rules", help="lister les règles, ou détailler l'une d'elles",
@@ -173,24 +209,86 @@ def _forced_kinds(args) -> dict[Path, str]:
 
 def _run(args) -> int:
     as_of = args.as_of or dt.date.today()
+    if args.fail_on_new and not args.history:
+        raise AuditError("--fail-on-new compare avec l'audit précédent : donnez aussi --history FICHIER")
     progress = terminal_progress(args.quiet)
-    result = audit(args.paths, as_of, rules_path=args.rules, params=args.param,
-                   forced_kinds=_forced_kinds(args), waivers_path=args.waivers, progress=progress,
-                   access_review=bool({"xlsx", "html"} & set(args.format)))
-    write_reports(result, args.out, args.format, args.per_establishment, args.fail_on, progress)
+    with ExitStack() as stack:
+        history = stack.enter_context(open_history(args.history)) if args.history else None
+        settings = load_settings(rules_folder(args.rules)) if history else None
+        result = audit(args.paths, as_of, rules_path=args.rules, params=args.param,
+                       forced_kinds=_forced_kinds(args), waivers_path=args.waivers, progress=progress,
+                       access_review=bool({"xlsx", "html"} & set(args.format)), history=history, settings=settings)
+        write_reports(result, args.out, args.format, args.per_establishment, args.fail_on, progress,
+                      args.fail_on_new)
+        if history is not None:
+            replaced, purged = record(history, result, args.retention_months or settings.retention_months)
+    _print_summary(result, as_of, args.out)
+    if args.history:
+        _print_follow_up(result, args.history, replaced, purged)
+    return 1 if result.failing(args.fail_on, args.fail_on_new) else 0
+
+
+def _print_summary(result, as_of, out) -> None:
     counts = result.severity_counts()
     waived = sum(1 for f in result.findings if f.waived)
     print(
         f"{len(result.establishments)} établissement(s) audité(s) au {as_of:%d/%m/%Y} : "
         f"{counts['error']} erreur(s), {counts['warning']} avertissement(s), {counts['info']} information(s)"
         + (f" dont {waived} sous dérogation" if waived else "")
-        + f", {len(result.input_issues)} problème(s) de lecture. Rapports dans {args.out}"
+        + f", {len(result.input_issues)} problème(s) de lecture. Rapports dans {out}"
     )
     if result.waivers is not None:
         for waiver in result.waivers.expired:
             print(f"Dérogation expirée le {waiver.expires:%d/%m/%Y} : {waiver.rule} {waiver.finess} "
                   f"({waiver.file}, ligne {waiver.line})")
-    return 1 if result.failing(args.fail_on) else 0
+
+
+def _print_follow_up(result, history_path: Path, replaced: bool, purged: list[str]) -> None:
+    follow_up = result.follow_up
+    for issue in follow_up.coverage_issues:
+        print(f"Attention : {issue.reason}", file=sys.stderr)
+    counts = follow_up.status_counts(result.findings)
+    since = (f"depuis l'audit du {follow_up.previous_as_of:%d/%m/%Y}" if follow_up.previous_as_of is not None
+             else "premier audit de l'historique")
+    score = ""
+    if follow_up.region_score is not None:
+        score = f" ; score régional {follow_up.region_score:.0f}/100"
+        if follow_up.previous_region_score is not None:
+            score += f" ({follow_up.region_score - follow_up.previous_region_score:+.0f})"
+    print(f"Suivi ({since}) : " + ", ".join(f"{n} {label}" for label, n in counts.items()) + score)
+    overdue = sum(1 for f in result.findings if f.overdue)
+    if overdue:
+        print(f"{overdue} constat(s) ouvert(s) depuis {follow_up.stale_months} mois ou plus : à relancer")
+    if replaced:
+        print(f"L'audit du {result.as_of:%d/%m/%Y} était déjà dans l'historique : il a été remplacé.")
+    if purged:
+        print(f"Audits effacés de l'historique (conservation) : {', '.join(purged)}")
+    print(f"Historique : {history_path}")
+
+
+def _history(args) -> int:
+    if args.action is None and args.files:
+        raise AuditError("fichiers donnés sans « import » : vt-audit history import FICHIERS… --history FICHIER")
+    if args.action == "import" and not args.files:
+        raise AuditError("« import » attend au moins un findings.json")
+    settings = load_settings(rules_folder(args.rules))
+    with open_history(args.history, create=args.action == "import", exclusive=args.action == "import") as history:
+        if args.action == "import":
+            for path, as_of, replaced in import_reports(history, args.files, settings,
+                                                        args.retention_months or settings.retention_months):
+                print(f"{path} : audit du {as_of:%d/%m/%Y} importé" + (" (remplace l'audit de même date)"
+                                                                       if replaced else ""))
+        runs = history.runs()
+    if not runs:
+        print(f"{args.history} : aucun audit enregistré")
+    for run in runs:
+        score = f", score {run.region_score:.0f}/100" if run.region_score is not None else ""
+        print(f"{dt.date.fromisoformat(run.as_of):%d/%m/%Y} ({'importé' if run.origin == 'import' else 'audit'}, "
+              f"enregistré le {run.ran_at.replace('T', ' à ')}) : {run.establishments} établissement(s), "
+              f"{run.error} erreur(s), {run.warning} avertissement(s), {run.info} information(s)"
+              + (f" dont {run.waived} sous dérogation" if run.waived else "") + score
+              + f" ; fichiers : {', '.join(run.files)}")
+    return 0
 
 
 def _validate(args) -> int:
@@ -260,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         _configure_logging(getattr(args, "verbose", 0))
-        return {"run": _run, "validate": _validate, "rules": _rules}[args.command](args)
+        return {"run": _run, "validate": _validate, "history": _history, "rules": _rules}[args.command](args)
     except AuditError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         return 2

@@ -18,6 +18,7 @@ from .context import AuditContext
 from .errors import InputIssue
 from .findings import SEVERITY_RANK, Finding, RuleOutcome, finding_key
 from .frames import TEXT
+from .history.follow_up import PERSISTING, FollowUp
 from .load import Inputs
 from .progress import Progress, silent
 from .rulebook import Rule
@@ -35,17 +36,22 @@ class AuditResult:
     sources: list = field(default_factory=list)
     waivers: WaiverStatus | None = None
     access_review: pd.DataFrame | None = None  # see access_review.py
+    follow_up: FollowUp | None = None  # with a history: what changed since the previous audit
 
     def severity_counts(self) -> dict[str, int]:
         counts = Counter(f.severity for f in self.findings)
         return {severity: counts[severity] for severity in SEVERITY_RANK}
 
-    def failing(self, fail_on: str) -> list[Finding]:
-        """Findings that fail the run: at or above `fail_on` ("never": none), and not waived."""
+    def failing(self, fail_on: str, new_only: bool = False) -> list[Finding]:
+        """Findings that fail the run: at or above `fail_on` ("never": none), and not waived.
+
+        `new_only`: only those absent from the previous audit of the history (a baseline).
+        """
         if fail_on == "never":
             return []
         threshold = SEVERITY_RANK[fail_on]
-        return [f for f in self.findings if SEVERITY_RANK[f.severity] >= threshold and not f.waived]
+        return [f for f in self.findings if SEVERITY_RANK[f.severity] >= threshold and not f.waived
+                and not (new_only and f.status == PERSISTING)]
 
 
 def run(rules: list[Rule], inputs: Inputs, catalogue: Catalogue, as_of: pd.Timestamp,

@@ -20,6 +20,12 @@ class Finding:
     message: str  # French, with the evidence
     key: str  # rule + establishment + subject: the same problem keeps its key month after month
     waiver: str | None = None  # the waiver in force that covers it: reason, approver, expiry
+    # With a history (see auditor/history): against the previous audit, "nouveau", "persistant"
+    # or "réapparu"; the audit date its current streak began; its age in months; "à relancer".
+    status: str | None = None
+    first_seen: str | None = None
+    age_months: int | None = None
+    overdue: bool = False
 
     @property
     def waived(self) -> bool:

@@ -29,3 +29,8 @@ def fold_series(values: pd.Series) -> pd.Series:
     distinct = text.dropna().unique()
     mapping = {value: fold(value) for value in distinct}
     return text.map(mapping).astype(TEXT)
+
+
+def french_number(value: int) -> str:
+    """12 030 -> "12 030" with a narrow no-break space, as French typography writes thousands."""
+    return f"{value:,}".replace(",", "\u202f")

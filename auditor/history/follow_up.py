@@ -1,0 +1,189 @@
+"""What changed since the previous audit: statuses, age, scores, trends. Pure: no file, no clock.
+
+The history store reads the previous run (the one just before this audit date)
+and hands it here as tables; this module only compares two sets of findings:
+
+- a finding of this run is `nouveau`, `persistant` (with the date it was first
+  seen in its current streak) or `réapparu` (absent from the previous run but
+  seen in an earlier one);
+- a finding of the previous run that is gone is `résolu` only where this
+  export has data for its establishment; elsewhere it is `non vérifié`, since
+  no data is not compliance.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputIssue
+from ..findings import SEVERITIES
+from ..text import french_number
+from .settings import FollowUpSettings
+
+NEW, PERSISTING, RETURNING = "nouveau", "persistant", "réapparu"
+RESOLVED, UNVERIFIED = "résolu", "non vérifié"
+FINDING_COLUMNS = ["key", "rule", "severity", "finess", "establishment", "account", "subject", "message",
+                   "waived", "first_seen"]
+
+
+@dataclass
+class PreviousRun:
+    """The run just before this audit date, as the store hands it over."""
+
+    as_of: pd.Timestamp
+    findings: pd.DataFrame  # FINDING_COLUMNS, first_seen as ISO date text
+    coverage: pd.DataFrame  # finess, accounts, score
+    accounts: int  # attachments (account × establishment) in that export
+    establishments: int  # establishments that had accounts in that export
+    region_score: float | None
+
+
+@dataclass
+class FollowUp:
+    """The comparison of one run with the previous one, for the reports and the history."""
+
+    as_of: pd.Timestamp
+    previous_as_of: pd.Timestamp | None
+    # Per finding of the run, in the run's order: status, first_seen (ISO date), age_months and
+    # overdue ("à relancer": open for stale_months or more, not waived). None in a bundle's part:
+    # the findings themselves carry these marks (see `mark_findings`).
+    marks: pd.DataFrame | None
+    resolved: pd.DataFrame  # FINDING_COLUMNS of the previous run's findings now gone
+    unverified: pd.DataFrame  # same, in establishments this export has no data for
+    scores: pd.DataFrame  # finess, name, accounts, score, previous_score, change, error, warning, info, overdue
+    region_score: float | None
+    previous_region_score: float | None
+    trend: pd.DataFrame  # as_of, finess, error, warning, info: the last runs, this one included
+    stale_months: int
+    coverage_issues: list[InputIssue] = field(default_factory=list)  # the coverage guard's, also in input issues
+
+    def status_counts(self, findings) -> dict[str, int]:
+        counts = Counter(f.status for f in findings)
+        return {NEW: counts[NEW], PERSISTING: counts[PERSISTING], RETURNING: counts[RETURNING],
+                RESOLVED: len(self.resolved), UNVERIFIED: len(self.unverified)}
+
+    def region_trend(self) -> pd.DataFrame:
+        """Findings by severity per audit date, the region's curve."""
+        return self.trend.groupby("as_of", sort=True)[list(SEVERITIES)].sum().reset_index()
+
+    def to_call_first(self, limit: int | None = None) -> pd.DataFrame:
+        """Establishments with findings to chase, most overdue first."""
+        chase = self.scores[self.scores["overdue"] > 0].sort_values(["overdue", "score"], ascending=[False, True])
+        return chase if limit is None else chase.head(limit)
+
+    def restricted_to(self, finess: str) -> FollowUp:
+        """The follow-up of one establishment, for its director's bundle."""
+        return replace(
+            self,
+            marks=None,
+            resolved=self.resolved[self.resolved["finess"] == finess],
+            unverified=self.unverified[self.unverified["finess"] == finess],
+            scores=self.scores[self.scores["finess"] == finess],
+            trend=self.trend[self.trend["finess"] == finess],
+        )
+
+
+def months_between(first: pd.Series, as_of: pd.Timestamp) -> np.ndarray:
+    """Whole calendar months from each date to the audit date (audits are monthly)."""
+    dates = pd.to_datetime(first)
+    return ((as_of.year - dates.dt.year) * 12 + (as_of.month - dates.dt.month)).to_numpy(dtype="int64")
+
+
+def scores(counts: pd.DataFrame, weights: dict[str, int]) -> pd.Series:
+    """0 to 100: 100 minus the weighted unwaived findings, never below 0 (rules/catalogue/suivi.yaml)."""
+    penalty = sum(counts[severity] * weight for severity, weight in weights.items())
+    return (100 - penalty).clip(lower=0).astype("int64")
+
+
+def compare(current: pd.DataFrame, coverage: pd.DataFrame, as_of: pd.Timestamp, previous: PreviousRun | None,
+            returning: set[str], earlier_trend: pd.DataFrame, settings: FollowUpSettings) -> FollowUp:
+    """`current`: key, finess, severity, waived of this run's findings; `coverage`: finess, name, accounts.
+
+    `returning`: keys of this run seen in a run before the previous one;
+    `earlier_trend`: counts per establishment of the runs before this one.
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    today = as_of.date().isoformat()
+    keys = current["key"]
+    if previous is None:
+        previous_keys = pd.Series(dtype=object)
+        first_seen_before = pd.Series(dtype=object)
+    else:
+        previous_keys = previous.findings["key"]
+        first_seen_before = previous.findings.set_index("key")["first_seen"]
+    persisting = keys.isin(previous_keys).to_numpy()
+    status = np.where(persisting, PERSISTING, np.where(keys.isin(returning).to_numpy(), RETURNING, NEW))
+    first_seen = np.where(persisting, keys.map(first_seen_before).to_numpy(dtype=object), today)
+    age = months_between(pd.Series(first_seen), as_of)
+    overdue = persisting & (age >= settings.stale_months) & ~current["waived"].to_numpy(dtype=bool)
+
+    resolved, unverified = _gone(current, coverage, previous)
+    table = _score_table(current, coverage, overdue, previous, settings)
+    present = table["accounts"] > 0
+    region_score = float(table.loc[present, "score"].mean()) if present.any() else None
+    trend = pd.concat([earlier_trend, table.assign(as_of=today)[["as_of", "finess", *SEVERITIES]]],
+                      ignore_index=True)
+    marks = pd.DataFrame({"status": status, "first_seen": first_seen, "age_months": age, "overdue": overdue})
+    return FollowUp(as_of, previous.as_of if previous else None, marks, resolved, unverified, table, region_score, previous.region_score if previous else None, trend,
+                    settings.stale_months)
+
+
+def _gone(current: pd.DataFrame, coverage: pd.DataFrame, previous: PreviousRun | None):
+    """The previous run's findings absent now: resolved where there is data, unverified elsewhere."""
+    if previous is None:
+        empty = pd.DataFrame(columns=FINDING_COLUMNS)
+        return empty, empty
+    gone = previous.findings[~previous.findings["key"].isin(current["key"])]
+    accounts_now = gone["finess"].map(coverage.set_index("finess")["accounts"])
+    accounts_before = gone["finess"].map(previous.coverage.set_index("finess")["accounts"]).fillna(0)
+    # Data for an establishment: accounts in this export, or none then and none now (REF-01 "aucun compte").
+    has_data = accounts_now.notna() & ((accounts_now > 0) | (accounts_before == 0))
+    return gone[has_data.to_numpy()].reset_index(drop=True), gone[~has_data.to_numpy()].reset_index(drop=True)
+
+
+def _score_table(current, coverage, overdue, previous, settings) -> pd.DataFrame:
+    unwaived = current.loc[~current["waived"].to_numpy(dtype=bool)]
+    counts = unwaived.groupby(["finess", "severity"]).size().unstack(fill_value=0)
+    table = coverage[["finess", "name", "accounts"]].copy()
+    for severity in SEVERITIES:
+        column = counts[severity] if severity in counts else pd.Series(dtype="int64")
+        table[severity] = table["finess"].map(column).fillna(0).astype("int64")
+    table["overdue"] = table["finess"].map(current.loc[overdue, "finess"].value_counts()).fillna(0).astype("int64")
+    table["score"] = scores(table, settings.score_weights)
+    before = previous.coverage.set_index("finess")["score"] if previous is not None else pd.Series(dtype=float)
+    table["previous_score"] = table["finess"].map(before)
+    table["change"] = table["score"] - table["previous_score"]
+    return table.sort_values(["score", "error", "warning", "finess"], ascending=[True, False, False, True],
+                             ignore_index=True)
+
+
+def coverage_issues(accounts: int, establishments: int, previous: PreviousRun | None,
+                    settings: FollowUpSettings, file: str) -> list[InputIssue]:
+    """An error-level input issue when this export covers far less than the previous one."""
+    if previous is None:
+        return []
+    issues = []
+    for label, now, before in (("comptes rattachés", accounts, previous.accounts),
+                               ("établissements ayant des comptes", establishments, previous.establishments)):
+        if before and (before - now) * 100 > settings.coverage_drop_percent * before:
+            drop = round((before - now) * 100 / before)
+            issues.append(InputIssue(
+                file, None, None,
+                f"couverture en forte baisse : {french_number(now)} {label} contre {french_number(before)} à "
+                f"l'audit du {previous.as_of:%d/%m/%Y} (−{drop}\u00a0%, seuil {settings.coverage_drop_percent}\u00a0%) ; "
+                "un export incomplet ferait passer des constats pour résolus : vérifier l'export",
+                severity="error"))
+    return issues
+
+
+def mark_findings(findings: list, marks: pd.DataFrame) -> list:
+    """The findings with their follow-up marks set (status, first seen, age, overdue)."""
+    return [
+        replace(f, status=status, first_seen=first_seen, age_months=int(age), overdue=bool(overdue))
+        for f, status, first_seen, age, overdue in zip(
+            findings, marks["status"], marks["first_seen"], marks["age_months"], marks["overdue"])
+    ]

@@ -1,0 +1,118 @@
+"""An audit result and the history: compare it with the previous audit, then record it.
+
+Called by the library layer (auditor.audit) around the pure engine: the
+history is read before the reports are written (they show the statuses) and
+written after they are complete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .. import __version__
+from ..findings import SEVERITIES
+from .follow_up import FollowUp, PreviousRun, compare, coverage_issues, mark_findings
+from .settings import FollowUpSettings
+from .store import History
+
+
+def findings_frame(findings) -> pd.DataFrame:
+    """The findings as columns: what the comparison and the store work on."""
+    return pd.DataFrame(
+        [(f.key, f.rule, f.severity, f.finess, f.establishment, f.account, f.subject, f.message, f.waived)
+         for f in findings],
+        columns=["key", "rule", "severity", "finess", "establishment", "account", "subject", "message", "waived"],
+    ).astype({"waived": bool})
+
+
+def compare_with_history(history: History, findings: pd.DataFrame, establishments: pd.DataFrame, as_of,
+                         settings: FollowUpSettings) -> tuple[FollowUp, PreviousRun | None]:
+    """Compare a run's findings (see `findings_frame`) with the run before it in the history."""
+    previous = history.previous(as_of)
+    keys = findings["key"]
+    new_keys = keys if previous is None else keys[~keys.isin(previous.findings["key"])]
+    returning = history.seen_before(new_keys, as_of) if len(new_keys) else set()
+    trend = history.trend(as_of, settings.trend_runs - 1)
+    return compare(findings, establishments, as_of, previous, returning, trend, settings), previous
+
+
+def follow(result, history: History, settings: FollowUpSettings) -> None:
+    """Set `result.follow_up`, mark each finding, and add the coverage guard's issues."""
+    follow_up, previous = compare_with_history(history, findings_frame(result.findings), result.establishments,
+                                               result.as_of, settings)
+    result.findings = mark_findings(result.findings, follow_up.marks)
+    result.follow_up = follow_up
+    accounts_file = next((s.path for s in result.sources if s.kind == "accounts"), "export des comptes")
+    follow_up.coverage_issues = coverage_issues(*attachment_counts(result.establishments), previous, settings,
+                                                accounts_file)
+    result.input_issues = follow_up.coverage_issues + result.input_issues
+
+
+def attachment_counts(establishments: pd.DataFrame) -> tuple[int, int]:
+    """Attachments (account × establishment) and establishments that have accounts: the coverage."""
+    return int(establishments["accounts"].sum()), int((establishments["accounts"] > 0).sum())
+
+
+def rulebook_fingerprint(rules: list[dict]) -> str:
+    """SHA-256 of the rules as evaluated: the same fingerprint means the same rulebook and parameters."""
+    text = json.dumps([[r["code"], r.get("check"), r["severity"], r["params"]] for r in rules],
+                      sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def file_sha256(path: Path) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def run_row(as_of, origin: str, rules: list[dict], rows, establishments: pd.DataFrame, findings: pd.DataFrame,
+            region_score) -> dict:
+    """The `runs` row; `rules`: code, check (unknown for imports), severity, params of each rule."""
+    counts = findings["severity"].value_counts()
+    accounts, with_accounts = attachment_counts(establishments)
+    return {
+        "as_of": pd.Timestamp(as_of).date().isoformat(),
+        "ran_at": dt.datetime.now().isoformat(timespec="seconds"),
+        "origin": origin,
+        "tool_version": __version__,
+        "rulebook_fingerprint": rulebook_fingerprint(rules),
+        "params": json.dumps({r["code"]: r["params"] for r in rules}, ensure_ascii=False, sort_keys=True, default=str),
+        "rows": rows,
+        "accounts": accounts,
+        "establishments": len(establishments),
+        "establishments_with_accounts": with_accounts,
+        **{severity: int(counts.get(severity, 0)) for severity in SEVERITIES},
+        "waived": int(findings["waived"].sum()),
+        "region_score": region_score,
+    }
+
+
+def record(history: History, result, retention_months: int) -> tuple[bool, list[str]]:
+    """Store the run of `result` (which `follow` has compared); see History.record for the return."""
+    follow_up: FollowUp = result.follow_up
+    frame = findings_frame(result.findings)
+    frame["first_seen"] = [f.first_seen for f in result.findings]
+    rules = [{"code": r.code, "check": r.check, "severity": r.severity, "params": result.outcomes[r.code].params}
+             for r in result.rules]
+    rows = sum(s.rows for s in result.sources if s.kind == "accounts")
+    files = [(s.path, s.kind, file_sha256(Path(s.path)), s.rows) for s in result.sources]
+    run = run_row(result.as_of, "audit", rules, rows, result.establishments, frame,
+                  follow_up.region_score)
+    return history.record(run, files, _coverage(result.establishments, follow_up), frame, retention_months)
+
+
+def _coverage(establishments: pd.DataFrame, follow_up: FollowUp) -> pd.DataFrame:
+    table = establishments[["finess", "name", "accounts", *SEVERITIES]].copy()
+    table["score"] = table["finess"].map(follow_up.scores.set_index("finess")["score"]).astype("int64")
+    return table

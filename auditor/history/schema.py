@@ -1,0 +1,85 @@
+"""The history database's schema, as named migrations applied in order.
+
+Each migration runs in its own transaction and is recorded in `migrations`;
+`PRAGMA user_version` is the number of migrations applied, so a file written
+by a newer vt-audit (a higher number) is refused instead of being misread.
+Add a migration at the end of MIGRATIONS; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+# "VTAU": marks the file as a vt-audit history (SQLite's application_id header field).
+APPLICATION_ID = 0x56544155
+
+
+def _initial(db: sqlite3.Connection) -> None:
+    _statements(db, """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            as_of TEXT NOT NULL UNIQUE,          -- audit date (ISO), one run per audit date
+            ran_at TEXT NOT NULL,                -- when the run was recorded (local time, ISO)
+            origin TEXT NOT NULL,                -- "audit", or "import" of an earlier findings.json
+            tool_version TEXT NOT NULL,
+            rulebook_fingerprint TEXT NOT NULL,  -- SHA-256 of the rules as evaluated (code, check, severity, params)
+            params TEXT NOT NULL,                -- JSON: each rule's parameters
+            rows INTEGER,                        -- account rows read (unknown for imports)
+            accounts INTEGER NOT NULL,           -- attachments (account × establishment)
+            establishments INTEGER NOT NULL,     -- audited establishments
+            establishments_with_accounts INTEGER NOT NULL,
+            error INTEGER NOT NULL, warning INTEGER NOT NULL, info INTEGER NOT NULL, waived INTEGER NOT NULL,
+            region_score REAL
+        );
+        CREATE TABLE run_files (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            path TEXT NOT NULL, kind TEXT NOT NULL, sha256 TEXT, rows INTEGER
+        );
+        CREATE INDEX run_files_run ON run_files(run_id);
+        CREATE TABLE coverage (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            finess TEXT NOT NULL, name TEXT NOT NULL, accounts INTEGER NOT NULL,
+            error INTEGER NOT NULL, warning INTEGER NOT NULL, info INTEGER NOT NULL, score INTEGER NOT NULL,
+            PRIMARY KEY (run_id, finess)
+        ) WITHOUT ROWID;
+        CREATE TABLE findings (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            key TEXT NOT NULL, rule TEXT NOT NULL, severity TEXT NOT NULL, finess TEXT NOT NULL,
+            account TEXT, subject TEXT NOT NULL, message TEXT NOT NULL, waived INTEGER NOT NULL,
+            first_seen TEXT NOT NULL             -- audit date the finding's current streak began
+        );
+        CREATE INDEX findings_run ON findings(run_id);
+        CREATE INDEX findings_key ON findings(key);
+    """)
+
+
+def _statements(db: sqlite3.Connection, script: str) -> None:
+    # Not executescript(): it commits first, and a migration must be one transaction.
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+MIGRATIONS = [("0001_initial", _initial)]
+LATEST = len(MIGRATIONS)
+
+
+def migrate(db: sqlite3.Connection, applied_at: str) -> list[str]:
+    """Apply the pending migrations, each in one transaction; returns their names."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    done = []
+    for number, (name, step) in enumerate(MIGRATIONS[version:], start=version + 1):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if number == 1:
+                db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+            step(db)
+            db.execute("INSERT INTO migrations VALUES (?, ?)", (name, applied_at))
+            db.execute(f"PRAGMA user_version = {number}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        done.append(name)
+    return done
