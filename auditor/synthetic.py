@@ -12,6 +12,7 @@ compare the audit with what was planted, not with what the engine computed.
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import dataclasses
 import datetime as dt
@@ -110,6 +111,11 @@ class Region:
     accounts: list[dict] = field(default_factory=list)
     staff: list[dict] = field(default_factory=list)
     expected: list[dict] = field(default_factory=list)
+    # For the following months: each login's account rows, and who carries each planted problem.
+    rows_by_login: dict[str, list[dict]] = field(default_factory=dict)
+    planted: dict[str, tuple[str, Person]] = field(default_factory=dict)
+    clean_people: list[tuple[str, Person]] = field(default_factory=list)
+    gone: list[dict] = field(default_factory=list)  # with months: last month's findings resolved or unverified
 
 
 class _Generator:
@@ -191,6 +197,10 @@ def generate(n_establishments: int, seed: int = 7, staff: tuple[int, int] = (4, 
         departed.status, departed.last_login = "Archivé", AS_OF - dt.timedelta(days=700)
         people.append(departed)
         second_finess = _plant(problem, finess, name, people, region, gen)
+        if problem:
+            region.planted[problem] = (finess, people[3])
+        else:
+            region.clean_people.append((finess, people[4]))
         people_by_finess[finess] = people
         for person in people:
             _account_rows(region, person, finess, name, gen)
@@ -283,6 +293,7 @@ def _account_rows(region: Region, person: Person, finess: str, name: str, gen: _
     shown_finess = f"{finess[:2]} {finess[2:5]} {finess[5:8]} {finess[8]}" if gen.random.random() < 0.1 else finess
     separator = gen.random.choice((" | ", " | ", "\n"))
     for unit in person.units:
+        region.rows_by_login.setdefault(person.login, [])
         region.accounts.append({
             "Identifiant": person.login, "Civilité": person.civility, "Nom": person.last_name.upper(),
             "Prénom": person.first_name, "Adresse mail": person.email,
@@ -292,6 +303,7 @@ def _account_rows(region: Region, person: Person, finess: str, name: str, gen: _
             "Date de création": person.created_on.strftime("%d/%m/%Y"),
             "Dernière connexion": person.last_login.strftime("%d/%m/%Y") if person.last_login else "",
         })
+        region.rows_by_login[person.login].append(region.accounts[-1])
 
 
 def _staff_file(region: Region, people_by_finess: dict[str, list[Person]], gen: _Generator) -> None:
@@ -330,6 +342,79 @@ def _staff_file(region: Region, people_by_finess: dict[str, list[Person]], gen: 
             region.expected.append({"rule": "ATT-01", "finess": finess, "subject": newcomer.display})
 
 
+NEW, PERSISTING, RETURNING, RESOLVED, UNVERIFIED = "nouveau", "persistant", "réapparu", "résolu", "non vérifié"
+
+
+def monthly_exports(region: Region, months: int) -> list[tuple[dt.date, Region]]:
+    """The region's exports over `months` consecutive months from AS_OF, with the changes planted.
+
+    Month 2: the blocked professional is helped (ACC-03 résolu), a backup e-mail is fixed
+    (DAT-02 résolu), the inactive professional left and their account is archived (ACC-01
+    résolu), a professional of a clean establishment stops logging in (ACC-01 nouveau), and
+    the establishment with a legacy role is missing from every export (its findings: non
+    vérifié). Month 3: the professional is blocked again (ACC-03 réapparu). Each month's
+    `expected` gives every finding with its status, and `gone` the previous month's findings
+    that are resolved or unverified.
+    """
+    current = copy.deepcopy(region)
+    for entry in current.expected:
+        entry["status"] = NEW
+    snapshots = [(AS_OF, current)]
+    for month in range(1, months):
+        current = copy.deepcopy(current)
+        current.expected = [dict(e, status=PERSISTING) for e in current.expected]
+        current.gone = []
+        _MONTHLY_CHANGES.get(month, lambda region: None)(current)
+        shift = AS_OF.month - 1 + month
+        snapshots.append((dt.date(AS_OF.year + shift // 12, shift % 12 + 1, 1), current))
+    return snapshots
+
+
+def _set(region: Region, person: Person, **columns) -> None:
+    for row in region.rows_by_login[person.login]:
+        row.update(columns)
+
+
+def _settle(region: Region, rule: str, finess: str, subject: str, status: str) -> None:
+    """Move an expected finding to the gone list, as resolved or unverified."""
+    entry = next(e for e in region.expected if (e["rule"], e["finess"], e["subject"]) == (rule, finess, subject))
+    region.expected.remove(entry)
+    region.gone.append(dict(entry, status=status))
+
+
+def _second_month(region: Region) -> None:
+    finess, person = region.planted["blocked"]
+    _set(region, person, Statut="Actif")
+    _settle(region, "ACC-03", finess, person.display, RESOLVED)
+    finess, person = region.planted["backup_same"]
+    _set(region, person, **{"E-mail de secours": f"{person.login}.secours@exemple.fr"})
+    _settle(region, "DAT-02", finess, person.display, RESOLVED)
+    finess, leaver = region.planted["inactive_account"]
+    _set(region, leaver, Statut="Archivé")
+    region.staff = [row for row in region.staff if row["E-mail"].lower() != leaver.email
+                    and (row["Nom"].upper(), row["Prénom"].lower()) != (leaver.last_name.upper(), leaver.first_name.lower())
+                    and not (leaver.rpps and row["RPPS"] == leaver.rpps)]
+    _settle(region, "ACC-01", finess, leaver.display, RESOLVED)
+    finess, person = region.clean_people[-1]
+    _set(region, person, **{"Dernière connexion": (AS_OF - dt.timedelta(days=300)).strftime("%d/%m/%Y")})
+    region.expected.append({"rule": "ACC-01", "finess": finess, "subject": person.display, "status": NEW})
+    missing, _ = region.planted["legacy_role"]
+    region.accounts = [row for row in region.accounts if row["N° FINESS"].replace(" ", "") != missing]
+    region.staff = [row for row in region.staff if row["FINESS d'exercice"] != missing]
+    region.establishments = [e for e in region.establishments if e["finess"] != missing]
+    for entry in [e for e in region.expected if e["finess"] == missing]:
+        _settle(region, entry["rule"], missing, entry["subject"], UNVERIFIED)
+
+
+def _third_month(region: Region) -> None:
+    finess, person = region.planted["blocked"]
+    _set(region, person, Statut="Bloqué")
+    region.expected.append({"rule": "ACC-03", "finess": finess, "subject": person.display, "status": RETURNING})
+
+
+_MONTHLY_CHANGES = {1: _second_month, 2: _third_month}
+
+
 def _write_csv(path: Path, rows: list[dict], encoding: str, separator: str) -> Path:
     with open(path, "w", encoding=encoding, newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=separator)
@@ -338,7 +423,8 @@ def _write_csv(path: Path, rows: list[dict], encoding: str, separator: str) -> P
     return path
 
 
-def write_region(region: Region, out: Path, accounts_xlsx: bool = False) -> list[Path]:
+def write_region(region: Region, out: Path, accounts_xlsx: bool = False, as_of: dt.date = AS_OF,
+                 gone: bool = False) -> list[Path]:
     """The exports as a back office writes them: accounts CSV cp1252 ';' (or XLSX), referential XLSX,
     staff CSV UTF-8 ','."""
     out.mkdir(parents=True, exist_ok=True)
@@ -369,8 +455,10 @@ def write_region(region: Region, out: Path, accounts_xlsx: bool = False) -> list
     staff = _write_csv(out / "personnels.csv", region.staff, "utf-8-sig", ",")
 
     expected = out / "attendu.json"
-    expected.write_text(json.dumps({"as_of": AS_OF.isoformat(), "findings": region.expected},
-                                   ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    planted = {"as_of": as_of.isoformat(), "findings": region.expected}
+    if gone:
+        planted["gone"] = region.gone
+    expected.write_text(json.dumps(planted, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return [accounts, referential, staff, expected]
 
 
@@ -382,9 +470,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--staff", type=int, nargs=2, default=(4, 9), metavar=("MIN", "MAX"),
                         help="professionnels par établissement, en plus des 2 référents (défaut : 4 9)")
     parser.add_argument("--accounts-xlsx", action="store_true", help="écrire les comptes en XLSX plutôt qu'en CSV")
+    parser.add_argument("--months", type=int, default=1, metavar="N",
+                        help="N exports mensuels successifs (un dossier AAAA-MM-JJ par mois) avec des constats "
+                        "résolus, nouveaux, réapparus et un établissement absent (défaut : 1, un seul export)")
     args = parser.parse_args(argv)
     region = generate(args.establishments, args.seed, tuple(args.staff))
-    for path in write_region(region, args.out, args.accounts_xlsx):
+    if args.months <= 1:
+        written = write_region(region, args.out, args.accounts_xlsx)
+    else:
+        written = [path for as_of, month in monthly_exports(region, args.months)
+                   for path in write_region(month, args.out / as_of.isoformat(), args.accounts_xlsx, as_of, True)]
+    for path in written:
         print(path)
 
 

@@ -56,6 +56,33 @@ def report_data(result: AuditResult) -> dict:
         "input_issues": [asdict(issue) for issue in result.input_issues],
         "sources": [asdict(source) for source in result.sources],
         "waivers": waiver_data(result),
+        "follow_up": follow_up_data(result),
+    }
+
+
+def follow_up_data(result: AuditResult) -> dict | None:
+    follow_up = result.follow_up
+    if follow_up is None:
+        return None
+
+    def gone(frame):
+        return frame.astype({"waived": bool}).astype(object).where(frame.notna(), None).to_dict("records")
+
+    def optional_int(value):
+        return None if pd.isna(value) else int(value)
+
+    return {
+        "previous_as_of": follow_up.previous_as_of.date().isoformat() if follow_up.previous_as_of is not None else None,
+        "statuses": follow_up.status_counts(result.findings),
+        "region_score": follow_up.region_score,
+        "previous_region_score": follow_up.previous_region_score,
+        "stale_months": follow_up.stale_months,
+        "resolved": gone(follow_up.resolved),
+        "unverified": gone(follow_up.unverified),
+        "scores": [{"finess": row.finess, "name": row.name, "score": int(row.score),
+                    "previous_score": optional_int(row.previous_score), "change": optional_int(row.change),
+                    "overdue": int(row.overdue)} for row in follow_up.scores.itertuples(index=False)],
+        "trend": follow_up.region_trend().to_dict("records"),
     }
 
 
