@@ -19,6 +19,7 @@ import pandas as pd
 from . import __version__
 from .audit import audit, load_rulebook, rules_folder, write_reports
 from .history.backfill import import_reports
+from .history.follow_up import score_change
 from .history.recording import record
 from .history.settings import load_settings
 from .history.store import open_history
@@ -247,15 +248,14 @@ def _print_follow_up(result, history_path: Path, replaced: bool, purged: list[st
     follow_up = result.follow_up
     for issue in follow_up.coverage_issues:
         print(f"Attention : {issue.reason}", file=sys.stderr)
-    counts = follow_up.status_counts(result.findings)
     since = (f"depuis l'audit du {follow_up.previous_as_of:%d/%m/%Y}" if follow_up.previous_as_of is not None
              else "premier audit de l'historique")
     score = ""
     if follow_up.region_score is not None:
         score = f" ; score régional {follow_up.region_score:.0f}/100"
         if follow_up.previous_region_score is not None:
-            score += f" ({follow_up.region_score - follow_up.previous_region_score:+.0f})"
-    print(f"Suivi ({since}) : " + ", ".join(f"{n} {label}" for label, n in counts.items()) + score)
+            score += f" ({score_change(follow_up.region_score - follow_up.previous_region_score)})"
+    print(f"Suivi ({since}) : " + ", ".join(follow_up.status_texts(result.findings)) + score)
     overdue = sum(1 for f in result.findings if f.overdue)
     if overdue:
         print(f"{overdue} constat(s) ouvert(s) depuis {follow_up.stale_months} mois ou plus : à relancer")

@@ -26,6 +26,10 @@ from .settings import FollowUpSettings
 
 NEW, PERSISTING, RETURNING = "nouveau", "persistant", "réapparu"
 RESOLVED, UNVERIFIED = "résolu", "non vérifié"
+# How people read the statuses, singular and plural.
+STATUS_LABELS = {NEW: ("nouveau", "nouveaux"), PERSISTING: ("persistant", "persistants"),
+                 RETURNING: ("réapparu", "réapparus"), RESOLVED: ("résolu", "résolus"),
+                 UNVERIFIED: ("non vérifié", "non vérifiés")}
 FINDING_COLUMNS = ["key", "rule", "severity", "finess", "establishment", "account", "subject", "message",
                    "waived", "first_seen"]
 
@@ -66,6 +70,10 @@ class FollowUp:
         return {NEW: counts[NEW], PERSISTING: counts[PERSISTING], RETURNING: counts[RETURNING],
                 RESOLVED: len(self.resolved), UNVERIFIED: len(self.unverified)}
 
+    def status_texts(self, findings) -> list[str]:
+        """["3 nouveaux", "1 réapparu", …]: the counts as people read them."""
+        return [f"{n} {STATUS_LABELS[status][n > 1]}" for status, n in self.status_counts(findings).items()]
+
     def region_trend(self) -> pd.DataFrame:
         """Findings by severity per audit date, the region's curve."""
         return self.trend.groupby("as_of", sort=True)[list(SEVERITIES)].sum().reset_index()
@@ -85,6 +93,12 @@ class FollowUp:
             scores=self.scores[self.scores["finess"] == finess],
             trend=self.trend[self.trend["finess"] == finess],
         )
+
+
+def score_change(change: float) -> str:
+    """+3, −2 or « stable », as a change of score reads (whole points)."""
+    points = round(change)
+    return "stable" if points == 0 else f"{points:+d}".replace("-", "−")
 
 
 def months_between(first: pd.Series, as_of: pd.Timestamp) -> np.ndarray:

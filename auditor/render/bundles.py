@@ -61,6 +61,7 @@ def split_by_establishment(result: AuditResult) -> dict[str, AuditResult]:
             input_issues=issues.get(finess, []),
             establishments=rows.reset_index(drop=True),
             waivers=result.waivers.restricted_to(finess) if result.waivers is not None else None,
+            follow_up=result.follow_up.restricted_to(finess) if result.follow_up is not None else None,
             access_review=None,
             outcomes={code: dataclasses.replace(outcome, findings=per_rule[code])
                       for code, outcome in result.outcomes.items()},

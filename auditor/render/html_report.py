@@ -7,12 +7,16 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
+import pandas as pd
+
 from .. import __version__
 from ..access_review import MAX_REVIEW_ROWS, too_large_note
 from ..engine import AuditResult
 from ..findings import SEVERITY_LABELS, SEVERITY_RANK
+from ..history.follow_up import score_change
 from ..resources import templates_dir
 from . import atomic_path
+from .trend_chart import trend_svg
 
 
 @lru_cache(maxsize=1)
@@ -43,6 +47,37 @@ def rule_sections(result: AuditResult) -> list[dict]:
     return sorted(sections, key=lambda s: (-SEVERITY_RANK[s["rule"].severity], s["rule"].code))
 
 
+RANKING_ROWS = 20  # the page shows the worst establishments; the workbook ranks them all
+GONE_ROWS = 100
+
+
+def follow_up_view(result: AuditResult, establishment: dict | None) -> dict | None:
+    """What the page shows of the follow-up (None without a history)."""
+    follow_up = result.follow_up
+    if follow_up is None:
+        return None
+    scores = follow_up.scores
+    own = scores.iloc[0] if establishment is not None and len(scores) else None
+    score, previous_score = ((own["score"], own["previous_score"]) if own is not None
+                             else (follow_up.region_score, follow_up.previous_region_score))
+    title = ("Constats de l'établissement par sévérité, audit après audit" if establishment is not None
+             else "Constats de la région par sévérité, audit après audit")
+    return {
+        "previous": follow_up.previous_as_of.strftime("%d/%m/%Y") if follow_up.previous_as_of is not None else None,
+        "statuses": follow_up.status_texts(result.findings),
+        "resolved_count": len(follow_up.resolved),
+        "score": None if score is None or pd.isna(score) else round(score),
+        "change": None if previous_score is None or pd.isna(previous_score) else score_change(score - previous_score),
+        "chart": trend_svg(follow_up.region_trend(), title),
+        "ranking": scores.head(RANKING_ROWS).to_dict("records"),
+        "to_call": follow_up.to_call_first(RANKING_ROWS).to_dict("records"),
+        "resolved": follow_up.resolved.head(GONE_ROWS).to_dict("records"),
+        "unverified": follow_up.unverified.head(GONE_ROWS).to_dict("records"),
+        "stale_months": follow_up.stale_months,
+        "changes": {row.finess: score_change(row.change) for row in scores.itertuples() if not pd.isna(row.change)},
+    }
+
+
 def write_html(result: AuditResult, target: Path, establishment: dict | None = None) -> Path:
     """The regional page, or with `establishment` ({finess, name}) a director's page."""
     template = _template()
@@ -60,6 +95,7 @@ def write_html(result: AuditResult, target: Path, establishment: dict | None = N
         skipped=[o for o in result.outcomes.values() if not o.evaluated],
         access_review=review.to_dict("records") if review is not None and len(review) <= MAX_REVIEW_ROWS else None,
         review_note=too_large_note(len(review)) if review is not None and len(review) > MAX_REVIEW_ROWS else None,
+        follow=follow_up_view(result, establishment),
     )
     with atomic_path(target) as temporary:
         temporary.write_text(page, encoding="utf-8")

@@ -1,7 +1,8 @@
 """junit.xml: one test case per rule × establishment, so CI servers show findings natively.
 
 A case fails when it has findings at or above --fail-on that no waiver
-covers; the failure carries their messages. Waived and lower findings are in
+covers (with --fail-on-new, only those absent from the previous audit); the
+failure carries their messages. Waived and lower findings are in
 the case's output; a rule that could not be evaluated is a skipped case.
 """
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from ..engine import AuditResult
 from ..findings import SEVERITY_LABELS
+from ..history.follow_up import PERSISTING
 from . import atomic_path
 
 
@@ -44,9 +46,8 @@ def write_junit(result: AuditResult, target: Path, fails) -> Path:
                 failure.text = "\n".join(lines) + f"\n\nComment corriger : {rule.fix}"
             others = [f for f in findings if not fails(f)]
             if others:
-                ET.SubElement(case, "system-out").text = "\n".join(
-                    f"[{'dérogation : ' + f.waiver if f.waived else SEVERITY_LABELS[f.severity]}] "
-                    f"{f.subject} : {f.message}" for f in others)
+                ET.SubElement(case, "system-out").text = "\n".join(f"[{_state(f)}] {f.subject} : {f.message}"
+                                                                   for f in others)
         suite.set("tests", str(tests))
         suite.set("failures", str(failures))
         suite.set("skipped", str(skipped))
@@ -56,3 +57,12 @@ def write_junit(result: AuditResult, target: Path, fails) -> Path:
     with atomic_path(target) as temporary:
         tree.write(temporary, encoding="utf-8", xml_declaration=True)
     return target
+
+
+def _state(finding) -> str:
+    """Why a finding does not fail its case: waived, below --fail-on, or known (--fail-on-new)."""
+    if finding.waived:
+        return f"dérogation : {finding.waiver}"
+    if finding.status == PERSISTING:
+        return f"{SEVERITY_LABELS[finding.severity]}, persistant depuis {finding.age_months} mois"
+    return SEVERITY_LABELS[finding.severity]

@@ -10,7 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
+import pandas as pd
 from openpyxl import Workbook
+from openpyxl.chart import LineChart, Reference
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -19,7 +21,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..access_review import DECISIONS, MAX_REVIEW_ROWS, too_large_note
 from ..engine import AuditResult
-from ..findings import SEVERITY_LABELS
+from ..findings import SEVERITIES, SEVERITY_LABELS
+from ..history.follow_up import RESOLVED, UNVERIFIED
 from . import atomic_path
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -28,6 +31,7 @@ SEVERITY_FILLS = {
     "warning": PatternFill("solid", fgColor="FFEB9C"),
     "info": PatternFill("solid", fgColor="DDEBF7"),
 }
+TREND_COLOURS = {"error": "C00000", "warning": "B38600", "info": "3A78C3"}  # as in the HTML curve
 HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
 WRAP = Alignment(wrap_text=True, vertical="top")
@@ -132,17 +136,81 @@ def _summary_sheet(workbook: Workbook, result: AuditResult) -> None:
 
 def _findings_sheet(workbook: Workbook, result: AuditResult) -> None:
     rules = {rule.code: rule for rule in result.rules}
+    followed = result.follow_up is not None
+    follow_columns = [("Statut", 12), ("Depuis le", 12), ("Âge (mois)", 9), ("À relancer", 10)] if followed else []
     findings = _Sheet(workbook, "Constats", [
         ("Sévérité", 14), ("Règle", 9), ("Intitulé", 45), ("FINESS", 12), ("Établissement", 35),
-        ("Compte", 18), ("Personne", 28), ("Constat", 70), ("Dérogation", 40), ("Comment corriger", 60),
-        ("Pourquoi", 60), ("Clé", 30),
+        ("Compte", 18), ("Personne", 28), ("Constat", 70), *follow_columns, ("Dérogation", 40),
+        ("Comment corriger", 60), ("Pourquoi", 60), ("Clé", 30),
     ])
     for f in result.findings:
         rule = rules[f.rule]
+        follow = [f.status, _date_text(f.first_seen), f.age_months, "oui" if f.overdue else None] if followed else []
         findings.append([SEVERITY_LABELS[f.severity], f.rule, rule.title, f.finess, f.establishment, f.account,
-                         f.subject, f.message, f.waiver, rule.fix, rule.why, f.key],
+                         f.subject, f.message, *follow, f.waiver, rule.fix, rule.why, f.key],
                         severity_column=0, severity=f.severity)
     findings.close()
+
+
+def _date_text(iso: str | None) -> str | None:
+    return None if iso is None else f"{iso[8:10]}/{iso[5:7]}/{iso[:4]}"
+
+
+def _ranking_sheet(workbook: Workbook, result: AuditResult) -> None:
+    """Every establishment, worst score first, with its change and findings to chase."""
+    if result.follow_up is None:
+        return
+    follow_up = result.follow_up
+    sheet = _Sheet(workbook, "Suivi", [
+        ("Rang", 7), ("FINESS", 12), ("Établissement", 40), ("Comptes rattachés", 12), ("Score", 8),
+        ("Score précédent", 10), ("Évolution", 10), ("Erreurs", 9), ("Avertissements", 14), ("Informations", 13),
+        (f"À relancer ({follow_up.stale_months} mois ou plus)", 16),
+    ])
+    for rank, row in enumerate(follow_up.scores.itertuples(index=False), start=1):
+        previous = None if pd.isna(row.previous_score) else int(row.previous_score)
+        change = None if pd.isna(row.change) else int(row.change)
+        sheet.append([rank, row.finess, row.name, int(row.accounts), int(row.score), previous, change,
+                      int(row.error), int(row.warning), int(row.info), int(row.overdue)])
+    sheet.close()
+
+
+def _gone_sheet(workbook: Workbook, result: AuditResult) -> None:
+    """The previous audit's findings that are gone: resolved, or unverified for lack of data."""
+    if result.follow_up is None:
+        return
+    sheet = _Sheet(workbook, "Résolus", [
+        ("Statut", 12), ("Règle", 9), ("FINESS", 12), ("Établissement", 35), ("Compte", 18), ("Personne", 28),
+        ("Constat du dernier audit", 70), ("Ouvert depuis le", 14),
+    ])
+    for status, frame in ((RESOLVED, result.follow_up.resolved), (UNVERIFIED, result.follow_up.unverified)):
+        for row in frame.itertuples(index=False):
+            sheet.append([status, row.rule, row.finess, row.establishment, row.account, row.subject, row.message,
+                          _date_text(row.first_seen)])
+    sheet.close()
+
+
+def _trend_sheet(workbook: Workbook, result: AuditResult) -> None:
+    """Findings by severity over the last audits, with a native Excel line chart."""
+    if result.follow_up is None:
+        return
+    trend = result.follow_up.region_trend()
+    sheet = _Sheet(workbook, "Tendances", [("Audit du", 12), *((f"{SEVERITY_LABELS[s]}s".capitalize(), 16)
+                                                              for s in SEVERITIES)])
+    for row in trend.itertuples(index=False):
+        sheet.append([_date_text(row.as_of), *(int(getattr(row, s)) for s in SEVERITIES)])
+    sheet.close()
+    chart = LineChart()
+    chart.title = "Constats par sévérité, audit après audit"
+    chart.y_axis.title = "Constats"
+    chart.x_axis.title = "Audit du"
+    chart.height, chart.width = 9, 18
+    chart.add_data(Reference(sheet.sheet, min_col=2, max_col=1 + len(SEVERITIES), min_row=1, max_row=len(trend) + 1),
+                   titles_from_data=True)
+    chart.set_categories(Reference(sheet.sheet, min_col=1, min_row=2, max_row=len(trend) + 1))
+    for series, severity in zip(chart.series, SEVERITIES):
+        series.graphicalProperties.line.solidFill = TREND_COLOURS[severity]
+        series.graphicalProperties.line.width = 28575  # 2.25 pt
+    sheet.sheet.add_chart(chart, "F2")
 
 
 def _rules_sheet(workbook: Workbook, result: AuditResult) -> None:
@@ -195,9 +263,10 @@ def _about_sheet(workbook: Workbook, result: AuditResult) -> None:
 
 # The auditors' workbook has every sheet; a director's leaves out the region-wide ones
 # (each sheet costs a few milliseconds, and a region writes a thousand workbooks).
-REGIONAL_SHEETS = (_summary_sheet, _findings_sheet, _access_review_sheet, _rules_sheet, _issues_sheet,
-                   _waivers_sheet, _about_sheet)
-DIRECTOR_SHEETS = (_findings_sheet, _access_review_sheet, _issues_sheet, _waivers_sheet, _about_sheet)
+REGIONAL_SHEETS = (_summary_sheet, _ranking_sheet, _findings_sheet, _gone_sheet, _trend_sheet, _access_review_sheet,
+                   _rules_sheet, _issues_sheet, _waivers_sheet, _about_sheet)
+DIRECTOR_SHEETS = (_findings_sheet, _gone_sheet, _trend_sheet, _access_review_sheet, _issues_sheet, _waivers_sheet,
+                   _about_sheet)
 
 
 def write_xlsx(result: AuditResult, target: Path, sheets=REGIONAL_SHEETS) -> Path:
