@@ -18,14 +18,14 @@ import pandas as pd
 
 from . import __version__
 from .audit import audit, load_rulebook, rules_folder, write_reports
+from .cells import parse_typed_date
+from .errors import AuditError
+from .findings import SEVERITIES, SEVERITY_LABELS
 from .history.backfill import import_reports
 from .history.follow_up import score_change
 from .history.recording import record
 from .history.settings import load_settings
 from .history.store import open_history
-from .cells import parse_typed_date
-from .errors import AuditError
-from .findings import SEVERITIES, SEVERITY_LABELS
 from .load import load_inputs
 from .progress import terminal_progress
 from .render import DEFAULT_FORMATS, FORMATS, discard_pending

@@ -391,8 +391,9 @@ def _second_month(region: Region) -> None:
     _settle(region, "DAT-02", finess, person.display, RESOLVED)
     finess, leaver = region.planted["inactive_account"]
     _set(region, leaver, Statut="Archivé")
+    leaver_name = (leaver.last_name.upper(), leaver.first_name.lower())
     region.staff = [row for row in region.staff if row["E-mail"].lower() != leaver.email
-                    and (row["Nom"].upper(), row["Prénom"].lower()) != (leaver.last_name.upper(), leaver.first_name.lower())
+                    and (row["Nom"].upper(), row["Prénom"].lower()) != leaver_name
                     and not (leaver.rpps and row["RPPS"] == leaver.rpps)]
     _settle(region, "ACC-01", finess, leaver.display, RESOLVED)
     finess, person = region.clean_people[-1]

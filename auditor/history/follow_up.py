@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputIssue
-from ..findings import SEVERITIES
+from ..findings import SEVERITIES, SEVERITY_LABELS
 from ..text import french_number
 from .settings import FollowUpSettings
 
@@ -63,6 +63,7 @@ class FollowUp:
     previous_region_score: float | None
     trend: pd.DataFrame  # as_of, finess, error, warning, info: the last runs, this one included
     stale_months: int
+    score_weights: dict[str, int]
     coverage_issues: list[InputIssue] = field(default_factory=list)  # the coverage guard's, also in input issues
 
     def status_counts(self, findings) -> dict[str, int]:
@@ -70,9 +71,16 @@ class FollowUp:
         return {NEW: counts[NEW], PERSISTING: counts[PERSISTING], RETURNING: counts[RETURNING],
                 RESOLVED: len(self.resolved), UNVERIFIED: len(self.unverified)}
 
-    def status_texts(self, findings) -> list[str]:
+    def status_texts(self, findings, skip_zero: bool = False) -> list[str]:
         """["3 nouveaux", "1 réapparu", …]: the counts as people read them."""
-        return [f"{n} {STATUS_LABELS[status][n > 1]}" for status, n in self.status_counts(findings).items()]
+        return [f"{n} {STATUS_LABELS[status][n > 1]}" for status, n in self.status_counts(findings).items()
+                if n or not skip_zero]
+
+    def score_formula(self) -> str:
+        """The score's rule in words, from the weights of rules/catalogue/suivi.yaml."""
+        points = ", ".join(f"{weight} par {SEVERITY_LABELS[severity]}"
+                           for severity, weight in self.score_weights.items())
+        return f"100 moins les points des constats non couverts par une dérogation ({points}), au moins 0"
 
     def region_trend(self) -> pd.DataFrame:
         """Findings by severity per audit date, the region's curve."""
@@ -142,8 +150,8 @@ def compare(current: pd.DataFrame, coverage: pd.DataFrame, as_of: pd.Timestamp, 
     trend = pd.concat([earlier_trend, table.assign(as_of=today)[["as_of", "finess", *SEVERITIES]]],
                       ignore_index=True)
     marks = pd.DataFrame({"status": status, "first_seen": first_seen, "age_months": age, "overdue": overdue})
-    return FollowUp(as_of, previous.as_of if previous else None, marks, resolved, unverified, table, region_score, previous.region_score if previous else None, trend,
-                    settings.stale_months)
+    return FollowUp(as_of, previous.as_of if previous else None, marks, resolved, unverified, table, region_score,
+                    previous.region_score if previous else None, trend, settings.stale_months, settings.score_weights)
 
 
 def _gone(current: pd.DataFrame, coverage: pd.DataFrame, previous: PreviousRun | None):
@@ -188,7 +196,8 @@ def coverage_issues(accounts: int, establishments: int, previous: PreviousRun | 
             issues.append(InputIssue(
                 file, None, None,
                 f"couverture en forte baisse : {french_number(now)} {label} contre {french_number(before)} à "
-                f"l'audit du {previous.as_of:%d/%m/%Y} (−{drop}\u00a0%, seuil {settings.coverage_drop_percent}\u00a0%) ; "
+                f"l'audit du {previous.as_of:%d/%m/%Y} (−{drop}\u00a0%, "
+                f"seuil {settings.coverage_drop_percent}\u00a0%) ; "
                 "un export incomplet ferait passer des constats pour résolus : vérifier l'export",
                 severity="error"))
     return issues

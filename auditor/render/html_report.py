@@ -5,9 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
-
 import pandas as pd
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
 from .. import __version__
 from ..access_review import MAX_REVIEW_ROWS, too_large_note
@@ -64,7 +63,8 @@ def follow_up_view(result: AuditResult, establishment: dict | None) -> dict | No
              else "Constats de la région par sévérité, audit après audit")
     return {
         "previous": follow_up.previous_as_of.strftime("%d/%m/%Y") if follow_up.previous_as_of is not None else None,
-        "statuses": follow_up.status_texts(result.findings),
+        "statuses": follow_up.status_texts(result.findings, skip_zero=establishment is not None),
+        "formula": follow_up.score_formula(),
         "resolved_count": len(follow_up.resolved),
         "score": None if score is None or pd.isna(score) else round(score),
         "change": None if previous_score is None or pd.isna(previous_score) else score_change(score - previous_score),

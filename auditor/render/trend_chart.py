@@ -12,8 +12,8 @@ from markupsafe import Markup
 from ..findings import SEVERITIES, SEVERITY_LABELS
 
 COLOURS = {"error": "#c00000", "warning": "#b38600", "info": "#3a78c3"}
-WIDTH, HEIGHT = 640, 210
-LEFT, RIGHT, TOP, BOTTOM = 44, 130, 14, 34
+WIDTH, HEIGHT = 720, 210
+LEFT, RIGHT, TOP, BOTTOM = 44, 190, 14, 34
 
 
 def trend_svg(trend: pd.DataFrame, title: str) -> Markup:
