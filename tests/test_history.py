@@ -1,0 +1,412 @@
+"""Month after month: the history file, the statuses against the previous audit, and their reports."""
+
+import json
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections import Counter
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from auditor.cli import main
+from auditor.history.follow_up import PreviousRun, compare, months_between
+from auditor.history.settings import FollowUpSettings
+from auditor.history.store import open_history
+from auditor.synthetic import generate, monthly_exports, write_region
+from tests.helpers import ROOT, SAMPLES, account_row, write_csv
+
+MONTHS = ("2026-11-01", "2026-12-01", "2027-01-01")
+REFERENTS = "Référent Établissement | VT PH - Référent ESMS"
+SETTINGS = FollowUpSettings({"error": 10, "warning": 3, "info": 1}, stale_months=3, coverage_drop_percent=20)
+
+
+def audit_month(folder, as_of, history, out, *extra):
+    return main(["run", str(folder), "--out", str(out), "--as-of", as_of, "--history", str(history), "--quiet",
+                 *extra])
+
+
+def report(out):
+    return json.loads((out / "findings.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def three_months(tmp_path_factory):
+    """Three monthly exports of a 36-establishment region, each audited with the history."""
+    root = tmp_path_factory.mktemp("months")
+    history = root / "suivi.sqlite"
+    outputs = {}
+    for as_of, region in monthly_exports(generate(36), 3):
+        folder = root / as_of.isoformat()
+        write_region(region, folder, as_of=as_of, gone=True)
+        (folder / "attendu.json").rename(root / f"attendu-{as_of}.json")  # not an export to read
+        out = root / f"out-{as_of}"
+        audit_month(folder, as_of.isoformat(), history, out, "--per-establishment", "--format", "json,xlsx,html,junit")
+        outputs[as_of.isoformat()] = out
+    return root, history, outputs
+
+
+def planted(root, as_of):
+    return json.loads((root / f"attendu-{as_of}.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("as_of", MONTHS)
+def test_every_finding_gets_the_status_planted_by_the_generator(three_months, as_of):
+    root, _, outputs = three_months
+    expected = planted(root, as_of)
+    found = report(outputs[as_of])
+    statuses = Counter((f["rule"], f["finess"], f["subject"], f["status"]) for f in found["findings"])
+    assert statuses == Counter((f["rule"], f["finess"], f["subject"], f["status"]) for f in expected["findings"])
+    gone = [(f["rule"], f["finess"], f["subject"], "résolu") for f in found["follow_up"]["resolved"]]
+    gone += [(f["rule"], f["finess"], f["subject"], "non vérifié") for f in found["follow_up"]["unverified"]]
+    assert Counter(gone) == Counter((f["rule"], f["finess"], f["subject"], f["status"])
+                                    for f in expected.get("gone", []))
+
+
+def test_persisting_findings_keep_the_date_first_seen_and_count_their_age(three_months):
+    _, _, outputs = three_months
+    last = report(outputs["2027-01-01"])
+    by_status = {}
+    for finding in last["findings"]:
+        by_status.setdefault(finding["status"], []).append(finding)
+    planted_first = [f for f in by_status["persistant"] if f["first_seen"] == "2026-11-01"]
+    assert planted_first and all(f["age_months"] == 2 for f in planted_first)
+    newer = [f for f in by_status["persistant"] if f["first_seen"] == "2026-12-01"]
+    assert [f["rule"] for f in newer] == ["ACC-01"] and newer[0]["age_months"] == 1
+    (returning,) = by_status["réapparu"]
+    assert returning["rule"] == "ACC-03" and returning["first_seen"] == "2027-01-01" and returning["age_months"] == 0
+    assert last["follow_up"]["previous_as_of"] == "2026-12-01"
+    assert [t["as_of"] for t in last["follow_up"]["trend"]] == list(MONTHS)
+
+
+def test_an_establishment_missing_from_the_export_is_not_verified_never_resolved(three_months):
+    root, _, outputs = three_months
+    december = report(outputs["2026-12-01"])
+    (unverified,) = december["follow_up"]["unverified"]
+    assert unverified["finess"] not in {e["finess"] for e in december["establishments"]}
+    assert unverified["finess"] not in {f["finess"] for f in december["follow_up"]["resolved"]}
+
+
+def test_reports_show_statuses_scores_and_trends(three_months):
+    _, _, outputs = three_months
+    out = outputs["2027-01-01"]
+    workbook = load_workbook(out / "audit.xlsx")
+    assert {"Suivi", "Résolus", "Tendances"} <= set(workbook.sheetnames)
+    findings = workbook["Constats"]
+    header = [c.value for c in findings[1]]
+    rows = [dict(zip(header, r)) for r in findings.iter_rows(min_row=2, values_only=True)]
+    assert Counter(r["Statut"] for r in rows) == Counter(f["status"] for f in report(out)["findings"])
+    trend = list(workbook["Tendances"].iter_rows(values_only=True))
+    assert [r[0] for r in trend[1:]] == ["01/11/2026", "01/12/2026", "01/01/2027"]
+    assert len(workbook["Tendances"]._charts) == 1  # the native chart reads back
+    ranking = list(workbook["Suivi"].iter_rows(min_row=2, values_only=True))
+    assert [r[4] for r in ranking] == sorted(r[4] for r in ranking)  # worst score first
+    page = (out / "audit.html").read_text(encoding="utf-8")
+    assert "Suivi depuis l'audit du 01/12/2026" in page and "<svg" in page and "<script" not in page
+    assert "1 réapparu" in page and "Classement des établissements" in page
+
+
+def test_a_bundle_shows_its_own_curve_and_what_was_resolved_there(three_months):
+    root, _, outputs = three_months
+    december = planted(root, "2026-12-01")
+    resolved_at = {g["finess"] for g in december["gone"] if g["status"] == "résolu"}
+    finess = sorted(resolved_at)[0]
+    (page,) = (outputs["2026-12-01"] / "etablissements").glob(f"{finess}_*.html")
+    text = page.read_text(encoding="utf-8")
+    resolved_here = sum(1 for g in december["gone"] if g["finess"] == finess and g["status"] == "résolu")
+    assert f"{resolved_here} constat résolu depuis le dernier audit" in text
+    assert "<svg" in text and "Classement des établissements" not in text
+    (workbook,) = (outputs["2026-12-01"] / "etablissements").glob(f"{finess}_*.xlsx")
+    gone_rows = list(load_workbook(workbook)["Résolus"].iter_rows(min_row=2, values_only=True))
+    assert len(gone_rows) == resolved_here and {r[2] for r in gone_rows} == {finess}
+
+
+def test_junit_shows_persisting_findings_with_their_age(three_months):
+    _, _, outputs = three_months
+    tree = ET.parse(outputs["2027-01-01"] / "junit.xml")
+    outputs_text = " ".join(e.text or "" for e in tree.iter("system-out"))
+    assert "persistant depuis 2 mois" in outputs_text
+
+
+def test_history_lists_the_runs_and_backfill_gives_the_same_statuses(three_months, tmp_path, capsys):
+    root, history, outputs = three_months
+    capsys.readouterr()
+    assert main(["history", "--history", str(history)]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert [line[:10] for line in listing] == ["01/11/2026", "01/12/2026", "01/01/2027"]
+    # The same months imported from their findings.json, newest given first: same statuses.
+    backfilled = tmp_path / "importe.sqlite"
+    reports = [str(outputs[m] / "findings.json") for m in reversed(MONTHS)]
+    assert main(["history", "import", *reports, "--history", str(backfilled)]) == 0
+    with sqlite3.connect(backfilled) as imported, sqlite3.connect(history) as live:
+        query = "SELECT r.as_of, f.key, f.first_seen FROM findings f JOIN runs r ON r.id = f.run_id ORDER BY 1, 2"
+        assert imported.execute(query).fetchall() == live.execute(query).fetchall()
+        assert {o for (o,) in imported.execute("SELECT origin FROM runs")} == {"import"}
+
+
+def test_import_refuses_a_file_that_is_not_a_report_and_records_nothing(tmp_path, capsys):
+    good = tmp_path / "findings.json"
+    good.write_text(json.dumps({"as_of": "2026-10-01", "findings": [], "establishments": [], "rules": []}))
+    bad = tmp_path / "notes.json"
+    bad.write_text('{"as_of": "2026-11-01"}', encoding="utf-8")
+    history = tmp_path / "suivi.sqlite"
+    assert main(["history", "import", str(good), str(bad), "--history", str(history)]) == 2
+    assert "notes.json" in capsys.readouterr().err
+    with sqlite3.connect(history) as db:
+        assert db.execute("SELECT count(*) FROM runs").fetchone() == (0,)
+
+
+# -- the comparison, on tables small enough to read -----------------------------------------------
+
+def findings(*rows):
+    """(key, finess, severity, waived) rows."""
+    return pd.DataFrame(rows, columns=["key", "finess", "severity", "waived"])
+
+
+def previous_run(as_of, rows, coverage=(("A", 5),), accounts=10, establishments=1):
+    frame = pd.DataFrame([{"key": key, "rule": key.split(":")[0], "severity": "error", "finess": finess,
+                           "establishment": "", "account": None, "subject": "", "message": "", "waived": False,
+                           "first_seen": first_seen} for key, finess, first_seen in rows])
+    return PreviousRun(pd.Timestamp(as_of), frame, pd.DataFrame(coverage, columns=["finess", "accounts"]).assign(
+        score=90), accounts, establishments, 90.0)
+
+
+def coverage(*rows):
+    return pd.DataFrame(rows, columns=["finess", "name", "accounts"])
+
+
+def test_statuses_first_seen_and_what_is_gone():
+    previous = previous_run("2026-10-01", [("ACC-01:A:x", "A", "2026-07-01"), ("ACC-03:A:y", "A", "2026-10-01"),
+                                           ("DAT-02:B:z", "B", "2026-10-01"), ("REF-01:C", "C", "2026-10-01"),
+                                           ("REF-01:D", "D", "2026-10-01"), ("ACC-02:E:v", "E", "2026-10-01"),
+                                           ("REF-01:F", "F", "2026-10-01")],
+                            coverage=(("A", 5), ("B", 3), ("C", 0), ("D", 0), ("E", 4), ("F", 0)))
+    current = findings(("ACC-01:A:x", "A", "warning", False), ("ATT-02:A:y", "A", "warning", False),
+                       ("DAT-01:A:w", "A", "warning", False))
+    result = compare(current, coverage(("A", "IME", 5), ("D", "MAS", 2), ("E", "FAM", 0), ("F", "IEM", 0)),
+                     pd.Timestamp("2026-11-01"), previous, {"DAT-01:A:w"},
+                     pd.DataFrame(columns=["as_of", "finess", "error", "warning", "info"]), SETTINGS)
+    assert list(result.marks["status"]) == ["persistant", "nouveau", "réapparu"]
+    assert list(result.marks["first_seen"]) == ["2026-07-01", "2026-11-01", "2026-11-01"]
+    assert list(result.marks["age_months"]) == [4, 0, 0]
+    # A and D have accounts in this export: what is gone there is resolved (D got its accounts);
+    # F had none then and has none now (say it closed): the referential is the data, resolved too.
+    assert list(result.resolved["key"]) == ["ACC-03:A:y", "REF-01:D", "REF-01:F"]
+    # B and C are absent from this export, E is listed without any account: no data is not compliance.
+    assert list(result.unverified["key"]) == ["DAT-02:B:z", "REF-01:C", "ACC-02:E:v"]
+
+
+@pytest.mark.parametrize(("first_seen", "waived", "overdue"), [
+    ("2026-08-01", False, True),  # exactly stale_months (3) old
+    ("2026-09-01", False, False),  # one month short
+    ("2026-05-01", True, False),  # old, but under an approved waiver
+])
+def test_overdue_from_stale_months_on_and_never_for_waived_findings(first_seen, waived, overdue):
+    previous = previous_run("2026-10-01", [("ACC-01:A:x", "A", first_seen)])
+    result = compare(findings(("ACC-01:A:x", "A", "warning", waived)), coverage(("A", "IME", 5)),
+                     pd.Timestamp("2026-11-01"), previous, set(),
+                     pd.DataFrame(columns=["as_of", "finess", "error", "warning", "info"]), SETTINGS)
+    assert list(result.marks["overdue"]) == [overdue]
+    assert result.scores["overdue"].tolist() == [int(overdue)]
+
+
+def test_score_is_100_minus_weighted_unwaived_findings_never_below_zero():
+    current = findings(("E1", "A", "error", False), ("E2", "A", "error", False), ("W1", "A", "warning", False),
+                       ("W2", "A", "warning", False), ("W3", "A", "warning", False), ("E3", "A", "error", True),
+                       *((f"E{n}", "B", "error", False) for n in range(4, 15)))
+    result = compare(current, coverage(("A", "IME", 5), ("B", "MAS", 5), ("C", "FAM", 0)),
+                     pd.Timestamp("2026-11-01"), None, set(),
+                     pd.DataFrame(columns=["as_of", "finess", "error", "warning", "info"]), SETTINGS)
+    scores = dict(zip(result.scores["finess"], result.scores["score"]))
+    assert scores == {"A": 71, "B": 0, "C": 100}  # 100 - 2×10 - 3×3 (the waived error counts nothing)
+    assert list(result.scores["finess"]) == ["B", "A", "C"]  # worst first
+    assert result.region_score == pytest.approx((71 + 0) / 2)  # C has no accounts: not in the mean
+
+
+def test_months_between_counts_calendar_months():
+    ages = months_between(pd.Series(["2025-12-31", "2026-10-01", "2026-11-01"]), pd.Timestamp("2026-11-01"))
+    assert list(ages) == [11, 1, 0]
+
+
+# -- runs on small hand-made exports ----------------------------------------------------------------
+
+def accounts(tmp_path, n_accounts, name="comptes.csv", finess="130000011"):
+    rows = [account_row(login=f"ref{n}", roles=REFERENTS, finess=finess) for n in range(2)]
+    rows += [account_row(login=f"user{n}", roles="IAM - MSPH - Statistiques ESMS (IAM)", finess=finess,
+                         last_login="01/01/2025") for n in range(n_accounts - 2)]
+    folder = tmp_path / name.removesuffix(".csv")
+    folder.mkdir(exist_ok=True)
+    return write_csv(folder / name, rows)
+
+
+@pytest.mark.parametrize(("now", "flagged"), [(8, False), (7, True)])
+def test_coverage_guard_at_its_threshold(tmp_path, capsys, now, flagged):
+    history = tmp_path / "suivi.sqlite"
+    assert audit_month(accounts(tmp_path, 10, "octobre.csv"), "2026-10-01", history, tmp_path / "o1") == 0
+    capsys.readouterr()
+    assert audit_month(accounts(tmp_path, now, "novembre.csv"), "2026-11-01", history, tmp_path / "o2") == 0
+    issues = [i for i in report(tmp_path / "o2")["input_issues"] if "couverture en forte baisse" in i["reason"]]
+    err = capsys.readouterr().err
+    if flagged:  # 30 % fewer accounts than last month: over the 20 % threshold
+        (issue,) = issues
+        assert issue["severity"] == "error" and "7 comptes rattachés contre 10" in issue["reason"]
+        assert "Attention : couverture en forte baisse" in err
+    else:  # exactly 20 % fewer: within the threshold
+        assert issues == [] and "couverture" not in err
+
+
+def test_fail_on_new_fails_only_on_findings_absent_from_the_previous_audit(tmp_path):
+    history = tmp_path / "suivi.sqlite"
+    export = accounts(tmp_path, 3)  # a stale account: ACC-01 (warning)
+    assert audit_month(export, "2026-10-01", history, tmp_path / "o1", "--fail-on", "warning", "--fail-on-new") == 1
+    assert audit_month(export, "2026-11-01", history, tmp_path / "o2", "--fail-on", "warning") == 1
+    assert audit_month(export, "2026-12-01", history, tmp_path / "o3", "--fail-on", "warning", "--fail-on-new",
+                       "--format", "json,junit") == 0
+    junit = ET.parse(tmp_path / "o3" / "junit.xml")
+    assert not list(junit.iter("failure"))
+    single = write_csv(export, [account_row(login="ref0", roles=REFERENTS),
+                                account_row(login="user0", roles="IAM - MSPH - Statistiques ESMS (IAM)",
+                                            last_login="01/01/2025")])
+    assert audit_month(single, "2027-01-01", history, tmp_path / "o4", "--fail-on-new") == 1  # REF-01 is new
+    assert main(["run", str(export), "--out", str(tmp_path / "o5"), "--fail-on-new"]) == 2  # needs --history
+
+
+def test_same_date_replaces_and_an_older_month_compares_with_the_one_before_it(tmp_path, capsys):
+    history = tmp_path / "suivi.sqlite"
+    export = accounts(tmp_path, 3)
+    for as_of in ("2026-09-01", "2026-11-01"):
+        audit_month(export, as_of, history, tmp_path / as_of)
+    capsys.readouterr()
+    audit_month(export, "2026-11-01", history, tmp_path / "again")
+    assert "était déjà dans l'historique : il a été remplacé" in capsys.readouterr().out
+    audit_month(export, "2026-10-01", history, tmp_path / "late")
+    assert report(tmp_path / "late")["follow_up"]["previous_as_of"] == "2026-09-01"
+    with sqlite3.connect(history) as db:
+        assert db.execute("SELECT as_of FROM runs ORDER BY as_of").fetchall() == [
+            ("2026-09-01",), ("2026-10-01",), ("2026-11-01",)]
+
+
+def test_retention_purges_runs_older_than_n_months(tmp_path, capsys):
+    history = tmp_path / "suivi.sqlite"
+    export = accounts(tmp_path, 3)
+    for as_of in ("2026-01-01", "2026-02-01", "2026-04-01"):
+        audit_month(export, as_of, history, tmp_path / as_of, "--retention-months", "2")
+    assert "Audits effacés de l'historique (conservation) : 2026-01-01" in capsys.readouterr().out
+    with sqlite3.connect(history) as db:
+        assert db.execute("SELECT as_of FROM runs ORDER BY as_of").fetchall() == [("2026-02-01",), ("2026-04-01",)]
+        assert db.execute("SELECT count(*) FROM findings WHERE run_id NOT IN (SELECT id FROM runs)").fetchone() == (0,)
+
+
+def test_history_is_readable_by_its_owner_only_whatever_the_umask(tmp_path):
+    history = tmp_path / "suivi.sqlite"
+    previous = os.umask(0o022)
+    try:
+        audit_month(accounts(tmp_path, 3), "2026-10-01", history, tmp_path / "o")
+        with open_history(history) as opened:  # WAL files exist while it is open
+            opened.runs()
+            modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.glob("suivi.sqlite*")}
+    finally:
+        os.umask(previous)
+    assert modes and set(modes.values()) == {0o600}, modes
+
+
+def refused(tmp_path, history, capsys):
+    before = history.read_bytes()
+    code = audit_month(accounts(tmp_path, 3), "2026-11-01", history, tmp_path / "o")
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("Erreur : ") and len(err.strip().splitlines()) == 1
+    assert history.read_bytes() == before  # untouched
+    return err
+
+
+def test_a_file_that_is_not_a_history_is_refused_untouched(tmp_path, capsys):
+    text = tmp_path / "notes.sqlite"
+    text.write_text("mes notes\n", encoding="utf-8")
+    assert "n'est pas un historique vt-audit" in refused(tmp_path, text, capsys)
+    other = tmp_path / "autre.sqlite"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE clients (nom TEXT)")
+    db.close()
+    assert "n'est pas un historique vt-audit" in refused(tmp_path, other, capsys)
+
+
+def test_a_history_from_a_newer_version_or_corrupt_is_refused_untouched(tmp_path, capsys):
+    history = tmp_path / "suivi.sqlite"
+    audit_month(accounts(tmp_path, 3), "2026-10-01", history, tmp_path / "first")
+    newer = tmp_path / "newer.sqlite"
+    newer.write_bytes(history.read_bytes())
+    with sqlite3.connect(newer) as db:
+        db.execute("PRAGMA user_version = 99")
+    db.close()
+    assert "version plus récente" in refused(tmp_path, newer, capsys)
+    corrupt = tmp_path / "corrupt.sqlite"
+    data = bytearray(history.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)  # the schema page
+    corrupt.write_bytes(bytes(data))
+    assert "corrompu" in refused(tmp_path, corrupt, capsys)
+
+
+def test_a_second_run_on_the_same_history_stops_with_a_clear_error(tmp_path, capsys):
+    history = tmp_path / "suivi.sqlite"
+    audit_month(accounts(tmp_path, 3), "2026-10-01", history, tmp_path / "first")
+    capsys.readouterr()
+    with open_history(history):  # another run holds it
+        code = audit_month(accounts(tmp_path, 3), "2026-11-01", history, tmp_path / "second")
+    assert code == 2 and "utilisé par une autre exécution" in capsys.readouterr().err
+    with sqlite3.connect(history) as db:
+        assert db.execute("SELECT count(*) FROM runs").fetchone() == (1,)
+
+
+KILLED_WHILE_RECORDING = """
+import os, signal, sys
+from auditor.history import store
+from auditor.cli import main
+
+def die(*args):  # called inside the transaction, after every row is inserted
+    os.kill(os.getpid(), signal.SIGKILL)
+
+store.History._purge = die
+main(["run", sys.argv[1], "--out", sys.argv[2], "--as-of", "2026-11-01", "--history", sys.argv[3], "--quiet"])
+"""
+
+
+def test_a_run_killed_while_recording_leaves_the_history_as_it_was(tmp_path):
+    history = tmp_path / "suivi.sqlite"
+    export = accounts(tmp_path, 3)
+    audit_month(export, "2026-10-01", history, tmp_path / "first")
+    with sqlite3.connect(history) as db:
+        before = db.execute("SELECT * FROM findings").fetchall()
+    db.close()
+    killed = subprocess.run([sys.executable, "-c", KILLED_WHILE_RECORDING, str(export), str(tmp_path / "o"),
+                             str(history)], cwd=ROOT, capture_output=True, text=True)
+    assert killed.returncode == -9  # the process really died mid-transaction
+    with sqlite3.connect(history) as db:
+        assert db.execute("SELECT as_of FROM runs").fetchall() == [("2026-10-01",)]
+        assert db.execute("SELECT * FROM findings").fetchall() == before
+    db.close()
+    assert audit_month(export, "2026-11-01", history, tmp_path / "after") == 0  # and still usable
+    assert report(tmp_path / "after")["follow_up"]["previous_as_of"] == "2026-10-01"
+
+
+def test_a_misspelt_follow_up_setting_is_refused_with_its_line(tmp_path, capsys):
+    rules = tmp_path / "rules"
+    subprocess.run(["cp", "-r", str(ROOT / "rules"), str(rules)], check=True)
+    settings = rules / "catalogue" / "suivi.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace("stale_months:", "stale_month:"),
+                        encoding="utf-8")
+    code = audit_month(SAMPLES, "2026-11-01", tmp_path / "suivi.sqlite", tmp_path / "o", "--rules", str(rules))
+    err = capsys.readouterr().err
+    assert code == 2 and "suivi.yaml" in err and "clé inconnue « stale_month »" in err and "ligne" in err
+
+
+def test_findings_json_with_a_history_follows_the_schema(three_months):
+    import jsonschema
+
+    _, _, outputs = three_months
+    schema = json.loads((ROOT / "reports" / "findings.schema.json").read_text(encoding="utf-8"))
+    for out in outputs.values():
+        jsonschema.validate(report(out), schema)
