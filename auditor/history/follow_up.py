@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..errors import InputIssue
 from ..findings import SEVERITIES, SEVERITY_LABELS
+from ..frames import is_in
 from ..text import french_number
 from .settings import FollowUpSettings
 
@@ -137,8 +138,8 @@ def compare(current: pd.DataFrame, coverage: pd.DataFrame, as_of: pd.Timestamp, 
     else:
         previous_keys = previous.findings["key"]
         first_seen_before = previous.findings.set_index("key")["first_seen"]
-    persisting = keys.isin(previous_keys).to_numpy()
-    status = np.where(persisting, PERSISTING, np.where(keys.isin(returning).to_numpy(), RETURNING, NEW))
+    persisting = is_in(keys, previous_keys)
+    status = np.where(persisting, PERSISTING, np.where(is_in(keys, returning), RETURNING, NEW))
     first_seen = np.where(persisting, keys.map(first_seen_before).to_numpy(dtype=object), today)
     age = months_between(pd.Series(first_seen), as_of)
     overdue = persisting & (age >= settings.stale_months) & ~current["waived"].to_numpy(dtype=bool)
@@ -159,7 +160,7 @@ def _gone(current: pd.DataFrame, coverage: pd.DataFrame, previous: PreviousRun |
     if previous is None:
         empty = pd.DataFrame(columns=FINDING_COLUMNS)
         return empty, empty
-    gone = previous.findings[~previous.findings["key"].isin(current["key"])]
+    gone = previous.findings[~is_in(previous.findings["key"], current["key"])]
     accounts_now = gone["finess"].map(coverage.set_index("finess")["accounts"])
     accounts_before = gone["finess"].map(previous.coverage.set_index("finess")["accounts"]).fillna(0)
     # Data for an establishment: accounts in this export, or none then and none now (REF-01 "aucun compte").
@@ -206,7 +207,8 @@ def coverage_issues(accounts: int, establishments: int, previous: PreviousRun | 
 def mark_findings(findings: list, marks: pd.DataFrame) -> list:
     """The findings with their follow-up marks set (status, first seen, age, overdue)."""
     return [
-        replace(f, status=status, first_seen=first_seen, age_months=int(age), overdue=bool(overdue))
+        f.with_follow_up(status, first_seen, age, overdue)
         for f, status, first_seen, age, overdue in zip(
-            findings, marks["status"], marks["first_seen"], marks["age_months"], marks["overdue"])
+            findings, marks["status"].tolist(), marks["first_seen"].tolist(), marks["age_months"].tolist(),
+            marks["overdue"].tolist())
     ]

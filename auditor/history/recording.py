@@ -16,6 +16,7 @@ import pandas as pd
 
 from .. import __version__
 from ..findings import SEVERITIES
+from ..frames import is_in
 from .follow_up import FollowUp, PreviousRun, compare, coverage_issues, mark_findings
 from .settings import FollowUpSettings
 from .store import History
@@ -35,7 +36,7 @@ def compare_with_history(history: History, findings: pd.DataFrame, establishment
     """Compare a run's findings (see `findings_frame`) with the run before it in the history."""
     previous = history.previous(as_of)
     keys = findings["key"]
-    new_keys = keys if previous is None else keys[~keys.isin(previous.findings["key"])]
+    new_keys = keys if previous is None else keys[~is_in(keys, previous.findings["key"])]
     returning = history.seen_before(new_keys, as_of) if len(new_keys) else set()
     trend = history.trend(as_of, settings.trend_runs - 1)
     return compare(findings, establishments, as_of, previous, returning, trend, settings), previous
