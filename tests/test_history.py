@@ -103,6 +103,14 @@ def test_reports_show_statuses_scores_and_trends(three_months):
     trend = list(workbook["Tendances"].iter_rows(values_only=True))
     assert [r[0] for r in trend[1:]] == ["01/11/2026", "01/12/2026", "01/01/2027"]
     assert len(workbook["Tendances"]._charts) == 1  # the native chart reads back
+    per_establishment = list(workbook["Tendances par établissement"].iter_rows(values_only=True))
+    assert per_establishment[0][3:] == ("01/11/2026", "01/12/2026", "01/01/2027")
+    rows_by_finess = {r[0]: r for r in per_establishment[1:]}
+    for month, counts in zip(MONTHS, zip(*(r[3:] for r in per_establishment[1:]))):
+        establishments = report(outputs[month])["establishments"]
+        totals = {e["finess"]: e["error"] + e["warning"] + e["info"] for e in establishments}
+        assert {f: c for f, c in zip(rows_by_finess, counts) if c is not None} == {
+            f: t for f, t in totals.items() if f in rows_by_finess}
     ranking = list(workbook["Suivi"].iter_rows(min_row=2, values_only=True))
     assert [r[4] for r in ranking] == sorted(r[4] for r in ranking)  # worst score first
     page = (out / "audit.html").read_text(encoding="utf-8")

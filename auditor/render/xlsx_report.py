@@ -203,14 +203,31 @@ def _trend_sheet(workbook: Workbook, result: AuditResult) -> None:
     chart.title = "Constats par sévérité, audit après audit"
     chart.y_axis.title = "Constats"
     chart.x_axis.title = "Audit du"
-    chart.height, chart.width = 9, 18
+    chart.height, chart.width = 8, 16  # cm: fits an A4 page under the table
     chart.add_data(Reference(sheet.sheet, min_col=2, max_col=1 + len(SEVERITIES), min_row=1, max_row=len(trend) + 1),
                    titles_from_data=True)
     chart.set_categories(Reference(sheet.sheet, min_col=1, min_row=2, max_row=len(trend) + 1))
     for series, severity in zip(chart.series, SEVERITIES):
         series.graphicalProperties.line.solidFill = TREND_COLOURS[severity]
         series.graphicalProperties.line.width = 28575  # 2.25 pt
-    sheet.sheet.add_chart(chart, "F2")
+        series.smooth = False  # counts between two audits are not a curve
+    sheet.sheet.add_chart(chart, f"A{len(trend) + 3}")
+
+
+def _establishment_trend_sheet(workbook: Workbook, result: AuditResult) -> None:
+    """Each establishment's findings (all severities) at each of the last audits, worst score first."""
+    if result.follow_up is None:
+        return
+    follow_up = result.follow_up
+    trend = follow_up.trend.assign(total=follow_up.trend[list(SEVERITIES)].sum(axis=1))
+    wide = trend.pivot_table(index="finess", columns="as_of", values="total", aggfunc="sum")
+    dates = list(wide.columns)
+    sheet = _Sheet(workbook, "Tendances par établissement", [
+        ("FINESS", 12), ("Établissement", 40), ("Score", 8), *((_date_text(d), 11) for d in dates)])
+    wide = wide.reindex(follow_up.scores["finess"])
+    for row, counts in zip(follow_up.scores.itertuples(index=False), wide.itertuples(index=False)):
+        sheet.append([row.finess, row.name, int(row.score), *(None if pd.isna(c) else int(c) for c in counts)])
+    sheet.close()
 
 
 def _rules_sheet(workbook: Workbook, result: AuditResult) -> None:
@@ -263,8 +280,9 @@ def _about_sheet(workbook: Workbook, result: AuditResult) -> None:
 
 # The auditors' workbook has every sheet; a director's leaves out the region-wide ones
 # (each sheet costs a few milliseconds, and a region writes a thousand workbooks).
-REGIONAL_SHEETS = (_summary_sheet, _ranking_sheet, _findings_sheet, _gone_sheet, _trend_sheet, _access_review_sheet,
-                   _rules_sheet, _issues_sheet, _waivers_sheet, _about_sheet)
+REGIONAL_SHEETS = (_summary_sheet, _ranking_sheet, _findings_sheet, _gone_sheet, _trend_sheet,
+                   _establishment_trend_sheet, _access_review_sheet, _rules_sheet, _issues_sheet, _waivers_sheet,
+                   _about_sheet)
 DIRECTOR_SHEETS = (_findings_sheet, _gone_sheet, _trend_sheet, _access_review_sheet, _issues_sheet, _waivers_sheet,
                    _about_sheet)
 
