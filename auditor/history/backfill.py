@@ -66,9 +66,12 @@ def import_reports(history: History, paths: list[Path], settings: FollowUpSettin
                  for r in report["rules"]]
         files = [(s.get("path"), s.get("kind"), None, s.get("rows")) for s in report.get("sources") or []]
         files.append((str(path), "findings.json", file_sha256(path), len(findings)))
-        run = run_row(as_of, "import", rules, None, establishments, findings, follow_up.region_score)
+        run = run_row(as_of, "import", rules, None, establishments, findings["severity"].value_counts(),
+                      findings["waived"].sum(), follow_up.region_score)
         coverage = establishments.assign(score=establishments["finess"].map(
             follow_up.scores.set_index("finess")["score"]))
-        replaced, _ = history.record(run, files, coverage, findings, retention_months)
+        rows = findings[["key", "rule", "severity", "finess", "account", "subject", "message", "waived",
+                         "first_seen"]].astype(object).where(findings.notna(), None)
+        replaced, _ = history.record(run, files, coverage, rows.itertuples(index=False, name=None), retention_months)
         done.append((path, as_of, replaced))
     return done

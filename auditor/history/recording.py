@@ -77,10 +77,9 @@ def file_sha256(path: Path) -> str | None:
     return digest.hexdigest()
 
 
-def run_row(as_of, origin: str, rules: list[dict], rows, establishments: pd.DataFrame, findings: pd.DataFrame,
-            region_score) -> dict:
+def run_row(as_of, origin: str, rules: list[dict], rows, establishments: pd.DataFrame, counts: dict[str, int],
+            waived: int, region_score) -> dict:
     """The `runs` row; `rules`: code, check (unknown for imports), severity, params of each rule."""
-    counts = findings["severity"].value_counts()
     accounts, with_accounts = attachment_counts(establishments)
     return {
         "as_of": pd.Timestamp(as_of).date().isoformat(),
@@ -94,7 +93,7 @@ def run_row(as_of, origin: str, rules: list[dict], rows, establishments: pd.Data
         "establishments": len(establishments),
         "establishments_with_accounts": with_accounts,
         **{severity: int(counts.get(severity, 0)) for severity in SEVERITIES},
-        "waived": int(findings["waived"].sum()),
+        "waived": int(waived),
         "region_score": region_score,
     }
 
@@ -102,15 +101,15 @@ def run_row(as_of, origin: str, rules: list[dict], rows, establishments: pd.Data
 def record(history: History, result, retention_months: int) -> tuple[bool, list[str]]:
     """Store the run of `result` (which `follow` has compared); see History.record for the return."""
     follow_up: FollowUp = result.follow_up
-    frame = findings_frame(result.findings)
-    frame["first_seen"] = [f.first_seen for f in result.findings]
+    rows = ((f.key, f.rule, f.severity, f.finess, f.account, f.subject, f.message, f.waived, f.first_seen)
+            for f in result.findings)
     rules = [{"code": r.code, "check": r.check, "severity": r.severity, "params": result.outcomes[r.code].params}
              for r in result.rules]
-    rows = sum(s.rows for s in result.sources if s.kind == "accounts")
+    account_rows = sum(s.rows for s in result.sources if s.kind == "accounts")
     files = [(s.path, s.kind, file_sha256(Path(s.path)), s.rows) for s in result.sources]
-    run = run_row(result.as_of, "audit", rules, rows, result.establishments, frame,
-                  follow_up.region_score)
-    return history.record(run, files, _coverage(result.establishments, follow_up), frame, retention_months)
+    run = run_row(result.as_of, "audit", rules, account_rows, result.establishments, result.severity_counts(),
+                  sum(f.waived for f in result.findings), follow_up.region_score)
+    return history.record(run, files, _coverage(result.establishments, follow_up), rows, retention_months)
 
 
 def _coverage(establishments: pd.DataFrame, follow_up: FollowUp) -> pd.DataFrame:

@@ -107,13 +107,13 @@ class History:
 
     # -- writing ------------------------------------------------------------------------------
 
-    def record(self, run: dict, files: list[tuple], coverage: pd.DataFrame, findings: pd.DataFrame,
+    def record(self, run: dict, files: list[tuple], coverage: pd.DataFrame, findings,
                retention_months: int) -> tuple[bool, list[str]]:
         """Store one run in one transaction, replacing a run of the same audit date.
 
         `run`: the columns of `runs`; `files`: (path, kind, sha256, rows);
         `coverage`: finess, name, accounts, error, warning, info, score;
-        `findings`: key, rule, severity, finess, account, subject, message, waived, first_seen.
+        `findings`: tuples (key, rule, severity, finess, account, subject, message, waived, first_seen).
         Returns whether a run of that date was replaced, and the audit dates purged.
         """
         with self.transaction():
@@ -127,10 +127,8 @@ class History:
                 "INSERT INTO coverage VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 ((run_id, *row) for row in coverage[["finess", "name", "accounts", "error", "warning", "info",
                                                       "score"]].itertuples(index=False, name=None)))
-            table = findings[["key", "rule", "severity", "finess", "account", "subject", "message", "waived",
-                              "first_seen"]].astype(object).where(findings.notna(), None)
             self.db.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                ((run_id, *row) for row in table.itertuples(index=False, name=None)))
+                                ((run_id, *row) for row in findings))
             purged = self._purge(retention_months)
         return replaced, purged
 
@@ -181,6 +179,9 @@ def open_history(path: Path, *, create: bool = True, exclusive: bool = True):
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA foreign_keys = ON")
+        # 256 MB of page cache (the default is 2 MB): inserting 400,000 findings updates an index of
+        # keys in random order, which otherwise rereads its pages from disk (3 s instead of 1 s).
+        db.execute("PRAGMA cache_size = -262144")
         yield History(path, db)
     except sqlite3.OperationalError as exc:  # locked, disk full, read-only folder
         raise AuditError(f"{path} : historique inaccessible ({exc})") from None
