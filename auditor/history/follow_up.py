@@ -40,11 +40,12 @@ class PreviousRun:
     """The run just before this audit date, as the store hands it over."""
 
     as_of: pd.Timestamp
-    findings: pd.DataFrame  # FINDING_COLUMNS, first_seen as ISO date text
+    findings: pd.DataFrame  # key, finess, first_seen (ISO date text); may have more of FINDING_COLUMNS
     coverage: pd.DataFrame  # finess, accounts, score
     accounts: int  # attachments (account × establishment) in that export
     establishments: int  # establishments that had accounts in that export
     region_score: float | None
+    run_id: int | None = None  # in the store, to read the details of the findings gone
 
 
 @dataclass
@@ -57,7 +58,7 @@ class FollowUp:
     # overdue ("à relancer": open for stale_months or more, not waived). None in a bundle's part:
     # the findings themselves carry these marks (see `mark_findings`).
     marks: pd.DataFrame | None
-    resolved: pd.DataFrame  # FINDING_COLUMNS of the previous run's findings now gone
+    resolved: pd.DataFrame  # the previous run's findings now gone (FINDING_COLUMNS once the store added details)
     unverified: pd.DataFrame  # same, in establishments this export has no data for
     scores: pd.DataFrame  # finess, name, accounts, score, previous_score, change, error, warning, info, overdue
     region_score: float | None

@@ -39,7 +39,13 @@ def compare_with_history(history: History, findings: pd.DataFrame, establishment
     new_keys = keys if previous is None else keys[~is_in(keys, previous.findings["key"])]
     returning = history.seen_before(new_keys, as_of) if len(new_keys) else set()
     trend = history.trend(as_of, settings.trend_runs - 1)
-    return compare(findings, establishments, as_of, previous, returning, trend, settings), previous
+    follow_up = compare(findings, establishments, as_of, previous, returning, trend, settings)
+    if previous is not None:  # what the reports say of the findings gone
+        gone = pd.concat([follow_up.resolved["key"], follow_up.unverified["key"]])
+        details = history.finding_details(previous.run_id, gone).drop_duplicates("key").set_index("key")
+        follow_up.resolved = details.loc[follow_up.resolved["key"]].reset_index()
+        follow_up.unverified = details.loc[follow_up.unverified["key"]].reset_index()
+    return follow_up, previous
 
 
 def follow(result, history: History, settings: FollowUpSettings) -> None:

@@ -64,27 +64,40 @@ class History:
         if row is None:
             return None
         run_id, previous_as_of, accounts, establishments, region_score = row
-        findings = pd.read_sql_query(
-            "SELECT f.key, f.rule, f.severity, f.finess, c.name AS establishment, f.account, f.subject, "
-            "f.message, f.waived, f.first_seen FROM findings f "
-            "LEFT JOIN coverage c ON c.run_id = f.run_id AND c.finess = f.finess WHERE f.run_id = ?",
-            self.db, params=(run_id,))
-        findings["waived"] = findings["waived"].astype(bool)
-        findings["establishment"] = findings["establishment"].fillna("")
+        # Only what the comparison needs: the details of the few findings gone are read afterwards.
+        findings = pd.DataFrame(
+            self.db.execute("SELECT key, finess, first_seen FROM findings WHERE run_id = ?", (run_id,)).fetchall(),
+            columns=["key", "finess", "first_seen"])
         coverage = pd.read_sql_query("SELECT finess, accounts, score FROM coverage WHERE run_id = ?",
                                      self.db, params=(run_id,))
-        return PreviousRun(pd.Timestamp(previous_as_of), findings[FINDING_COLUMNS], coverage, accounts,
-                           establishments, region_score)
+        return PreviousRun(pd.Timestamp(previous_as_of), findings, coverage, accounts, establishments, region_score,
+                           run_id)
+
+    def finding_details(self, run_id: int, keys) -> pd.DataFrame:
+        """FINDING_COLUMNS of the findings of run `run_id` with these keys."""
+        self._candidates(keys)
+        details = pd.read_sql_query(
+            "SELECT f.key, f.rule, f.severity, f.finess, c.name AS establishment, f.account, f.subject, "
+            # CROSS JOIN: SQLite then looks each key up in the key index, instead of scanning the run.
+            "f.message, f.waived, f.first_seen FROM candidate_keys k CROSS JOIN findings f ON f.key = k.key "
+            "LEFT JOIN coverage c ON c.run_id = f.run_id AND c.finess = f.finess WHERE f.run_id = ?",
+            self.db, params=(run_id,))
+        return details.astype({"waived": bool}).fillna({"establishment": ""})[FINDING_COLUMNS]
 
     def seen_before(self, keys, as_of: pd.Timestamp) -> set[str]:
         """Those of `keys` found in any run before `as_of`."""
+        self._candidates(keys)
+        # One look-up in the key index per candidate (a join would scan every earlier run instead).
+        rows = self.db.execute(
+            "SELECT c.key FROM candidate_keys c WHERE EXISTS (SELECT 1 FROM findings f "
+            "JOIN runs r ON r.id = f.run_id WHERE f.key = c.key AND r.as_of < ?)", (_iso(as_of),)).fetchall()
+        return {key for (key,) in rows}
+
+    def _candidates(self, keys) -> None:
+        """Fill the temporary table of keys that the next query joins on."""
         self.db.execute("CREATE TEMP TABLE IF NOT EXISTS candidate_keys (key TEXT PRIMARY KEY)")
         self.db.execute("DELETE FROM candidate_keys")
         self.db.executemany("INSERT OR IGNORE INTO candidate_keys VALUES (?)", ((k,) for k in keys))
-        rows = self.db.execute(
-            "SELECT DISTINCT c.key FROM candidate_keys c JOIN findings f ON f.key = c.key "
-            "JOIN runs r ON r.id = f.run_id WHERE r.as_of < ?", (_iso(as_of),)).fetchall()
-        return {key for (key,) in rows}
 
     def trend(self, as_of: pd.Timestamp, runs: int) -> pd.DataFrame:
         """Findings by severity per establishment in the `runs` runs before `as_of`."""
