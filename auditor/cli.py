@@ -28,6 +28,7 @@ from .history.settings import load_settings
 from .history.store import open_history
 from .load import load_inputs
 from .progress import terminal_progress
+from .text import french_number
 from .render import DEFAULT_FORMATS, FORMATS, discard_pending
 from .waivers import load_waivers
 
@@ -283,11 +284,12 @@ def _history(args) -> int:
         print(f"{args.history} : aucun audit enregistré")
     for run in runs:
         score = f", score {run.region_score:.0f}/100" if run.region_score is not None else ""
+        n = french_number
         print(f"{dt.date.fromisoformat(run.as_of):%d/%m/%Y} ({'importé' if run.origin == 'import' else 'audit'}, "
-              f"enregistré le {run.ran_at.replace('T', ' à ')}) : {run.establishments} établissement(s), "
-              f"{run.error} erreur(s), {run.warning} avertissement(s), {run.info} information(s)"
-              + (f" dont {run.waived} sous dérogation" if run.waived else "") + score
-              + f" ; fichiers : {', '.join(run.files)}")
+              f"enregistré le {run.ran_at.replace('T', ' à ')}) : {n(run.establishments)} établissement(s), "
+              f"{n(run.error)} erreur(s), {n(run.warning)} avertissement(s), {n(run.info)} information(s)"
+              + (f" dont {n(run.waived)} sous dérogation" if run.waived else "") + score
+              + (f" ; fichiers : {', '.join(run.files)}" if run.files else ""))
     return 0
 
 

@@ -23,12 +23,10 @@ from .store import History
 
 
 def findings_frame(findings) -> pd.DataFrame:
-    """The findings as columns: what the comparison and the store work on."""
-    return pd.DataFrame(
-        [(f.key, f.rule, f.severity, f.finess, f.establishment, f.account, f.subject, f.message, f.waived)
-         for f in findings],
-        columns=["key", "rule", "severity", "finess", "establishment", "account", "subject", "message", "waived"],
-    ).astype({"waived": bool})
+    """What the comparison needs of each finding, as columns."""
+    return pd.DataFrame({"key": [f.key for f in findings], "finess": [f.finess for f in findings],
+                         "severity": [f.severity for f in findings],
+                         "waived": pd.array([f.waived for f in findings], dtype=bool)})
 
 
 def compare_with_history(history: History, findings: pd.DataFrame, establishments: pd.DataFrame, as_of,
