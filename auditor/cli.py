@@ -28,8 +28,8 @@ from .history.settings import load_settings
 from .history.store import open_history
 from .load import load_inputs
 from .progress import terminal_progress
-from .text import french_number
 from .render import DEFAULT_FORMATS, FORMATS, discard_pending
+from .text import french_number
 from .waivers import load_waivers
 
 # The one table of exit codes: README and `--help` are built from it.
