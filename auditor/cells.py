@@ -78,6 +78,7 @@ def parse_finess(values: pd.Series) -> tuple[pd.Series, list[Problems]]:
     raw = blank_to_na(values)
     text = raw.str.replace(r"[\s.\u00a0]", "", regex=True).str.upper()
     scientific = text.str.fullmatch(_SCIENTIFIC.pattern).fillna(False)
+    spaced = raw.str.contains(r"[\s.\u00a0]", regex=True).fillna(False) & ~scientific
     if scientific.any():
         as_number = pd.to_numeric(text[scientific].str.replace(",", "."), errors="coerce")
         text = text.where(~scientific, as_number.round().astype("Int64").astype(TEXT))
@@ -85,6 +86,7 @@ def parse_finess(values: pd.Series) -> tuple[pd.Series, list[Problems]]:
     text = text.where(~lost_zero, "0" + text)
     malformed = text.notna() & ~text.str.fullmatch(_FINESS.pattern).fillna(False)
     problems = [
+        Problems.where(spaced, "FINESS écrit avec des espaces ou des points : nettoyé", "info"),
         Problems.where(scientific, "FINESS en notation scientifique (format Excel) : converti en texte"),
         Problems.where(lost_zero, "FINESS à 8 chiffres : zéro initial rétabli (perdu par Excel)"),
         Problems.where(malformed, "FINESS mal formé (9 caractères attendus)"),

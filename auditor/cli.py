@@ -19,6 +19,7 @@ import pandas as pd
 from . import __version__
 from .audit import audit, load_rulebook, rules_folder, write_reports
 from .cells import parse_typed_date
+from .checks import describe_params
 from .errors import AuditError
 from .findings import SEVERITIES, SEVERITY_LABELS
 from .history.backfill import import_reports
@@ -29,7 +30,7 @@ from .history.store import open_history
 from .load import load_inputs
 from .progress import terminal_progress
 from .render import DEFAULT_FORMATS, FORMATS, discard_pending
-from .text import french_number
+from .text import plural
 from .waivers import load_waivers
 
 # The one table of exit codes: README and `--help` are built from it.
@@ -39,7 +40,9 @@ EXIT_CODES = {
     2: "entrée, règles ou commande inutilisables (une ligne « Erreur : … »)",
     3: "erreur interne de vt-audit (à signaler)",
 }
-FAIL_ON_CHOICES = (*SEVERITIES, "never")
+# --fail-on: the French names first, the English ones still accepted (scripts written before).
+FAIL_ON_NAMES = {"erreur": "error", "avertissement": "warning", "information": "info", "jamais": "never",
+                 **{name: name for name in (*SEVERITIES, "never")}}
 
 # argparse speaks English; these are the messages a user can meet.
 _ARGPARSE_FRENCH = [
@@ -50,6 +53,7 @@ _ARGPARSE_FRENCH = [
     (r"unrecognized arguments: (.*)", r"arguments non reconnus : \1"),
     (r"argument (\S+): invalid (\S+) value: (.*)", r"argument \1 : valeur invalide \3"),
     (r"invalid choice: (.*) \(choose from (.*)\)", r"commande inconnue \1 (commandes : \2)"),
+    (r"^argument (\S+): ", r"argument \1 : "),  # an option's own French message (ArgumentTypeError)
 ]
 
 
@@ -78,6 +82,14 @@ def _date(text: str) -> dt.date:
         return parse_typed_date(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"date invalide « {text} » (AAAA-MM-JJ ou JJ/MM/AAAA)") from None
+
+
+def _fail_on(text: str) -> str:
+    try:
+        return FAIL_ON_NAMES[text.strip().lower()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(
+            f"niveau inconnu « {text} » (erreur, avertissement, information ou jamais)") from None
 
 
 def _positive_int(text: str) -> int:
@@ -142,9 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", required=True, type=Path, metavar="DOSSIER", help="dossier des rapports")
     run.add_argument("--param", action="append", default=[], metavar="NOM=VALEUR",
                      help="modifier un paramètre de règle (ex. inactivity_days=90 ou ACC-01.inactivity_days=90)")
-    run.add_argument("--fail-on", choices=FAIL_ON_CHOICES, default="error", metavar="NIVEAU",
-                     help="sévérité à partir de laquelle le code de sortie vaut 1 : "
-                     "error, warning, info ou never (défaut : error) ; un constat sous dérogation ne compte pas")
+    run.add_argument("--fail-on", type=_fail_on, default="error", metavar="NIVEAU",
+                     help="sévérité à partir de laquelle le code de sortie vaut 1 : erreur, avertissement, "
+                     "information ou jamais (défaut : erreur) ; un constat sous dérogation ne compte pas")
     run.add_argument("--format", type=_formats, default=DEFAULT_FORMATS, metavar="FORMATS",
                      help=f"formats séparés par des virgules parmi {', '.join(FORMATS)} "
                      f"(défaut : {','.join(DEFAULT_FORMATS)})")
@@ -234,10 +246,12 @@ def _print_summary(result, as_of, out) -> None:
     counts = result.severity_counts()
     waived = sum(1 for f in result.findings if f.waived)
     print(
-        f"{len(result.establishments)} établissement(s) audité(s) au {as_of:%d/%m/%Y} : "
-        f"{counts['error']} erreur(s), {counts['warning']} avertissement(s), {counts['info']} information(s)"
-        + (f" dont {waived} sous dérogation" if waived else "")
-        + f", {len(result.input_issues)} problème(s) de lecture. Rapports dans {out}"
+        f"{plural(len(result.establishments), 'établissement audité')} au {as_of:%d/%m/%Y} : "
+        f"{plural(counts['error'], 'erreur')}, {plural(counts['warning'], 'avertissement')}, "
+        f"{plural(counts['info'], 'information')}"
+        + (f" (dont {plural(waived, 'constat')} sous dérogation)" if waived else "")
+        + f", {plural(len(result.input_issues), 'problème de lecture', 'problèmes de lecture')}. "
+        f"Rapports dans {out}"
     )
     if result.waivers is not None:
         for waiver in result.waivers.expired:
@@ -259,7 +273,8 @@ def _print_follow_up(result, history_path: Path, replaced: bool, purged: list[st
     print(f"Suivi ({since}) : " + ", ".join(follow_up.status_texts(result.findings)) + score)
     overdue = sum(1 for f in result.findings if f.overdue)
     if overdue:
-        print(f"{overdue} constat(s) ouvert(s) depuis {follow_up.stale_months} mois ou plus : à relancer")
+        print(f"{plural(overdue, 'constat ouvert', 'constats ouverts')} depuis {follow_up.stale_months} mois "
+              "ou plus : à relancer")
     if replaced:
         print(f"L'audit du {result.as_of:%d/%m/%Y} était déjà dans l'historique : il a été remplacé.")
     if purged:
@@ -284,11 +299,11 @@ def _history(args) -> int:
         print(f"{args.history} : aucun audit enregistré")
     for run in runs:
         score = f", score {run.region_score:.0f}/100" if run.region_score is not None else ""
-        n = french_number
         print(f"{dt.date.fromisoformat(run.as_of):%d/%m/%Y} ({'importé' if run.origin == 'import' else 'audit'}, "
-              f"enregistré le {run.ran_at.replace('T', ' à ')}) : {n(run.establishments)} établissement(s), "
-              f"{n(run.error)} erreur(s), {n(run.warning)} avertissement(s), {n(run.info)} information(s)"
-              + (f" dont {n(run.waived)} sous dérogation" if run.waived else "") + score
+              f"enregistré le {run.ran_at.replace('T', ' à ')}) : {plural(run.establishments, 'établissement')}, "
+              f"{plural(run.error, 'erreur')}, {plural(run.warning, 'avertissement')}, "
+              f"{plural(run.info, 'information')}"
+              + (f" (dont {plural(run.waived, 'constat')} sous dérogation)" if run.waived else "") + score
               + (f" ; fichiers : {', '.join(run.files)}" if run.files else ""))
     return 0
 
@@ -300,11 +315,11 @@ def _validate(args) -> int:
     as_of = pd.Timestamp(args.as_of or dt.date.today())
     inputs = load_inputs(args.paths, catalogue, as_of, _forced_kinds(args))
     for source in inputs.sources:
-        print(f"{source.path} : {source.label}, {source.description}, {source.rows} ligne(s) lue(s)")
+        print(f"{source.path} : {source.label}, {source.description}, {plural(source.rows, 'ligne lue')}")
     for issue in inputs.issues:
         print(f"{issue.where()} : {issue.reason} [{SEVERITY_LABELS.get(issue.severity, issue.severity)}]")
-    print(f"Entrée utilisable : {len(inputs.accounts)} ligne(s) de comptes, "
-          f"{len(inputs.issues)} problème(s) de lecture.")
+    print(f"Entrée utilisable : {plural(len(inputs.accounts), 'ligne de comptes', 'lignes de comptes')}, "
+          f"{plural(len(inputs.issues), 'problème de lecture', 'problèmes de lecture')}.")
     return 0
 
 
@@ -323,15 +338,15 @@ def _rules(args) -> int:
 
 def describe_rule(rule) -> str:
     wrap = lambda text: textwrap.fill(text, width=88, initial_indent="  ", subsequent_indent="  ")  # noqa: E731
-    lines = [f"{rule.code} · {rule.title}", f"Sévérité : {SEVERITY_LABELS[rule.severity]}",
-             f"Contrôle : {rule.check}"]
+    lines = [f"{rule.code} · {rule.title}", f"Sévérité : {SEVERITY_LABELS[rule.severity]}"]
     if rule.params:
-        lines.append("Paramètres : " + ", ".join(f"{k} = {v}" for k, v in rule.params.items()))
+        lines.append("Paramètres (--param NOM=VALEUR) :")
+        lines += [f"  - {text} ({name})" for text, name in zip(describe_params(rule.check, rule.params), rule.params)]
     if rule.source:
         lines += ["Source :", wrap(rule.source)]
     lines += ["Pourquoi :", wrap(rule.why), "Comment corriger :", wrap(rule.fix), "Exemples :"]
     for example in rule.examples:
-        outcome = f"{example.findings} constat(s)" if example.expected == "fail" else "aucun constat"
+        outcome = plural(example.findings, "constat") if example.expected == "fail" else "aucun constat"
         lines.append(f"  - {example.description} : {outcome}")
     return "\n".join(lines)
 

@@ -34,3 +34,9 @@ def fold_series(values: pd.Series) -> pd.Series:
 def french_number(value: int) -> str:
     """12 030 -> "12 030" with a narrow no-break space, as French typography writes thousands."""
     return f"{value:,}".replace(",", "\u202f")
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """"0 erreur", "1 erreur", "3 erreurs": French counts (0 and 1 take the singular)."""
+    word = singular if count <= 1 else plural_form or " ".join(w + "s" for w in singular.split(" "))
+    return f"{french_number(count)} {word}"

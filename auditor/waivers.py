@@ -68,22 +68,27 @@ class WaiverStatus:
     unused: list[Waiver]  # in force but matching no finding: perhaps the problem is fixed
     expired: list[Waiver]
     expiring_soon: list[Waiver]
+    as_of: dt.date
 
-    def by_state(self) -> list[tuple[str, list[Waiver]]]:
-        """Waivers by what became of them (French label), in the order an auditor acts on them."""
+    def by_state(self) -> list[tuple[str, Waiver]]:
+        """(French state, waiver), in the order an auditor acts on them."""
         soon = set(map(id, self.expiring_soon))
-        return [
-            ("expirée", self.expired),
-            ("expire dans 30 jours", self.expiring_soon),
-            ("appliquée", [w for w in self.applied if id(w) not in soon]),
-            ("sans constat couvert", [w for w in self.unused if id(w) not in soon]),
-        ]
+        rows = [("expirée", w) for w in self.expired]
+        rows += [(self._expires_in(w), w) for w in self.expiring_soon]
+        rows += [("appliquée", w) for w in self.applied if id(w) not in soon]
+        rows += [("sans constat couvert", w) for w in self.unused if id(w) not in soon]
+        return rows
+
+    def _expires_in(self, waiver: Waiver) -> str:
+        days = (waiver.expires - self.as_of).days
+        return "expire aujourd'hui" if days == 0 else "expire demain" if days == 1 else f"expire dans {days} jours"
 
     def restricted_to(self, finess: str) -> WaiverStatus:
         def keep(waivers):
             return [w for w in waivers if w.finess == finess]
 
-        return WaiverStatus(keep(self.applied), keep(self.unused), keep(self.expired), keep(self.expiring_soon))
+        return WaiverStatus(keep(self.applied), keep(self.unused), keep(self.expired), keep(self.expiring_soon),
+                            self.as_of)
 
 
 def load_waivers(path: Path, rule_codes: set[str]) -> list[Waiver]:
@@ -145,5 +150,6 @@ def apply_waivers(findings: list[Finding], waivers: list[Waiver], as_of: pd.Time
         unused=[w for w in in_force if id(w) not in used],
         expired=[w for w in waivers if w.expires < today],
         expiring_soon=[w for w in in_force if w.expires <= soon],
+        as_of=today,
     )
     return result, status

@@ -40,7 +40,7 @@ def test_validate_reports_the_same_reading_as_run_and_exits_0(capsys):
         records = len(list(csv.reader(handle, delimiter=";"))) - 1
     assert main(["validate", str(SAMPLES), "--as-of", SAMPLES_AS_OF]) == 0
     output = capsys.readouterr().out
-    assert f"comptes utilisateurs, CSV Windows-1252, séparateur point-virgule, {records} ligne(s) lue(s)" in output
+    assert f"comptes utilisateurs, CSV Windows-1252, séparateur point-virgule, {records} lignes lues" in output
     assert "Entrée utilisable" in output
 
 
@@ -162,7 +162,7 @@ def test_rules_command_lists_and_explains(capsys):
     assert "REF-01  erreur" in listing and "ACC-01  avertissement" in listing
     assert main(["rules", "ACC-01"]) == 0
     detail = capsys.readouterr().out
-    assert "Pourquoi :" in detail and "Comment corriger :" in detail and "inactivity_days = 180" in detail
+    assert "Pourquoi :" in detail and "Comment corriger :" in detail and "jours sans connexion tolérés : 180 (inactivity_days)" in detail
     assert "Exemples :" in detail
     assert main(["rules", "XYZ-01"]) == 2
 

@@ -89,7 +89,7 @@ def test_access_review_lists_every_active_account_with_rights_and_a_decision_lis
     validation = sheet.data_validations.dataValidation[0]
     assert validation.formula1 == '"Conserver,Modifier,Archiver"' and str(validation.sqref) == f"K2:K{len(rows) + 1}"
     page = (out / "audit.html").read_text(encoding="utf-8")
-    assert f"Revue des accès ({len(rows)} compte(s) actif(s))" in page
+    assert f"Revue des accès ({len(rows)} comptes actifs)" in page
 
 
 class _Text(HTMLParser):
@@ -186,7 +186,7 @@ def test_unusable_input_is_one_french_error_line_with_exit_2(tmp_path):
 
 @pytest.mark.parametrize("argv,expected", [
     (["run", "x", "--out", "o", "--param", "nope=3"], "paramètres valides"),
-    (["run", "x", "--out", "o", "--fail-on", "souvent"], "choix invalide"),
+    (["run", "x", "--out", "o", "--fail-on", "souvent"], "argument --fail-on : niveau inconnu « souvent »"),
     (["run", "--out", "o"], "aucun fichier"),
     (["run", "x", "--out", "o", "--as-of", "31/02/2026"], "date invalide"),
 ])

@@ -31,6 +31,7 @@ class Param:
     minimum: float | None = None
     description: str = ""
     choices: tuple = ()
+    labels: dict = field(default_factory=dict)  # how people read a value ("warning" -> "avertissement")
 
     def validate(self, value) -> str | None:
         """A French reason why `value` is unfit, or None."""
@@ -44,6 +45,11 @@ class Param:
         if self.choices and any(v not in self.choices for v in values):
             return f"doit valoir {', '.join(map(str, self.choices))}"
         return None
+
+    def display(self, value) -> str:
+        """The value as a person reads it."""
+        values = value if isinstance(value, list) else [value]
+        return ", ".join(str(self.labels.get(v, v)) for v in values)
 
     def parse(self, text: str):
         """Value given as text on the command line ("a,b" for a list)."""
@@ -67,6 +73,13 @@ class CheckKind:
 
 
 REGISTRY: dict[str, CheckKind] = {}
+
+
+def describe_params(check_name: str, params: dict) -> list[str]:
+    """["nombre minimal de référents actifs : 2", …]: a rule's parameters in French, for people."""
+    declared = REGISTRY[check_name].params
+    return [f"{declared[name].description or name} : {declared[name].display(value)}" if name in declared
+            else f"{name} : {value}" for name, value in params.items()]
 
 
 def check(name: str, *, params: dict[str, Param] | None = None, needs: tuple[str, ...] = ()):

@@ -23,7 +23,7 @@ FIELD_LABELS = {
 
 
 @check("missing_fields", params={"fields": Param(list, description="champs obligatoires vérifiés",
-                                                 choices=tuple(FIELD_LABELS))})
+                                                 choices=tuple(FIELD_LABELS), labels=FIELD_LABELS)})
 def missing_fields(ctx, *, fields: list) -> pd.DataFrame:
     """Accounts (per establishment) with mandatory fields empty; one finding naming them all.
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..findings import SEVERITIES
+from ..findings import SEVERITIES, SEVERITY_LABELS
 from ..frames import join_within
 from . import Param, account_hits, check, lookup_text
 
@@ -28,7 +28,7 @@ def _roles_giving(ctx, rights: set[str]) -> pd.Series:
 
 @check(
     "medical_access_function",
-    params={"borderline_severity": Param(str, choices=SEVERITIES,
+    params={"borderline_severity": Param(str, choices=SEVERITIES, labels=SEVERITY_LABELS,
                                          description="sévérité pour les fonctions de soin non médicales")},
 )
 def medical_access_function(ctx, *, borderline_severity: str) -> pd.DataFrame:

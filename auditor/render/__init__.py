@@ -28,11 +28,18 @@ def atomic_path(target: Path):
     _PENDING.add(temporary)
     try:
         yield Path(temporary)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp made it 0600: give the report the usual mode
         os.replace(temporary, target)
     finally:
         _PENDING.discard(temporary)
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # the only way to read it is to set it
+    os.umask(mask)
+    return mask
 
 
 def discard_pending() -> None:

@@ -10,10 +10,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, sel
 
 from .. import __version__
 from ..access_review import MAX_REVIEW_ROWS, too_large_note
+from ..checks import describe_params
 from ..engine import AuditResult
 from ..findings import SEVERITY_LABELS, SEVERITY_RANK
 from ..history.follow_up import score_change
 from ..resources import templates_dir
+from ..text import plural
 from . import atomic_path
 from .trend_chart import trend_svg
 
@@ -25,13 +27,15 @@ def _template() -> Template:
 
 
 def _environment() -> Environment:
-    return Environment(
+    environment = Environment(
         loader=FileSystemLoader(templates_dir()),
         autoescape=select_autoescape(["html", "j2"], default=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.filters["plural"] = plural
+    return environment
 
 
 def rule_sections(result: AuditResult) -> list[dict]:
@@ -96,6 +100,7 @@ def write_html(result: AuditResult, target: Path, establishment: dict | None = N
         access_review=review.to_dict("records") if review is not None and len(review) <= MAX_REVIEW_ROWS else None,
         review_note=too_large_note(len(review)) if review is not None and len(review) > MAX_REVIEW_ROWS else None,
         follow=follow_up_view(result, establishment),
+        describe_params=describe_params,
     )
     with atomic_path(target) as temporary:
         temporary.write_text(page, encoding="utf-8")

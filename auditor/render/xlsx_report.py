@@ -20,6 +20,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..access_review import DECISIONS, MAX_REVIEW_ROWS, too_large_note
+from ..checks import describe_params
 from ..engine import AuditResult
 from ..findings import SEVERITIES, SEVERITY_LABELS
 from ..history.follow_up import RESOLVED, UNVERIFIED
@@ -238,7 +239,7 @@ def _rules_sheet(workbook: Workbook, result: AuditResult) -> None:
     for rule in result.rules:
         outcome = result.outcomes[rule.code]
         evaluated = "oui" if outcome.evaluated else f"non : {outcome.skipped_because}"
-        params = ", ".join(f"{k} = {v}" for k, v in outcome.params.items())
+        params = " ; ".join(describe_params(rule.check, outcome.params))
         rule_sheet.append([rule.code, SEVERITY_LABELS[rule.severity], rule.title, params, evaluated,
                            outcome.findings, rule.why, rule.fix, rule.source],
                           severity_column=1, severity=rule.severity, wrap=True)
@@ -263,10 +264,9 @@ def _waivers_sheet(workbook: Workbook, result: AuditResult) -> None:
         ("État", 22), ("Règle", 9), ("FINESS", 12), ("Compte", 18), ("Motif", 50), ("Approuvée par", 25),
         ("Expire le", 12), ("Fichier", 30), ("Ligne", 8),
     ])
-    for state, entries in result.waivers.by_state():
-        for w in entries:
-            waivers.append([state, w.rule, w.finess, w.account, w.reason, w.approved_by,
-                            w.expires.strftime("%d/%m/%Y"), w.file, w.line])
+    for state, w in result.waivers.by_state():
+        waivers.append([state, w.rule, w.finess, w.account, w.reason, w.approved_by,
+                        w.expires.strftime("%d/%m/%Y"), w.file, w.line])
     waivers.close()
 
 
