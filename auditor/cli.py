@@ -7,7 +7,6 @@ import datetime as dt
 import logging
 import multiprocessing
 import os
-import re
 import signal
 import sys
 import textwrap
@@ -22,6 +21,7 @@ from .cells import parse_typed_date
 from .checks import describe_params
 from .errors import AuditError
 from .findings import SEVERITIES, SEVERITY_LABELS
+from .french_args import FrenchParser
 from .history.backfill import import_reports
 from .history.follow_up import score_change
 from .history.recording import record
@@ -43,39 +43,6 @@ EXIT_CODES = {
 # --fail-on: the French names first, the English ones still accepted (scripts written before).
 FAIL_ON_NAMES = {"erreur": "error", "avertissement": "warning", "information": "info", "jamais": "never",
                  **{name: name for name in (*SEVERITIES, "never")}}
-
-# argparse speaks English; these are the messages a user can meet.
-_ARGPARSE_FRENCH = [
-    (r"the following arguments are required: (.*)", r"arguments obligatoires manquants : \1"),
-    (r"argument (\S+): invalid choice: (.*) \(choose from (.*)\)",
-     r"argument \1 : choix invalide \2 (choix possibles : \3)"),
-    (r"argument (\S+): expected one argument", r"l'argument \1 attend une valeur"),
-    (r"unrecognized arguments: (.*)", r"arguments non reconnus : \1"),
-    (r"argument (\S+): invalid (\S+) value: (.*)", r"argument \1 : valeur invalide \3"),
-    (r"invalid choice: (.*) \(choose from (.*)\)", r"commande inconnue \1 (commandes : \2)"),
-    (r"^argument (\S+): ", r"argument \1 : "),  # an option's own French message (ArgumentTypeError)
-]
-
-
-class _FrenchFormatter(argparse.RawDescriptionHelpFormatter):
-    def add_usage(self, usage, actions, groups, prefix=None):
-        super().add_usage(usage, actions, groups, "Utilisation : " if prefix is None else prefix)
-
-
-class _Parser(argparse.ArgumentParser):
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("formatter_class", _FrenchFormatter)
-        kwargs.setdefault("add_help", False)
-        super().__init__(*args, **kwargs)
-        self._positionals.title = "arguments"
-        self._optionals.title = "options"
-        self.add_argument("-h", "--help", action="help", help="afficher cette aide et quitter")
-
-    def error(self, message):
-        for pattern, french in _ARGPARSE_FRENCH:
-            message = re.sub(pattern, french, message)
-        raise AuditError(f"{message} (voir « {self.prog} --help »)")
-
 
 def _date(text: str) -> dt.date:
     try:
@@ -132,7 +99,7 @@ def _add_input_arguments(command: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = FrenchParser(
         prog="vt-audit",
         description="Audit des comptes utilisateurs ViaTrajectoire Handicap / ROR des ESMS, "
         "d'après la fiche pratique « gestion des comptes » du Portail de santé PACA.",
@@ -141,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"vt-audit {__version__}",
                         help="afficher la version et quitter")
     commands = parser.add_subparsers(dest="command", title="commandes", metavar="COMMANDE", help="la commande à lancer",
-                                     parser_class=_Parser)
+                                     parser_class=FrenchParser)
     commands.required = True
 
     run = commands.add_parser(

@@ -11,17 +11,20 @@ compare the audit with what was planted, not with what the engine computed.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import csv
 import dataclasses
 import datetime as dt
 import json
 import random
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from openpyxl import Workbook
+
+from .errors import AuditError
+from .french_args import FrenchParser
 
 AS_OF = dt.date(2026, 11, 1)
 DEPARTMENTS = ("04", "05", "06", "13", "83", "84")
@@ -464,17 +467,23 @@ def write_region(region: Region, out: Path, accounts_xlsx: bool = False, as_of: 
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Génère des exports synthétiques (région fictive).")
-    parser.add_argument("--establishments", type=int, default=30, help="nombre d'établissements")
-    parser.add_argument("--seed", type=int, default=7, help="graine du générateur")
-    parser.add_argument("--out", type=Path, required=True, help="dossier de sortie")
+    parser = FrenchParser(prog="python -m auditor.synthetic",
+                          description="Génère des exports synthétiques (région fictive) et la liste des "
+                          "constats qui y sont plantés (attendu.json).")
+    parser.add_argument("--establishments", type=int, default=30, metavar="N", help="nombre d'établissements")
+    parser.add_argument("--seed", type=int, default=7, metavar="GRAINE", help="graine du générateur")
+    parser.add_argument("--out", type=Path, required=True, metavar="DOSSIER", help="dossier de sortie")
     parser.add_argument("--staff", type=int, nargs=2, default=(4, 9), metavar=("MIN", "MAX"),
                         help="professionnels par établissement, en plus des 2 référents (défaut : 4 9)")
     parser.add_argument("--accounts-xlsx", action="store_true", help="écrire les comptes en XLSX plutôt qu'en CSV")
     parser.add_argument("--months", type=int, default=1, metavar="N",
                         help="N exports mensuels successifs (un dossier AAAA-MM-JJ par mois) avec des constats "
                         "résolus, nouveaux, réapparus et un établissement absent (défaut : 1, un seul export)")
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except AuditError as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     region = generate(args.establishments, args.seed, tuple(args.staff))
     if args.months <= 1:
         written = write_region(region, args.out, args.accounts_xlsx)

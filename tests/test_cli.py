@@ -162,7 +162,8 @@ def test_rules_command_lists_and_explains(capsys):
     assert "REF-01  erreur" in listing and "ACC-01  avertissement" in listing
     assert main(["rules", "ACC-01"]) == 0
     detail = capsys.readouterr().out
-    assert "Pourquoi :" in detail and "Comment corriger :" in detail and "jours sans connexion tolérés : 180 (inactivity_days)" in detail
+    assert "Pourquoi :" in detail and "Comment corriger :" in detail
+    assert "jours sans connexion tolérés : 180 (inactivity_days)" in detail
     assert "Exemples :" in detail
     assert main(["rules", "XYZ-01"]) == 2
 
@@ -186,6 +187,19 @@ def test_every_command_has_french_help():
         assert parser.description
         for action in parser._actions:
             assert action.help, f"{parser.prog} {action.dest}: aide manquante"
+
+
+def test_the_sample_generator_help_and_errors_are_french(capsys):
+    from auditor.synthetic import main as generator
+
+    with pytest.raises(SystemExit):
+        generator(["--help"])
+    text = capsys.readouterr().out
+    assert text.startswith("Utilisation : python -m auditor.synthetic") and "usage:" not in text
+    assert "afficher cette aide" in text and "DOSSIER" in text
+    with pytest.raises(SystemExit):
+        generator(["--out", "x", "--establishments", "beaucoup"])
+    assert capsys.readouterr().err.startswith("Erreur : argument --establishments : valeur invalide")
 
 
 def test_finding_keys_do_not_depend_on_row_order_or_other_rows(catalogue):
