@@ -63,6 +63,19 @@ def luhn_valid(digits: pd.Series) -> pd.Series:
     return valid
 
 
+def finess_problem(finess: pd.Series) -> pd.Series:
+    """Per FINESS, why it cannot be an establishment's number (NA when it can).
+
+    Corsican numbers (2A/2B) have no published key rule: their key is not checked.
+    """
+    well_formed = finess.str.fullmatch(_FINESS.pattern).fillna(False)
+    corsica = finess.str.match(r"2[AB]").fillna(False)
+    key_ok = luhn_valid(finess.where(~corsica)) | corsica
+    reason = pd.Series(pd.NA, index=finess.index, dtype=TEXT)
+    reason = reason.mask(well_formed & ~key_ok, "clé de contrôle FINESS invalide (erreur de saisie probable)")
+    return reason.mask(~well_formed, "numéro FINESS mal formé (9 caractères attendus)")
+
+
 def parse_typed_date(text: str) -> dt.date:
     """A date a person typed in an option or a YAML file: AAAA-MM-JJ or JJ/MM/AAAA (ValueError otherwise)."""
     for fmt in ("%Y-%m-%d", "%d/%m/%Y"):

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .catalogue import Catalogue
+from .cells import finess_problem
 from .frames import TEXT
 from .identities import display_name
 from .load import Inputs
@@ -89,33 +90,67 @@ class AuditContext:
         return pd.Series(self.attachments.index.isin(holders), index=self.attachments.index)
 
     @cached_property
-    def establishments(self) -> pd.DataFrame:
-        """Audited establishments: the referential when given, plus any FINESS seen in the accounts.
+    def _accounts_per_finess(self) -> pd.Series:
+        return self.attachments.groupby("finess")["account_id"].nunique().rename("accounts")
 
-        Columns: finess, name, in_referential, closed, accounts (attached accounts).
-        """
-        seen = self.attachments.groupby("finess")["account_id"].nunique().rename("accounts")
-        # The name most rows give each FINESS (exports disagree now and then).
-        names_seen = (
+    @cached_property
+    def _names_seen(self) -> pd.Series:
+        """The name most rows give each FINESS (exports disagree now and then)."""
+        return (
             self.inputs.accounts.groupby(["finess", "establishment_name"]).size()
             .sort_values(ascending=False, kind="stable").reset_index()
             .drop_duplicates("finess").set_index("finess")["establishment_name"]
         )
+
+    @cached_property
+    def _seen_problems(self) -> pd.Series:
+        """Why each FINESS seen in the accounts cannot be an establishment's (NA when it can)."""
+        seen = self._accounts_per_finess.index.to_series()
+        return finess_problem(seen.astype(TEXT))
+
+    @cached_property
+    def establishments(self) -> pd.DataFrame:
+        """Audited establishments: the referential when given, plus any valid FINESS seen in the accounts.
+
+        A malformed FINESS, or one failing its check key, is a typing error on the rows that
+        carry it (ETB-02, see `invalid_finess`), not an establishment of its own.
+        Columns: finess, name, in_referential, closed, accounts (attached accounts).
+        """
+        seen = self._accounts_per_finess
+        valid_seen = self._seen_problems.index[self._seen_problems.isna().to_numpy()]
         referential = self.inputs.establishments
         if referential is not None:
             table = referential[["finess", "name", "closed_on"]].copy()
             table["in_referential"] = True
-            extra = seen.index.difference(table["finess"])
+            extra = valid_seen.difference(table["finess"])
             table = pd.concat([table, pd.DataFrame({"finess": extra, "in_referential": False})],
                               ignore_index=True)
         else:
-            table = pd.DataFrame({"finess": seen.index, "name": pd.NA, "closed_on": pd.NaT,
+            table = pd.DataFrame({"finess": valid_seen, "name": pd.NA, "closed_on": pd.NaT,
                                   "in_referential": False})
-        seen_name = table["finess"].map(names_seen).astype(TEXT)
+        seen_name = table["finess"].map(self._names_seen).astype(TEXT)
         table["name"] = table["name"].astype(TEXT).fillna(seen_name).fillna("")
         table["closed"] = pd.to_datetime(table["closed_on"]).le(self.as_of).fillna(False)
         table["accounts"] = table["finess"].map(seen).fillna(0).astype("int64")
         return table.sort_values("finess", ignore_index=True)
+
+    @cached_property
+    def invalid_finess(self) -> pd.DataFrame:
+        """FINESS of account rows that cannot be an establishment's and are not in the referential.
+
+        Columns: finess, name (as the rows give it), accounts, reason.
+        """
+        problems = self._seen_problems.dropna()
+        referential = self.inputs.establishments
+        if referential is not None:
+            problems = problems[~problems.index.isin(referential["finess"])]
+        finess = problems.index.to_series().astype(TEXT)
+        return pd.DataFrame({
+            "finess": finess.to_numpy(),
+            "name": finess.map(self._names_seen).astype(TEXT).fillna("").to_numpy(),
+            "accounts": finess.map(self._accounts_per_finess).astype("int64").to_numpy(),
+            "reason": problems.to_numpy(),
+        })
 
     def establishment_names(self) -> pd.Series:
         return self.establishments.set_index("finess")["name"]

@@ -94,7 +94,7 @@ def _to_findings(rule: Rule, rule_hits: pd.DataFrame, names: pd.Series) -> list[
     if rule_hits.empty:
         return []
     frame = rule_hits.astype({"finess": TEXT})
-    establishment = frame["finess"].map(names).fillna("")
+    establishment = frame["finess"].map(names).astype(TEXT).fillna("")  # an empty map gives floats
     severity = frame["severity"].fillna(rule.severity)
     return [
         Finding(rule.code, level, finess, str(name), None if pd.isna(account) else str(account),

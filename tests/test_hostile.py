@@ -298,8 +298,10 @@ def test_hostile_establishment_names_never_escape_out_nor_collide(tmp_path):
     rows = [account_row(login="a", finess="130000011"), account_row(login="b", finess="830000014"),
             account_row(login="c", finess="13/../1"), account_row(login="d", finess="13:/1")]
     exports = write_csv(tmp_path / "comptes.csv", rows)
+    # Malformed numbers are establishments only when the referential lists them (else ETB-02, no bundle).
     referential = write_csv(tmp_path / "etab.csv", [
-        ["130000011", "../../etc/passwd"], ["830000014", "A/B:C*D?\"<>|"]], header=["FINESS", "Raison sociale"])
+        ["130000011", "../../etc/passwd"], ["830000014", "A/B:C*D?\"<>|"], ["13/../1", "IME Les Calanques"],
+        ["13:/1", "IME Les Calanques"]], header=["FINESS", "Raison sociale"])
     out = tmp_path / "out"
     main(["run", str(exports), "--establishments", str(referential), "--out", str(out), "--as-of", "2026-11-01",
           "--per-establishment", "--format", "html"])

@@ -7,13 +7,12 @@ attachment of each professional to the right establishment.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from ..cells import luhn_valid
+from ..cells import finess_problem
 from ..frames import TEXT
 from . import account_hits, check, format_dates, hits
-
-_FINESS = r"(?:\d{2}|2[AB])\d{7}"
 
 
 @check("closed_establishment", needs=("establishments",))
@@ -31,16 +30,16 @@ def closed_establishment(ctx) -> pd.DataFrame:
 def finess_validity(ctx) -> pd.DataFrame:
     """FINESS numbers malformed, failing their check key, or absent from the referential."""
     establishments = ctx.establishments
-    finess = establishments["finess"]
-    well_formed = finess.str.fullmatch(_FINESS).fillna(False)
-    corsica = finess.str.match(r"2[AB]").fillna(False)  # no published key rule for 2A/2B: not checked
-    key_ok = luhn_valid(finess.where(~corsica)) | corsica
-    referential_given = ctx.inputs.establishments is not None
-    reason = pd.Series(pd.NA, index=establishments.index, dtype=TEXT)
-    if referential_given:
-        reason = reason.mask(~establishments["in_referential"], "absent du référentiel des établissements")
-    reason = reason.mask(well_formed & ~key_ok, "clé de contrôle FINESS invalide (erreur de saisie probable)")
-    reason = reason.mask(~well_formed, "numéro FINESS mal formé (9 caractères attendus)")
+    reason = finess_problem(establishments["finess"])
+    if ctx.inputs.establishments is not None:
+        reason = reason.fillna(establishments["in_referential"].map(
+            {False: "absent du référentiel des établissements", True: pd.NA}).astype(TEXT))
     found = establishments[reason.notna()]
-    message = "FINESS « " + found["finess"] + " » : " + reason[found.index]
-    return hits(found["finess"], message, subject=found["name"])
+    listed = hits(found["finess"], "FINESS « " + found["finess"] + " » : " + reason[found.index],
+                  subject=found["name"])
+    # Account rows carrying a number that is no establishment's: a typing error to correct on them.
+    typo = ctx.invalid_finess
+    accounts = typo["accounts"].astype(TEXT) + np.where(typo["accounts"] > 1, " comptes rattachés", " compte rattaché")
+    message = ("FINESS « " + typo["finess"] + " » : " + typo["reason"] + " ; " + accounts
+               + " à ce numéro, à rattacher au bon établissement")
+    return pd.concat([listed, hits(typo["finess"], message, subject=typo["name"])], ignore_index=True)
