@@ -64,4 +64,6 @@ def build_access_review(ctx: AuditContext, findings: list[Finding]) -> pd.DataFr
     })
     findings_of = active[["finess", "account_id"]].merge(codes, on=["finess", "account_id"], how="left")
     review["findings"] = text(findings_of["findings"]).to_numpy()
-    return review.sort_values(["finess", "name", "account"], ignore_index=True)[COLUMNS]
+    review = review.sort_values(["finess", "name", "account"], ignore_index=True)[COLUMNS]
+    review.attrs["rights"] = list(ctx.catalogue.rights.values())  # every right, in the guide's order
+    return review

@@ -16,7 +16,7 @@ from .history.store import History
 from .load import load_inputs
 from .progress import Progress, silent
 from .render import DEFAULT_FORMATS, prepare_out_dir
-from .render.bundles import write_bundles
+from .render.bundles import bundle_links, write_bundles
 from .render.html_report import write_html
 from .render.json_report import write_json
 from .render.junit_report import write_junit
@@ -80,6 +80,8 @@ def write_reports(
     fail_on_new: bool = False,
 ) -> list[Path]:
     out = prepare_out_dir(Path(out))
+    if per_establishment:  # the regional reports link to them
+        result.report.bundles = bundle_links(result.establishments)
     written = []
     if "json" in formats:
         written.append(write_json(result, out / "findings.json"))

@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import multiprocessing
 import os
+import shlex
 import signal
 import sys
 import textwrap
@@ -19,6 +20,7 @@ from . import __version__
 from .audit import audit, load_rulebook, rules_folder, write_reports
 from .cells import parse_typed_date
 from .checks import describe_params
+from .engine import ReportContext
 from .errors import AuditError
 from .findings import SEVERITIES, SEVERITY_LABELS
 from .french_args import FrenchParser
@@ -129,6 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
                      f"(défaut : {','.join(DEFAULT_FORMATS)})")
     run.add_argument("--per-establishment", action="store_true",
                      help="écrire aussi un classeur et une page par établissement, pour sa direction")
+    run.add_argument("--deadline", type=_date, metavar="DATE",
+                     help="date limite donnée aux directions dans leurs rapports (AAAA-MM-JJ)")
+    run.add_argument("--contact", metavar="TEXTE",
+                     help="à qui les directions répondent, écrit dans leurs rapports "
+                     "(ex. « ARS PACA, audit-vt@ars.example »)")
     run.add_argument("--history", type=Path, metavar="FICHIER",
                      help="historique des audits (SQLite, créé s'il n'existe pas) : comparer avec l'audit précédent "
                      "(nouveaux, persistants, résolus, scores, tendances) puis enregistrer celui-ci")
@@ -199,6 +206,7 @@ def _run(args) -> int:
         result = audit(args.paths, as_of, rules_path=args.rules, params=args.param,
                        forced_kinds=_forced_kinds(args), waivers_path=args.waivers, progress=progress,
                        access_review=bool({"xlsx", "html"} & set(args.format)), history=history, settings=settings)
+        result.report = ReportContext(shlex.join(["vt-audit", *args.argv]), args.deadline, args.contact)
         write_reports(result, args.out, args.format, args.per_establishment, args.fail_on, progress,
                       args.fail_on_new)
         if history is not None:
@@ -340,7 +348,9 @@ def entry_point() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     try:
+        argv = sys.argv[1:] if argv is None else argv
         args = build_parser().parse_args(argv)
+        args.argv = argv
         _configure_logging(getattr(args, "verbose", 0))
         return {"run": _run, "validate": _validate, "history": _history, "rules": _rules}[args.command](args)
     except AuditError as exc:

@@ -6,6 +6,7 @@ whenever it is made.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -26,6 +27,17 @@ from .waivers import WaiverStatus
 
 
 @dataclass
+class ReportContext:
+    """What the reports say besides the findings: how the run was made and, for the directors,
+    by when and to whom to answer; where each establishment's bundle is, once written."""
+
+    command: str | None = None
+    deadline: dt.date | None = None
+    contact: str | None = None
+    bundles: dict[str, str] = field(default_factory=dict)  # FINESS -> bundle path relative to the reports
+
+
+@dataclass
 class AuditResult:
     as_of: pd.Timestamp
     rules: list[Rule]
@@ -37,6 +49,7 @@ class AuditResult:
     waivers: WaiverStatus | None = None
     access_review: pd.DataFrame | None = None  # see access_review.py
     follow_up: FollowUp | None = None  # with a history: what changed since the previous audit
+    report: ReportContext = field(default_factory=ReportContext)
 
     def severity_counts(self) -> dict[str, int]:
         counts = Counter(f.severity for f in self.findings)

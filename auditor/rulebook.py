@@ -17,7 +17,10 @@ from .errors import AuditError
 from .findings import SEVERITIES
 from .yamlfile import LineDict, read_yaml
 
-RULE_KEYS = ("code", "check", "severity", "title", "params", "why", "fix", "source", "examples")
+RULE_KEYS = ("code", "check", "severity", "title", "params", "why", "fix", "source", "group", "examples")
+# `group: establishment`: people read the rule's findings as one entry per establishment listing
+# the accounts (a closed establishment's), while findings.json keeps one finding per account.
+GROUPS = ("establishment",)
 REQUIRED_KEYS = ("code", "check", "severity", "title", "why", "fix")
 EXAMPLE_KEYS = ("description", "findings", "as_of", "accounts", "establishments", "staff")
 CODE_PATTERN = re.compile(r"^[A-Z]{3}-\d{2}$")
@@ -43,6 +46,7 @@ class Rule:
     params: dict = field(default_factory=dict)
     source: str = ""
     examples: tuple[Example, ...] = ()
+    group: str | None = None  # see GROUPS
     file: str = ""
     line: int = 0
 
@@ -114,6 +118,9 @@ def _read_rule(path: Path, entry, catalogue: Catalogue, errors: _Errors) -> Rule
     if kind is None and "check" in entry:
         errors.add(path, entry.line_of("check"), code,
                    f"type de contrôle « {entry['check']} » inconnu ; types valides : {', '.join(sorted(REGISTRY))}")
+    if "group" in entry and entry["group"] not in GROUPS:
+        errors.add(path, entry.line_of("group"), code,
+                   f"regroupement « {entry['group']} » inconnu ; valeurs valides : {', '.join(GROUPS)}")
     params = entry.get("params") or {}
     if not isinstance(params, dict):
         errors.add(path, entry.line_of("params"), code, "« params » doit être un dictionnaire")
@@ -125,7 +132,8 @@ def _read_rule(path: Path, entry, catalogue: Catalogue, errors: _Errors) -> Rule
         return None
     return Rule(code=code, check=entry["check"], severity=entry["severity"], title=entry["title"].strip(),
                 why=entry["why"].strip(), fix=entry["fix"].strip(), params=dict(params),
-                source=str(entry.get("source", "")).strip(), examples=examples, file=str(path), line=entry.line)
+                source=str(entry.get("source", "")).strip(), examples=examples, group=entry.get("group"),
+                file=str(path), line=entry.line)
 
 
 def _check_params(path, entry, code, kind, params, errors):

@@ -22,7 +22,7 @@ from ..engine import AuditResult
 from ..progress import Progress, silent
 from ..text import fold
 from .html_report import write_html
-from .xlsx_report import DIRECTOR_SHEETS, write_xlsx
+from .xlsx_report import write_xlsx
 
 BUNDLE_DIR = "etablissements"
 MAX_NAME_CHARS = 60
@@ -69,15 +69,21 @@ def split_by_establishment(result: AuditResult) -> dict[str, AuditResult]:
     return parts
 
 
-def _stems(parts: dict[str, AuditResult]) -> dict[str, str]:
+def bundle_stems(establishments: pd.DataFrame) -> dict[str, str]:
+    """The file name (without extension) of each establishment's bundle."""
     stems, used = {}, set()
-    for finess, part in parts.items():
-        stem = bundle_stem(finess, part.establishments["name"].iat[0])
-        while stem.lower() in used:  # two malformed FINESS may fold to the same name
+    for finess, name in zip(establishments["finess"], establishments["name"]):
+        stem = bundle_stem(finess, name)
+        while stem.lower() in used:  # two malformed FINESS of the referential may fold to the same name
             stem += "_bis"
         used.add(stem.lower())
         stems[finess] = stem
     return stems
+
+
+def bundle_links(establishments: pd.DataFrame) -> dict[str, str]:
+    """Each establishment's bundle page, relative to the regional reports (for their links)."""
+    return {finess: f"{BUNDLE_DIR}/{stem}.html" for finess, stem in bundle_stems(establishments).items()}
 
 
 def review_positions(review: pd.DataFrame | None) -> dict[str, np.ndarray]:
@@ -97,11 +103,11 @@ def _write_one(job: tuple[str, str, Path, tuple[str, ...]]) -> list[Path]:
         rows = review.take(positions.get(finess, np.array([], dtype=np.int64)))
         part = dataclasses.replace(part, access_review=rows)
     written = []
+    establishment = {"finess": finess, "name": part.establishments["name"].iat[0]}
     if "xlsx" in formats:
-        written.append(write_xlsx(part, folder / f"{stem}.xlsx", DIRECTOR_SHEETS))
+        written.append(write_xlsx(part, folder / f"{stem}.xlsx", establishment))
     if "html" in formats:
-        name = part.establishments["name"].iat[0]
-        written.append(write_html(part, folder / f"{stem}.html", {"finess": finess, "name": name}))
+        written.append(write_html(part, folder / f"{stem}.html", establishment))
     return written
 
 
@@ -122,7 +128,8 @@ def write_bundles(result: AuditResult, out: Path, formats: tuple[str, ...], prog
     _PARTS.update(split_by_establishment(result))
     if result.access_review is not None:
         _REVIEW.update(review=result.access_review, positions=review_positions(result.access_review))
-    jobs = [(finess, stem, folder, formats) for finess, stem in _stems(_PARTS).items()]
+    stems = bundle_stems(result.establishments.sort_values("finess"))
+    jobs = [(finess, stems[finess], folder, formats) for finess in _PARTS]
     workers = os.cpu_count() or 1
     try:
         if workers > 1 and len(jobs) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():

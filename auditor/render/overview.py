@@ -1,0 +1,70 @@
+"""The region at a glance: key figures, establishments worst first, rules by department.
+
+Shared by the page and the workbook, so that both say the same thing. An
+establishment is "conforme" when it has no error and no warning that a waiver
+does not cover (information findings are advice).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..engine import AuditResult
+from ..findings import SEVERITIES
+
+
+def department(finess: pd.Series) -> pd.Series:
+    """The department a FINESS begins with: two characters (2A, 2B in Corsica), three overseas (971…)."""
+    text = finess.astype(str)
+    return text.str[:3].where(text.str.startswith("97"), text.str[:2])
+
+
+def establishment_table(result: AuditResult) -> pd.DataFrame:
+    """Each audited establishment with its unwaived findings, department, bundle and (with a history)
+    score: worst first."""
+    unwaived = pd.DataFrame([(f.finess, f.severity) for f in result.findings if not f.waived],
+                            columns=["finess", "severity"])
+    counts = unwaived.groupby(["finess", "severity"]).size().unstack(fill_value=0)
+    table = result.establishments[["finess", "name", "in_referential", "closed", "accounts"]].copy()
+    for severity in SEVERITIES:
+        column = counts[severity] if severity in counts else pd.Series(dtype="int64")
+        table[severity] = table["finess"].map(column).fillna(0).astype("int64")
+    table["department"] = department(table["finess"])
+    table["compliant"] = (table["error"] == 0) & (table["warning"] == 0)
+    table["bundle"] = table["finess"].map(result.report.bundles)
+    if result.follow_up is not None:
+        scores = result.follow_up.scores.set_index("finess")
+        table["score"] = table["finess"].map(scores["score"])
+        table["change"] = table["finess"].map(scores["change"])
+        order, ascending = ["score", "error", "warning", "finess"], [True, False, False, True]
+    else:
+        order, ascending = ["error", "warning", "info", "finess"], [False, False, False, True]
+    return table.sort_values(order, ascending=ascending, ignore_index=True)
+
+
+def key_figures(result: AuditResult, table: pd.DataFrame) -> dict:
+    counts = result.severity_counts()
+    compliant = int(table["compliant"].sum())
+    return {
+        "establishments": len(table),
+        "compliant": compliant,
+        "compliant_share": round(100 * compliant / len(table)) if len(table) else 0,
+        "without_accounts": int((table["accounts"] == 0).sum()),
+        "accounts": int(table["accounts"].sum()),
+        "findings": sum(counts.values()),
+        **counts,
+        "waived": sum(1 for f in result.findings if f.waived),
+        "input_issues": len(result.input_issues),
+    }
+
+
+def rules_by_department(result: AuditResult) -> pd.DataFrame:
+    """Findings per rule (rows, in rule order) and department (columns), with totals."""
+    frame = pd.DataFrame([(f.rule, f.finess) for f in result.findings], columns=["rule", "finess"])
+    frame["department"] = department(frame["finess"])
+    table = pd.crosstab(frame["rule"], frame["department"])
+    departments = sorted(set(department(result.establishments["finess"])) | set(table.columns))
+    codes = [rule.code for rule in result.rules]
+    table = table.reindex(index=codes, columns=departments, fill_value=0)
+    table["Total"] = table.sum(axis=1)
+    return table

@@ -1,0 +1,169 @@
+"""One sheet of a report workbook: streamed (openpyxl write-only), safe, readable and printable.
+
+- Text that a spreadsheet would take for a formula (=, +, -, @, tab, carriage
+  return first) is stored as text, never as a formula.
+- A header row that wraps, stays frozen, filters, and repeats on each printed page.
+- A4 landscape, one page wide, with the report's scope, the audit date and
+  "page n / N" in the page header and footer.
+- Long columns (wide ones) wrap; dates are real dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Iterable
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+SEVERITY_FILLS = {
+    "error": PatternFill("solid", fgColor="FFC7CE"),
+    "warning": PatternFill("solid", fgColor="FFEB9C"),
+    "info": PatternFill("solid", fgColor="DDEBF7"),
+}
+HEADER_FONT = Font(bold=True)
+TITLE_FONT = Font(bold=True, size=13)
+HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
+WRAP = Alignment(wrap_text=True, vertical="top")
+TOP = Alignment(vertical="top")
+HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="center")
+VERTICAL_HEADER = Alignment(text_rotation=90, horizontal="center", vertical="bottom", wrap_text=True)
+LONG_COLUMN = 30  # columns at least this wide hold long texts: wrapped
+# Past this many rows a sheet is for filtering, not printing: its cells are not wrapped, since
+# a styled cell costs several times a plain one (a national findings sheet has 400,000 rows).
+WRAP_MAX_ROWS = 20_000
+DATE_FORMAT = "DD/MM/YYYY"
+ROW_POINTS = 15  # the height of one line of 11-point text
+MAX_ROW_POINTS = 409  # Excel's limit
+
+
+class Sheet:
+    """A write-only sheet with optional lines above its table, then a header row and rows."""
+
+    def __init__(self, workbook: Workbook, title: str, columns: list[tuple[str, int]], *, scope: str, as_of: str,
+                 intro: Iterable[str] = (), rows: int = 0, freeze_columns: int = 0, vertical_headers: int = 0):
+        """`columns`: (header, width); `intro`: lines of text above the table; `rows`: how many will
+        follow (long texts are wrapped below WRAP_MAX_ROWS); `freeze_columns`: name columns kept in
+        view; `vertical_headers`: the last columns' headers written upwards (narrow tick columns)."""
+        self.sheet = workbook.create_sheet(title)
+        self.width = len(columns)
+        self.widths = [width for _, width in columns]
+        self.wrapped = {i for i, width in enumerate(self.widths) if width >= LONG_COLUMN} if rows <= WRAP_MAX_ROWS \
+            else set()
+        intro = list(intro)
+        self.header_row = len(intro) + 1 + bool(intro)
+        # A write-only sheet writes its views, properties and columns with its first row: all set before.
+        for index, width in enumerate(self.widths, start=1):
+            self.sheet.column_dimensions[get_column_letter(index)].width = width
+        self.sheet.freeze_panes = f"{get_column_letter(freeze_columns + 1)}{self.header_row + 1}"
+        self._print_setup(scope, as_of)
+        for number, line in enumerate(intro):
+            cell = safe_cell(self.sheet, line)
+            cell.font = TITLE_FONT if number == 0 else HEADER_FONT
+            self.sheet.append([cell])
+        if intro:
+            self.sheet.append([])
+        header = []
+        vertical_from = self.width - vertical_headers
+        for index, (name, _) in enumerate(columns):
+            cell = WriteOnlyCell(self.sheet, value=name)
+            cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+            cell.alignment = VERTICAL_HEADER if index >= vertical_from else HEADER_ALIGNMENT
+            header.append(cell)
+        vertical = [len(name) for name, _ in columns[vertical_from:]]
+        self._set_height(self.header_row, max([_lines(name, width) * ROW_POINTS for name, width in columns]
+                                              + [length * 6 + 10 for length in vertical]))
+        self.sheet.append(header)
+        self.rows = self.header_row
+
+    def _print_setup(self, scope: str, as_of: str) -> None:
+        sheet = self.sheet
+        sheet.page_setup.orientation = "landscape"
+        sheet.page_setup.paperSize = "9"  # A4 (openpyxl.worksheet.worksheet.Worksheet.PAPERSIZE_A4)
+        sheet.page_setup.fitToWidth = 1
+        sheet.page_setup.fitToHeight = 0  # as many pages as needed down, one across
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
+        sheet.print_title_rows = f"{self.header_row}:{self.header_row}"
+        sheet.page_margins.left = sheet.page_margins.right = 0.4
+        # "&" starts a code in page headers and footers: a name's own is doubled.
+        sheet.oddHeader.left.text = scope.replace("&", "&&")
+        sheet.oddHeader.right.text = f"Situation au {as_of}"
+        sheet.oddFooter.left.text = "&A"
+        sheet.oddFooter.right.text = "Page &P / &N"
+
+    def append(self, values: Iterable, severity_column: int | None = None, severity: str | None = None):
+        # Plain values where they are safe: a styled cell costs several times a plain one.
+        values = list(values)
+        lines = 1
+        if self.wrapped:  # spreadsheets do not size rows to wrapped text on opening: give each its height
+            lines = max((_lines(values[i], self.widths[i]) for i in self.wrapped if i < len(values)), default=1)
+            if lines > 1:
+                self._set_height(self.rows + 1, lines * ROW_POINTS)
+        if lines > 1:  # a tall row: every cell reads from the top, level with the wrapped texts
+            row = [_aligned(self.sheet, value, WRAP if index in self.wrapped else TOP)
+                   for index, value in enumerate(values)]
+        else:
+            row = [_aligned(self.sheet, value, WRAP) if index in self.wrapped else safe_value(self.sheet, value)
+                   for index, value in enumerate(values)]
+        if severity_column is not None and severity in SEVERITY_FILLS:
+            if not isinstance(row[severity_column], Cell):
+                row[severity_column] = safe_cell(self.sheet, row[severity_column])
+            row[severity_column].fill = SEVERITY_FILLS[severity]
+        self.sheet.append(row)
+        self.rows += 1
+        return row
+
+    def _set_height(self, row: int, points: float) -> None:
+        self.sheet.row_dimensions[row].height = min(points, MAX_ROW_POINTS)
+
+    def close(self):
+        last = get_column_letter(self.width)
+        self.sheet.auto_filter.ref = f"A{self.header_row}:{last}{max(self.rows, self.header_row + 1)}"
+
+
+def _lines(value, width: int) -> int:
+    """Lines a text takes in a column `width` characters wide, wrapped."""
+    if not isinstance(value, str) or not value:
+        return 1
+    per_line = max(width * 1.1, 1)  # a column of width w holds a little more than w average characters
+    return sum(max(1, math.ceil(len(line) / per_line)) for line in value.split("\n"))
+
+
+def _aligned(sheet, value, alignment: Alignment):
+    cell = safe_cell(sheet, value)
+    cell.alignment = alignment
+    return cell
+
+
+def safe_value(sheet, value):
+    """`value` ready for a write-only row: a plain value, or a cell where a plain one would be wrong."""
+    if value is None or isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and not value.startswith(FORMULA_TRIGGERS) and not ILLEGAL_CHARACTERS_RE.search(value):
+        return value
+    return safe_cell(sheet, value)
+
+
+def safe_cell(sheet, value) -> WriteOnlyCell:
+    """A cell that shows `value` as it is: text stays text, whatever it starts with; dates are dates."""
+    if value is None:
+        return WriteOnlyCell(sheet, value=None)
+    if isinstance(value, bool):
+        return WriteOnlyCell(sheet, value="oui" if value else "non")
+    if isinstance(value, (int, float)):
+        return WriteOnlyCell(sheet, value=value)
+    if isinstance(value, dt.date):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = DATE_FORMAT
+        return cell
+    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
+    cell = WriteOnlyCell(sheet, value=text)
+    if text.startswith(FORMULA_TRIGGERS):
+        cell.data_type = "s"  # openpyxl took it for a formula: store the text itself
+        cell.quotePrefix = True  # and Excel keeps it as text when the cell is edited
+    return cell
