@@ -54,10 +54,11 @@ def test_samples_have_clean_establishments_and_full_coverage(sample_run):
 def test_workbook_reads_back_with_findings_rules_and_frozen_filtered_headers(sample_run):
     _, out = sample_run
     workbook = load_workbook(out / "audit.xlsx")
-    assert workbook.sheetnames == ["Synthèse", "Constats", "Revue des accès", "Règles", "Problèmes de lecture",
-                                   "À propos"]
+    assert workbook.sheetnames == ["Vue d'ensemble", "Synthèse", "Constats", "Revue des accès", "Règles",
+                                   "Problèmes de lecture", "À propos"]
     findings = workbook["Constats"]
-    assert findings.freeze_panes == "A2" and findings.auto_filter.ref.startswith("A1:")
+    # Header and severity, rule and title columns stay in view; filters on the header.
+    assert findings.freeze_panes == "D2" and findings.auto_filter.ref.startswith("A1:")
     header = [c.value for c in findings[1]]
     rows = [dict(zip(header, (c.value for c in row))) for row in findings.iter_rows(min_row=2)]
     report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
@@ -81,15 +82,21 @@ def test_access_review_lists_every_active_account_with_rights_and_a_decision_lis
                   if r["Statut"] == "Actif"}
     assert {(r["Compte"], r["FINESS"]) for r in rows} == active
     medical = [r for r in rows if "DRT-01" in (r["Constats"] or "")]
-    assert medical and all("Accéder aux informations médicales" in r["Droits"] for r in medical)
+    assert medical and all(r["Accéder aux informations médicales"] == "✔" for r in medical)
     flagged = {(f["account"], f["finess"]) for f in report["findings"] if f["rule"] == "DRT-01"}
     assert {(r["Compte"], r["FINESS"]) for r in medical} == flagged
+    secretaries = [r for r in rows if r["Fonction"] == "Secrétaire"]
+    assert secretaries and all(r["Accéder aux informations médicales"] is None for r in secretaries)
     decision = header.index("Décision (Conserver / Modifier / Archiver)")
     assert all(row[decision] is None for row in sheet.iter_rows(min_row=2, values_only=True))
     validation = sheet.data_validations.dataValidation[0]
-    assert validation.formula1 == '"Conserver,Modifier,Archiver"' and str(validation.sqref) == f"K2:K{len(rows) + 1}"
+    assert validation.formula1 == '"Conserver,Modifier,Archiver"' and str(validation.sqref) == f"J2:J{len(rows) + 1}"
+    assert validation.showErrorMessage and validation.errorStyle == "stop" and validation.showInputMessage
     page = (out / "audit.html").read_text(encoding="utf-8")
-    assert f"Revue des accès ({len(rows)} comptes actifs)" in page
+    assert "Revue des accès (" not in page and "feuille « Revue des accès »" in page  # the region's page is light
+    bundle = next((out / "etablissements").glob(f"{medical[0]['FINESS']}_*.html")).read_text(encoding="utf-8")
+    own = sum(1 for r in rows if r["FINESS"] == medical[0]["FINESS"])
+    assert f"Revue des accès ({own} comptes actifs)" in bundle
 
 
 class _Text(HTMLParser):
@@ -123,19 +130,26 @@ def test_each_bundle_holds_only_its_establishment(sample_run):
     report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     bundles = sorted((out / "etablissements").glob("*.xlsx"))
     assert len(bundles) == len(report["establishments"])
+    region_review = load_workbook(out / "audit.xlsx")["Revue des accès"]
+    review_header = [c.value for c in region_review[1]]
+    review_rows = [dict(zip(review_header, r)) for r in region_review.iter_rows(min_row=2, values_only=True)]
     for path in bundles:
         finess = path.name.split("_")[0]
         workbook = load_workbook(path)
-        for sheet_name in ("Constats", "Revue des accès"):
-            sheet = workbook[sheet_name]
-            column = [c.value for c in sheet[1]].index("FINESS")
-            assert {row[column] for row in sheet.iter_rows(min_row=2, values_only=True)} <= {finess}
         own = [f for f in report["findings"] if f["finess"] == finess]
-        assert workbook["Constats"].max_row - 1 == len(own)
+        sheet = workbook["Constats"]
+        header = [c.value for c in sheet[1]]
+        assert "FINESS" not in header and "Clé" not in header  # no technical column for a director
+        found = [dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)]
+        assert sorted((r["Règle"], r["Personne"]) for r in found) == sorted((f["rule"], f["subject"]) for f in own)
+        review = workbook["Revue des accès"]
+        header = [c.value for c in review[1]]
+        mine = sorted((r["Compte"], r["Personne"]) for r in review_rows if r["FINESS"] == finess)
+        assert sorted((r[header.index("Compte")], r[header.index("Personne")])
+                      for r in review.iter_rows(min_row=2, values_only=True)) == mine
         page = path.with_suffix(".html").read_text(encoding="utf-8")
         own_name = next(e["name"] for e in report["establishments"] if e["finess"] == finess)
-        own_people = {own_name} | {f["subject"] for f in own} | {
-            r[3] for r in workbook["Revue des accès"].iter_rows(min_row=2, values_only=True)}
+        own_people = {own_name} | {f["subject"] for f in own} | {person for _, person in mine}
         strangers = {f["subject"] for f in report["findings"] if f["finess"] != finess} - own_people
         # "IME Les Oliviers" must not match inside "IME Les Oliviers 2"
         shown = [n for n in strangers if re.search(re.escape(html.escape(n)) + r"(?!\w| \d)", page)]

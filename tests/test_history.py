@@ -95,13 +95,13 @@ def test_reports_show_statuses_scores_and_trends(three_months):
     _, _, outputs = three_months
     out = outputs["2027-01-01"]
     workbook = load_workbook(out / "audit.xlsx")
-    assert {"Suivi", "Résolus", "Tendances"} <= set(workbook.sheetnames)
+    assert {"Résolus", "Tendances", "Tendances par établissement"} <= set(workbook.sheetnames)
     findings = workbook["Constats"]
     header = [c.value for c in findings[1]]
     rows = [dict(zip(header, r)) for r in findings.iter_rows(min_row=2, values_only=True)]
     assert Counter(r["Statut"] for r in rows) == Counter(f["status"] for f in report(out)["findings"])
     trend = list(workbook["Tendances"].iter_rows(values_only=True))
-    assert [r[0] for r in trend[1:]] == ["01/11/2026", "01/12/2026", "01/01/2027"]
+    assert [r[0].date().isoformat() for r in trend[1:]] == list(MONTHS)  # real dates
     assert len(workbook["Tendances"]._charts) == 1  # the native chart reads back
     per_establishment = list(workbook["Tendances par établissement"].iter_rows(values_only=True))
     assert per_establishment[0][3:] == ("01/11/2026", "01/12/2026", "01/01/2027")
@@ -111,11 +111,13 @@ def test_reports_show_statuses_scores_and_trends(three_months):
         totals = {e["finess"]: e["error"] + e["warning"] + e["info"] for e in establishments}
         assert {f: c for f, c in zip(rows_by_finess, counts) if c is not None} == {
             f: t for f, t in totals.items() if f in rows_by_finess}
-    ranking = list(workbook["Suivi"].iter_rows(min_row=2, values_only=True))
-    assert [r[4] for r in ranking] == sorted(r[4] for r in ranking)  # worst score first
+    summary = workbook["Synthèse"]
+    header = [c.value for c in summary[1]]
+    ranking = [dict(zip(header, r)) for r in summary.iter_rows(min_row=2, values_only=True)]
+    assert [r["Score"] for r in ranking] == sorted(r["Score"] for r in ranking)  # worst score first
     page = (out / "audit.html").read_text(encoding="utf-8")
     assert "Suivi depuis l'audit du 01/12/2026" in page and "<svg" in page and "<script" not in page
-    assert "1 réapparu" in page and "Classement des établissements" in page
+    assert "1 réapparu" in page and "(score le plus bas)" in page
 
 
 def test_a_bundle_shows_its_own_curve_and_what_was_resolved_there(three_months):
@@ -127,7 +129,7 @@ def test_a_bundle_shows_its_own_curve_and_what_was_resolved_there(three_months):
     text = page.read_text(encoding="utf-8")
     resolved_here = sum(1 for g in december["gone"] if g["finess"] == finess and g["status"] == "résolu")
     assert f"{resolved_here} constat résolu depuis le dernier audit" in text
-    assert "<svg" in text and "Classement des établissements" not in text
+    assert "<svg" in text and "Établissements à traiter en priorité" not in text
     (workbook,) = (outputs["2026-12-01"] / "etablissements").glob(f"{finess}_*.xlsx")
     gone_rows = list(load_workbook(workbook)["Résolus"].iter_rows(min_row=2, values_only=True))
     assert len(gone_rows) == resolved_here and {r[2] for r in gone_rows} == {finess}

@@ -208,7 +208,7 @@ def test_formula_like_text_stays_inert_in_every_workbook_and_html_in_every_page(
 def test_the_workbook_writer_never_stores_formula_like_text_as_a_formula(tmp_path, text):
     from openpyxl import Workbook as Book
 
-    from auditor.render.xlsx_report import safe_cell
+    from auditor.render.xlsx_sheet import safe_cell
 
     book = Book(write_only=True)
     sheet = book.create_sheet("T")

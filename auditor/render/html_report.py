@@ -9,7 +9,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
 from .. import __version__
-from ..access_review import MAX_REVIEW_ROWS, too_large_note
+from ..access_review import MAX_REVIEW_ROWS
 from ..checks import describe_params
 from ..engine import AuditResult
 from ..findings import SEVERITY_LABELS, SEVERITY_RANK
@@ -17,6 +17,8 @@ from ..history.follow_up import score_change
 from ..resources import templates_dir
 from ..text import plural
 from . import atomic_path
+from .blocks import rule_entries, todo_blocks
+from .overview import establishment_table, key_figures, rules_by_department
 from .trend_chart import trend_svg
 
 
@@ -38,19 +40,26 @@ def _environment() -> Environment:
     return environment
 
 
-def rule_sections(result: AuditResult) -> list[dict]:
-    """Rules with findings, most severe first, each with its findings: the to-do list."""
+RULE_ROWS = 25  # per rule on the region's page; every finding is in the workbook and the bundles
+ISSUE_ROWS = 200
+
+
+def rule_sections(result: AuditResult, limit: int | None) -> list[dict]:
+    """Rules with findings, most severe first, each with its entries (grouped as people read them)."""
     by_rule: dict[str, list] = {}
     for finding in result.findings:
         by_rule.setdefault(finding.rule, []).append(finding)
-    sections = [
-        {"rule": rule, "findings": by_rule[rule.code]}
-        for rule in result.rules if rule.code in by_rule
-    ]
+    sections = []
+    for rule in result.rules:
+        if rule.code in by_rule:
+            entries = rule_entries(rule, by_rule[rule.code])
+            shown = entries if limit is None else entries[:limit]
+            sections.append({"rule": rule, "entries": shown, "total": len(by_rule[rule.code]),
+                             "hidden": len(entries) - len(shown)})
     return sorted(sections, key=lambda s: (-SEVERITY_RANK[s["rule"].severity], s["rule"].code))
 
 
-RANKING_ROWS = 20  # the page shows the worst establishments; the workbook ranks them all
+RANKING_ROWS = 30  # the page shows the worst establishments; the workbook ranks them all
 GONE_ROWS = 100
 
 
@@ -73,32 +82,38 @@ def follow_up_view(result: AuditResult, establishment: dict | None) -> dict | No
         "score": None if score is None or pd.isna(score) else round(score),
         "change": None if previous_score is None or pd.isna(previous_score) else score_change(score - previous_score),
         "chart": trend_svg(follow_up.region_trend(), title),
-        "ranking": scores.head(RANKING_ROWS).to_dict("records"),
         "to_call": follow_up.to_call_first(RANKING_ROWS).to_dict("records"),
         "resolved": follow_up.resolved.head(GONE_ROWS).to_dict("records"),
         "unverified": follow_up.unverified.head(GONE_ROWS).to_dict("records"),
         "stale_months": follow_up.stale_months,
         "changes": {row.finess: score_change(row.change) for row in scores.itertuples() if not pd.isna(row.change)},
+        "overdue": dict(zip(scores["finess"], scores["overdue"])),
     }
 
 
 def write_html(result: AuditResult, target: Path, establishment: dict | None = None) -> Path:
     """The regional page, or with `establishment` ({finess, name}) a director's page."""
     template = _template()
-    counts = result.severity_counts()
-    review = result.access_review
+    director = establishment is not None
+    review = result.access_review if director else None  # the region's review is in the workbook
+    table = establishment_table(result)
     page = template.render(
         result=result,
         establishment=establishment,
-        sections=rule_sections(result),
-        counts=counts,
+        report=result.report,
+        sections=rule_sections(result, None if director else RULE_ROWS),
+        todo=todo_blocks(result.findings, result.rules) if director else None,
+        figures=key_figures(result, table),
+        establishments=table.to_dict("records"),
+        by_department=None if director else rules_by_department(result),
+        rule_titles={rule.code: rule.title for rule in result.rules},
+        counts=result.severity_counts(),
         severity_labels=SEVERITY_LABELS,
         as_of=result.as_of.strftime("%d/%m/%Y"),
         version=__version__,
-        establishments=result.establishments.to_dict("records"),
         skipped=[o for o in result.outcomes.values() if not o.evaluated],
         access_review=review.to_dict("records") if review is not None and len(review) <= MAX_REVIEW_ROWS else None,
-        review_note=too_large_note(len(review)) if review is not None and len(review) > MAX_REVIEW_ROWS else None,
+        issues=result.input_issues[:ISSUE_ROWS],
         follow=follow_up_view(result, establishment),
         describe_params=describe_params,
     )
