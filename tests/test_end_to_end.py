@@ -137,11 +137,9 @@ def test_each_bundle_holds_only_its_establishment(sample_run):
         finess = path.name.split("_")[0]
         workbook = load_workbook(path)
         own = [f for f in report["findings"] if f["finess"] == finess]
-        sheet = workbook["Constats"]
-        header = [c.value for c in sheet[1]]
-        assert "FINESS" not in header and "Clé" not in header  # no technical column for a director
-        found = [dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)]
-        assert sorted((r["Règle"], r["Personne"]) for r in found) == sorted((f["rule"], f["subject"]) for f in own)
+        todo = " ".join(str(c) for row in workbook["À faire"].iter_rows(min_row=2, values_only=True) for c in row if c)
+        assert set(re.findall(r"[A-Z]{3}-\d{2}", todo)) == {f["rule"] for f in own}
+        assert all(f["message"] in todo and (f["account"] or "") in todo for f in own)
         review = workbook["Revue des accès"]
         header = [c.value for c in review[1]]
         mine = sorted((r["Compte"], r["Personne"]) for r in review_rows if r["FINESS"] == finess)

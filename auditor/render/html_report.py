@@ -15,7 +15,7 @@ from ..engine import AuditResult
 from ..findings import SEVERITY_LABELS, SEVERITY_RANK
 from ..history.follow_up import score_change
 from ..resources import templates_dir
-from ..text import plural
+from ..text import french_number, plural
 from . import atomic_path
 from .blocks import rule_entries, todo_blocks
 from .overview import establishment_table, key_figures, rules_by_department
@@ -37,11 +37,12 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     environment.filters["plural"] = plural
+    environment.filters["number"] = french_number
     return environment
 
 
-RULE_ROWS = 25  # per rule on the region's page; every finding is in the workbook and the bundles
-ISSUE_ROWS = 200
+RULE_ROWS = 10  # per rule on the region's page; every finding is in the workbook and the bundles
+ISSUE_ROWS = 50
 
 
 def rule_sections(result: AuditResult, limit: int | None) -> list[dict]:
@@ -96,15 +97,16 @@ def write_html(result: AuditResult, target: Path, establishment: dict | None = N
     template = _template()
     director = establishment is not None
     review = result.access_review if director else None  # the region's review is in the workbook
-    table = establishment_table(result)
+    table = None if director else establishment_table(result)  # the region's overview only
     page = template.render(
         result=result,
         establishment=establishment,
         report=result.report,
         sections=rule_sections(result, None if director else RULE_ROWS),
         todo=todo_blocks(result.findings, result.rules) if director else None,
-        figures=key_figures(result, table),
-        establishments=table.to_dict("records"),
+        figures=None if director else key_figures(result, table),
+        waived=sum(1 for f in result.findings if f.waived),
+        establishments=None if director else table.to_dict("records"),
         by_department=None if director else rules_by_department(result),
         rule_titles={rule.code: rule.title for rule in result.rules},
         counts=result.severity_counts(),

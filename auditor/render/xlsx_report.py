@@ -327,8 +327,9 @@ def _todo_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> None:
 REGIONAL_SHEETS = (_overview_sheet, _summary_sheet, _findings_sheet, _gone_sheet, _trend_sheet,
                    _establishment_trend_sheet, _access_review_sheet, _rules_sheet, _issues_sheet, _waivers_sheet,
                    _about_sheet)
-DIRECTOR_SHEETS = (_todo_sheet, _access_review_sheet, _findings_sheet, _gone_sheet, _trend_sheet, _issues_sheet,
-                   _waivers_sheet, _about_sheet)
+# The director's "À faire" holds every finding with its steps: no separate findings sheet to print twice.
+DIRECTOR_SHEETS = (_todo_sheet, _access_review_sheet, _gone_sheet, _trend_sheet, _issues_sheet, _waivers_sheet,
+                   _about_sheet)
 
 
 def write_xlsx(result: AuditResult, target: Path, establishment: dict | None = None) -> Path:

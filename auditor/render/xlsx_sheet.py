@@ -34,9 +34,9 @@ TOP = Alignment(vertical="top")
 HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="center")
 VERTICAL_HEADER = Alignment(text_rotation=90, horizontal="center", vertical="bottom", wrap_text=True)
 LONG_COLUMN = 30  # columns at least this wide hold long texts: wrapped
-# Past this many rows a sheet is for filtering, not printing: its cells are not wrapped, since
-# a styled cell costs several times a plain one (a national findings sheet has 400,000 rows).
-WRAP_MAX_ROWS = 20_000
+# Past this many rows a sheet is for filtering, not printing (the region's review, a national
+# findings sheet): its cells are not wrapped, since a styled cell costs several times a plain one.
+WRAP_MAX_ROWS = 2_000
 DATE_FORMAT = "DD/MM/YYYY"
 ROW_POINTS = 15  # the height of one line of 11-point text
 MAX_ROW_POINTS = 409  # Excel's limit

@@ -1,0 +1,79 @@
+"""What users open, opened by the real programs: LibreOffice for the workbooks, Chromium for the page.
+
+Both are Debian packages that .ci/run installs (libreoffice-calc-nogui, chromium, poppler-utils). On a
+developer's machine without them these tests are skipped, saying which package is missing.
+"""
+
+import shutil
+import subprocess
+
+import pytest
+
+from auditor.cli import main
+from auditor.synthetic import generate, write_region
+from tests.helpers import SAMPLES, SAMPLES_AS_OF
+
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+PDFINFO = shutil.which("pdfinfo")
+needs_libreoffice = pytest.mark.skipif(not (SOFFICE and PDFINFO),
+                                       reason="LibreOffice ou pdfinfo absent (apt-get install libreoffice-calc-nogui "
+                                       "poppler-utils, comme le fait .ci/run)")
+needs_chromium = pytest.mark.skipif(not (CHROMIUM and PDFINFO),
+                                    reason="Chromium ou pdfinfo absent (apt-get install chromium poppler-utils, "
+                                    "comme le fait .ci/run)")
+
+
+def pages(pdf) -> int:
+    info = subprocess.run([PDFINFO, str(pdf)], capture_output=True, text=True, check=True).stdout
+    return int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
+
+
+def to_pdf(workbooks, folder, profile):
+    """Convert with LibreOffice headless; a profile of its own so that runs never share state."""
+    subprocess.run([SOFFICE, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "pdf",
+                    "--outdir", str(folder), *map(str, workbooks)],
+                   capture_output=True, text=True, timeout=600, check=True)
+    return {w.name: folder / f"{w.stem}.pdf" for w in workbooks}
+
+
+@pytest.fixture(scope="module")
+def sample_reports(tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    main(["run", str(SAMPLES), "--out", str(out), "--as-of", SAMPLES_AS_OF, "--per-establishment",
+          "--deadline", "2026-12-15", "--contact", "ARS PACA, audit-vt@ars.example", "--fail-on", "jamais"])
+    return out
+
+
+@needs_libreoffice
+def test_libreoffice_opens_every_workbook_and_a_bundle_prints_on_four_pages_at_most(sample_reports, tmp_path):
+    workbooks = [sample_reports / "audit.xlsx", *sorted((sample_reports / "etablissements").glob("*.xlsx"))]
+    pdfs = to_pdf(workbooks, tmp_path / "pdf", tmp_path / "profile")
+    assert all(pdf.exists() and pages(pdf) >= 1 for pdf in pdfs.values()), "a workbook did not convert"
+    accounts = {path.name: _accounts(path) for path in workbooks[1:]}
+    largest = max((name for name in accounts if accounts[name] <= 20), key=accounts.get)
+    assert accounts[largest] >= 8  # a real establishment, not an empty one
+    assert pages(pdfs[largest]) <= 4, f"{largest}: {pages(pdfs[largest])} pages"
+
+
+def _accounts(path) -> int:
+    from openpyxl import load_workbook
+
+    return sum(1 for _ in load_workbook(path, read_only=True)["Revue des accès"].iter_rows(min_row=2))
+
+
+@needs_chromium
+def test_chromium_prints_the_region_page_of_a_thousand_establishments(tmp_path):
+    data, out = tmp_path / "region", tmp_path / "out"
+    write_region(generate(1_000, seed=11, staff=(6, 12)), data)
+    main(["run", str(data), "--out", str(out), "--as-of", "2026-11-01", "--format", "html", "--fail-on", "jamais"])
+    page = out / "audit.html"
+    assert page.stat().st_size < 1_500_000
+    pdf = tmp_path / "audit.pdf"
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                    f"--user-data-dir={tmp_path / 'chromium'}", f"--print-to-pdf={pdf}", page.as_uri()],
+                   capture_output=True, timeout=300, check=True)
+    assert pages(pdf) >= 1
+    first = subprocess.run([shutil.which("pdftotext") or "pdftotext", "-f", "1", "-l", "1", str(pdf), "-"],
+                           capture_output=True, text=True, check=True).stdout
+    assert "1 000" in first and "Établissements à traiter en priorité" in first  # the overview comes first

@@ -1,0 +1,197 @@
+"""Reports people act on: the region's overview, the director's to-do, workbooks that print, French wording."""
+
+import json
+import os
+import re
+import stat
+
+import pytest
+from openpyxl import load_workbook
+
+from auditor.cli import main
+from tests.helpers import SAMPLES, SAMPLES_AS_OF, account_row, write_csv
+
+REFERENTS = "Référent Établissement | VT PH - Référent ESMS"
+DEADLINE, CONTACT = "2026-12-15", "ARS PACA, audit-vt@ars.example"
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    main(["run", str(SAMPLES), "--out", str(out), "--as-of", SAMPLES_AS_OF, "--per-establishment",
+          "--deadline", DEADLINE, "--contact", CONTACT, "--waivers", str(SAMPLES / "derogations.yaml"),
+          "--fail-on", "jamais"])
+    return out, json.loads((out / "findings.json").read_text(encoding="utf-8"))
+
+
+def bundle(out, finess, suffix):
+    (path,) = (out / "etablissements").glob(f"{finess}_*{suffix}")
+    return path
+
+
+def rows_of(sheet, header_row=1):
+    header = [c.value for c in sheet[header_row]]
+    return [dict(zip(header, r)) for r in sheet.iter_rows(min_row=header_row + 1, values_only=True)]
+
+
+def test_a_directors_workbook_opens_on_a_to_do_with_one_block_per_person(sample_run):
+    out, report = sample_run
+    # The person with DRT-01 and DRT-02 (a medical legacy role on an educator) is one block.
+    drt01 = next(f for f in report["findings"] if f["rule"] == "DRT-01" and f["severity"] == "error")
+    workbook = load_workbook(bundle(out, drt01["finess"], ".xlsx"))
+    assert workbook.sheetnames[0] == "À faire"
+    todo = workbook["À faire"]
+    intro = [todo.cell(row, 1).value for row in range(1, 5)]
+    assert intro[0].startswith("À faire : ") and drt01["establishment"] in intro[0]
+    assert "À traiter avant le 15/12/2026" in intro[2] and CONTACT in intro[3]
+    header_row = next(r for r in range(1, 10) if todo.cell(r, 1).value == "Personne / compte")
+    assert todo.print_title_rows == f"${header_row}:${header_row}"  # repeated on each printed page
+    blocks = rows_of(todo, header_row)
+    own = [f for f in report["findings"] if f["finess"] == drt01["finess"]]
+    assert len(blocks) == len({f["account"] or f["subject"] for f in own})
+    (person,) = [b for b in blocks if b["Personne / compte"] == f"{drt01['subject']} ({drt01['account']})"]
+    assert "DRT-01" in person["Constats"] and "DRT-02" in person["Constats"]
+    assert person["Sévérité"] == "erreur" and "Portail de santé PACA" in person["Que faire (fiche pratique)"]
+    for sheet in workbook:  # nothing technical nor about the tool's own files
+        text = " ".join(str(c) for row in sheet.iter_rows(values_only=True) for c in row if c)
+        assert "rules/catalogue" not in text and ".yaml" not in text and "Clé" not in text
+    page = bundle(out, drt01["finess"], ".html").read_text(encoding="utf-8")
+    assert "15/12/2026" in page and CONTACT in page and page.count('class="block') == len(blocks)
+
+
+def test_a_closed_establishment_reads_as_one_entry_listing_its_accounts(sample_run):
+    out, report = sample_run
+    closed = [f for f in report["findings"] if f["rule"] == "ETB-01"]
+    assert len(closed) > 2 and len({f["finess"] for f in closed}) == 1  # findings.json: one per account
+    page = (out / "audit.html").read_text(encoding="utf-8")
+    section = page[page.index('id="ETB-01"'):]
+    section = section[:section.index("</article>")]
+    assert section.count("<tr>") == 2  # header and one entry
+    assert f"{len(closed)} comptes : " in section and all(f["account"] in section for f in closed)
+    todo = rows_of(load_workbook(bundle(out, closed[0]["finess"], ".xlsx"))["À faire"], 6)
+    assert len(todo) == 1 and todo[0]["Personne / compte"].endswith("(l'établissement)")
+
+
+def test_the_region_page_is_an_overview_with_links_and_no_access_review(sample_run):
+    out, report = sample_run
+    page = (out / "audit.html").read_text(encoding="utf-8")
+    overview = page.index("Établissements à traiter en priorité")
+    assert overview < page.index("Constats par règle et par département") < page.index("Constats par règle<")
+    assert "Revue des accès (" not in page and "(s)" not in page
+    links = re.findall(r'href="(etablissements/[^"]+\.html)"', page)
+    assert links and all((out / link).exists() for link in links)
+    compliant = sum(1 for e in report["establishments"]
+                    if not any(f["finess"] == e["finess"] and not f["waived"] and f["severity"] != "info"
+                               for f in report["findings"]))
+    share = round(100 * compliant / len(report["establishments"]))
+    assert f"<strong>{share}&nbsp;%</strong> conformes ({compliant} sans erreur ni avertissement)" in page
+    summary = rows_of(load_workbook(out / "audit.xlsx")["Synthèse"])
+    errors = [r["Erreurs"] for r in summary]
+    assert errors == sorted(errors, reverse=True)  # worst first
+    assert summary[0]["Rapport de l'établissement"] == "ouvrir"
+
+
+def test_a_rule_with_many_findings_shows_the_first_ones_and_says_where_the_rest_is(tmp_path):
+    rows = [account_row(login=f"u{n}", roles=REFERENTS, last_login="01/01/2025") for n in range(13)]
+    out = tmp_path / "out"
+    main(["run", str(write_csv(tmp_path / "comptes.csv", rows)), "--out", str(out), "--as-of", "2026-11-01"])
+    page = (out / "audit.html").read_text(encoding="utf-8")
+    section = page[page.index('id="ACC-01"'):]
+    section = section[:section.index("</article>")]
+    assert section.count("<tr>") == 11 and "Et 3 autres : liste complète dans audit.xlsx" in section
+    assert len(rows_of(load_workbook(out / "audit.xlsx")["Constats"])) == 13
+
+
+def test_every_sheet_prints_a4_landscape_one_page_wide_with_titles_and_page_numbers(sample_run):
+    out, _ = sample_run
+    for path in [out / "audit.xlsx", *sorted((out / "etablissements").glob("*.xlsx"))[:3]]:
+        for sheet in load_workbook(path):
+            setup = sheet.page_setup
+            assert (setup.orientation, setup.paperSize, setup.fitToWidth, setup.fitToHeight) == ("landscape", 9,
+                                                                                                1, 0), sheet.title
+            assert sheet.sheet_properties.pageSetUpPr.fitToPage
+            assert sheet.print_title_rows and sheet.freeze_panes
+            assert sheet.oddFooter.right.text == "Page &P / &N" and sheet.oddHeader.right.text.startswith("Situation")
+
+
+def test_the_decision_list_refuses_typed_text_and_prompts(sample_run):
+    out, _ = sample_run
+    review = load_workbook(next((out / "etablissements").glob("*.xlsx")))["Revue des accès"]
+    (validation,) = review.data_validations.dataValidation
+    assert validation.showErrorMessage and validation.errorStyle == "stop" and "Conserver" in validation.error
+    assert validation.showInputMessage and validation.prompt
+    header = [c.value for c in review[1]]
+    assert header[:2] == ["Compte", "Personne"] and review.freeze_panes == "C2"  # names stay in view
+
+
+def test_about_sheet_names_version_command_files_and_parameters(sample_run):
+    out, _ = sample_run
+    about = {r[0]: r[1] for r in load_workbook(out / "audit.xlsx")["À propos"].iter_rows(min_row=2, values_only=True)}
+    assert about["Outil"].startswith("vt-audit ") and "--deadline 2026-12-15" in about["Commande"]
+    assert any(k.startswith("Fichier lu") and "comptes.csv" in v for k, v in about.items())
+    assert about["Paramètres de ACC-01"] == "jours sans connexion tolérés : 180"
+
+
+def test_waivers_say_their_real_days_to_expiry(sample_run):
+    out, _ = sample_run
+    waivers = rows_of(load_workbook(out / "audit.xlsx")["Dérogations"])
+    ref01 = next(w for w in waivers if w["Règle"] == "REF-01")
+    assert ref01["État"] == "expire dans 19 jours"  # 2026-11-20, audited on 2026-11-01
+
+
+@pytest.mark.parametrize(("level", "on_warning", "on_info"), [
+    ("erreur", 0, 0), ("avertissement", 1, 0), ("information", 1, 1), ("jamais", 0, 0), ("warning", 1, 0)])
+def test_fail_on_speaks_french(tmp_path, level, on_warning, on_info):
+    referents = [account_row(login="a", roles=REFERENTS), account_row(login="b", roles=REFERENTS)]
+    stale = write_csv(tmp_path / "ancien.csv", [*referents, account_row(login="c", roles="", last_login="01/01/2025")])
+    statistics = "IAM - MSPH - Statistiques ESMS (IAM)"
+    blocked_account = account_row(login="c", status="Bloqué", roles=statistics)
+    blocked = write_csv(tmp_path / "bloque.csv", [*referents, blocked_account])
+    out = str(tmp_path / "o")
+    assert main(["run", str(stale), "--out", out, "--as-of", "2026-11-01", "--fail-on", level]) == on_warning
+    assert main(["run", str(blocked), "--out", out, "--as-of", "2026-11-01", "--fail-on", level]) == on_info
+
+
+def test_the_summary_line_uses_plurals(tmp_path, capsys):
+    exports = write_csv(tmp_path / "comptes.csv", [account_row(login="a", roles=REFERENTS)])
+    main(["run", str(exports), "--out", str(tmp_path / "o"), "--as-of", "2026-11-01"])
+    line = capsys.readouterr().out
+    assert line.startswith("1 établissement audité au 01/11/2026 : 1 erreur, 0 avertissement, 0 information")
+    assert "(s)" not in line
+
+
+def test_a_mistyped_finess_is_an_etb02_on_its_rows_not_an_establishment(tmp_path):
+    rows = [account_row(login="a", roles=REFERENTS), account_row(login="b", roles=REFERENTS),
+            account_row(login="c", finess="130000012")]  # the key digit is wrong
+    out = tmp_path / "out"
+    main(["run", str(write_csv(tmp_path / "comptes.csv", rows)), "--out", str(out), "--as-of", "2026-11-01",
+          "--per-establishment"])
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    typo = [f for f in report["findings"] if f["finess"] == "130000012"]
+    assert [f["rule"] for f in typo if f["rule"] in ("ETB-02", "REF-01", "REF-02")] == ["ETB-02"]
+    assert "clé de contrôle FINESS invalide" in typo[0]["message"] and "1 compte rattaché" in typo[0]["message"]
+    assert [e["finess"] for e in report["establishments"]] == ["130000011"]
+    assert [p.name[:9] for p in (out / "etablissements").glob("*.xlsx")] == ["130000011"]
+
+
+def test_finess_written_with_spaces_is_repaired_and_reported(tmp_path):
+    exports = write_csv(tmp_path / "comptes.csv", [account_row(login="a", roles=REFERENTS, finess="13 000 001 1"),
+                                                   account_row(login="b", roles=REFERENTS)])
+    out = tmp_path / "out"
+    main(["run", str(exports), "--out", str(out), "--as-of", "2026-11-01"])
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    (issue,) = [i for i in report["input_issues"] if "espaces" in i["reason"]]
+    assert (issue["line"], issue["column"], issue["value"]) == (2, "FINESS ET", "13 000 001 1")
+    assert [e["finess"] for e in report["establishments"]] == ["130000011"]
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640)])
+def test_reports_follow_the_umask(tmp_path, umask, mode):
+    previous = os.umask(umask)
+    try:
+        main(["run", str(write_csv(tmp_path / "comptes.csv", [account_row()])), "--out", str(tmp_path / "o"),
+              "--as-of", "2026-11-01", "--per-establishment"])
+    finally:
+        os.umask(previous)
+    written = [p for p in (tmp_path / "o").rglob("*") if p.is_file()]
+    assert written and {stat.S_IMODE(p.stat().st_mode) for p in written} == {mode}
