@@ -20,7 +20,7 @@ from .errors import AuditError, InputIssue
 from .frames import TEXT
 from .progress import Progress, silent
 from .read import HEAD_ROWS, MAX_CELL_CHARS, Grid, read_grids
-from .text import fold
+from .text import fold, plural
 
 log = logging.getLogger(__name__)
 
@@ -238,13 +238,14 @@ def _data_rows(path: Path, grid: Grid, header_index: int, header: list[str], map
                                  "info", dropped_rows=1))
     if overflow is not None:
         for line, count in zip(lines[(overflow > 0).to_numpy()], overflow[overflow > 0]):
-            issues.append(InputIssue(file, int(line), None, f"{count} cellule(s) hors des colonnes nommées : "
-                                     "ignorée(s)", "warning"))
+            cells_text = plural(int(count), "cellule hors des colonnes nommées", "cellules hors des colonnes nommées")
+            issues.append(InputIssue(file, int(line), None, f"{cells_text} : {'ignorées' if count > 1 else 'ignorée'}",
+                                     "warning"))
     blank_lines = lines[blank.to_numpy()] if len(blank) else []
     if len(blank_lines):
         shown = ", ".join(map(str, blank_lines[:10])) + ("…" if len(blank_lines) > 10 else "")
-        issues.append(InputIssue(file, int(blank_lines[0]), None,
-                                 f"{len(blank_lines)} ligne(s) vide(s) ignorée(s) : {shown}", "info",
+        ignored = plural(len(blank_lines), "ligne vide ignorée", "lignes vides ignorées")
+        issues.append(InputIssue(file, int(blank_lines[0]), None, f"{ignored} : {shown}", "info",
                                  dropped_rows=len(blank_lines)))
 
     keep = ~(blank | repeated).to_numpy() if len(cells) else np.array([], dtype=bool)

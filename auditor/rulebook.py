@@ -15,6 +15,7 @@ from .catalogue import Catalogue
 from .checks import REGISTRY
 from .errors import AuditError
 from .findings import SEVERITIES
+from .text import plural
 from .yamlfile import LineDict, read_yaml
 
 RULE_KEYS = ("code", "check", "severity", "title", "params", "why", "fix", "source", "group", "examples")
@@ -64,7 +65,7 @@ class _Errors:
     def raise_if_any(self):
         if self.messages:
             count = len(self.messages)
-            raise AuditError(f"{count} problème(s) dans les règles :\n  - " + "\n  - ".join(self.messages))
+            raise AuditError(f"{plural(count, 'problème')} dans les règles :\n  - " + "\n  - ".join(self.messages))
 
 
 def rule_files(rules_dir: Path) -> list[Path]:

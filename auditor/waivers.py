@@ -28,6 +28,7 @@ import pandas as pd
 from .cells import parse_typed_date
 from .errors import AuditError
 from .findings import Finding, finding_key
+from .text import plural
 from .yamlfile import LineDict, read_yaml
 
 WAIVER_KEYS = ("rule", "finess", "account", "reason", "approved_by", "expires")
@@ -124,7 +125,7 @@ def load_waivers(path: Path, rule_codes: set[str]) -> list[Waiver]:
                               None if account in (None, "") else str(account), str(entry["reason"]),
                               str(entry["approved_by"]), expires, str(path), entry.line))
     if errors:
-        raise AuditError(f"{len(errors)} problème(s) dans les dérogations :\n  - " + "\n  - ".join(errors))
+        raise AuditError(f"{plural(len(errors), 'problème')} dans les dérogations :\n  - " + "\n  - ".join(errors))
     return waivers
 
 

@@ -58,7 +58,7 @@ def test_blank_repeated_and_overflowing_rows_are_all_accounted_for(tmp_path, cat
     assert list(inputs.accounts["account_id"]) == ["a", "b"]
     assert rows_accounted_for(inputs) == 5
     reasons = " | ".join(i.reason for i in inputs.issues)
-    assert "2 ligne(s) vide(s)" in reasons and "en-tête répété" in reasons and "hors des colonnes" in reasons
+    assert "2 lignes vides ignorées" in reasons and "en-tête répété" in reasons and "hors des colonnes" in reasons
 
 
 def test_duplicated_and_blank_column_names(tmp_path, catalogue):

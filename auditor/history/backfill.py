@@ -43,7 +43,8 @@ def read_report(path: Path) -> dict:
         for number, entry in enumerate(entries, start=1):
             missing = [f for f in fields if not isinstance(entry, dict) or f not in entry]
             if missing:
-                raise AuditError(f"{path} : {section}, élément {number} : champ(s) absent(s) {', '.join(missing)}")
+                fields_text = "champs absents" if len(missing) > 1 else "champ absent"
+                raise AuditError(f"{path} : {section}, élément {number} : {fields_text} {', '.join(missing)}")
     return data
 
 

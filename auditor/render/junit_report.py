@@ -15,6 +15,7 @@ from pathlib import Path
 from ..engine import AuditResult
 from ..findings import SEVERITY_LABELS
 from ..history.follow_up import PERSISTING
+from ..text import plural
 from . import atomic_path
 
 
@@ -41,7 +42,7 @@ def write_junit(result: AuditResult, target: Path, fails) -> Path:
             if failing:
                 failures += 1
                 failure = ET.SubElement(case, "failure", type=rule.severity,
-                                        message=f"{len(failing)} constat(s) : {rule.title}")
+                                        message=f"{plural(len(failing), 'constat')} : {rule.title}")
                 lines = [f"{f.subject} : {f.message}" for f in failing]
                 failure.text = "\n".join(lines) + f"\n\nComment corriger : {rule.fix}"
             others = [f for f in findings if not fails(f)]
