@@ -154,3 +154,21 @@ class AuditContext:
 
     def establishment_names(self) -> pd.Series:
         return self.establishments.set_index("finess")["name"]
+
+    def contacts(self) -> pd.DataFrame:
+        """Whom to send each establishment's report to: finess, email, role ("référent", "direction").
+
+        The active accounts holding a referent role (ROR or VT) there, and the director's e-mail
+        of the referential when it has that column.
+        """
+        referent_roles = self.catalogue.roles_where(referent="ror") | self.catalogue.roles_where(referent="vt")
+        attachments = self.attachments
+        mask = self.holds_any(referent_roles) & attachments["state"].eq("active") & attachments["email"].notna()
+        referents = attachments.loc[mask, ["finess", "email"]].assign(role="référent")
+        referential = self.inputs.establishments
+        tables = [referents]
+        if referential is not None and "director_email" in referential:
+            directors = referential.loc[referential["director_email"].notna(), ["finess", "director_email"]]
+            tables.append(directors.rename(columns={"director_email": "email"}).assign(role="direction"))
+        return pd.concat(tables, ignore_index=True).drop_duplicates(["finess", "email"]).astype(TEXT)
+

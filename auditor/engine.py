@@ -49,6 +49,7 @@ class AuditResult:
     waivers: WaiverStatus | None = None
     access_review: pd.DataFrame | None = None  # see access_review.py
     follow_up: FollowUp | None = None  # with a history: what changed since the previous audit
+    contacts: pd.DataFrame | None = None  # finess, email, role: whom each establishment's report goes to
     report: ReportContext = field(default_factory=ReportContext)
 
     def severity_counts(self) -> dict[str, int]:
@@ -87,7 +88,8 @@ def run(rules: list[Rule], inputs: Inputs, catalogue: Catalogue, as_of: pd.Times
     findings.sort(key=lambda f: (f.finess, -SEVERITY_RANK[f.severity], f.rule, f.subject, f.key))
     return AuditResult(ctx.as_of, rules, findings, outcomes, _coverage(ctx, findings),
                        list(inputs.issues), list(inputs.sources),
-                       access_review=build_access_review(ctx, findings) if access_review else None)
+                       access_review=build_access_review(ctx, findings) if access_review else None,
+                       contacts=ctx.contacts())
 
 
 def _available(need: str, inputs: Inputs) -> bool:

@@ -113,7 +113,9 @@ def record(history: History, result, retention_months: int) -> tuple[bool, list[
     files = [(s.path, s.kind, file_sha256(Path(s.path)), s.rows) for s in result.sources]
     run = run_row(result.as_of, "audit", rules, account_rows, result.establishments, result.severity_counts(),
                   sum(f.waived for f in result.findings), follow_up.region_score)
-    return history.record(run, files, _coverage(result.establishments, follow_up), rows, retention_months)
+    recipients = [] if result.contacts is None else result.contacts.itertuples(index=False, name=None)
+    return history.record(run, files, _coverage(result.establishments, follow_up), rows, retention_months,
+                          recipients)
 
 
 def _coverage(establishments: pd.DataFrame, follow_up: FollowUp) -> pd.DataFrame:

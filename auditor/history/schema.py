@@ -60,7 +60,36 @@ def _statements(db: sqlite3.Connection, script: str) -> None:
             db.execute(statement)
 
 
-MIGRATIONS = [("0001_initial", _initial)]
+def _campaign(db: sqlite3.Connection) -> None:
+    """The monthly campaign: whom to write to, what was sent, what came back."""
+    _statements(db, """
+        CREATE TABLE recipients (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            finess TEXT NOT NULL, email TEXT NOT NULL, role TEXT NOT NULL   -- référent, direction
+        );
+        CREATE INDEX recipients_run ON recipients(run_id, finess);
+        CREATE TABLE deliveries (                -- the send journal: one row per attempt
+            as_of TEXT NOT NULL, finess TEXT NOT NULL, recipients TEXT NOT NULL,
+            status TEXT NOT NULL,                -- sent, failed
+            answer TEXT NOT NULL,                -- the SMTP server's answer, or why it failed
+            deadline TEXT, attempted_at TEXT NOT NULL
+        );
+        CREATE INDEX deliveries_month ON deliveries(as_of, finess);
+        CREATE TABLE answers (                   -- one row per returned workbook recorded
+            id INTEGER PRIMARY KEY,
+            as_of TEXT NOT NULL, finess TEXT NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL,
+            answered_by TEXT, accounts INTEGER NOT NULL, recorded_at TEXT NOT NULL
+        );
+        CREATE INDEX answers_month ON answers(as_of, finess);
+        CREATE TABLE decisions (
+            answer_id INTEGER NOT NULL REFERENCES answers(id) ON DELETE CASCADE,
+            account TEXT NOT NULL, decision TEXT NOT NULL, comment TEXT
+        );
+        CREATE INDEX decisions_answer ON decisions(answer_id)
+    """)
+
+
+MIGRATIONS = [("0001_initial", _initial), ("0002_campaign", _campaign)]
 LATEST = len(MIGRATIONS)
 
 

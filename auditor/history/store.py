@@ -121,12 +121,13 @@ class History:
     # -- writing ------------------------------------------------------------------------------
 
     def record(self, run: dict, files: list[tuple], coverage: pd.DataFrame, findings,
-               retention_months: int) -> tuple[bool, list[str]]:
+               retention_months: int, recipients=()) -> tuple[bool, list[str]]:
         """Store one run in one transaction, replacing a run of the same audit date.
 
         `run`: the columns of `runs`; `files`: (path, kind, sha256, rows);
         `coverage`: finess, name, accounts, error, warning, info, score;
-        `findings`: tuples (key, rule, severity, finess, account, subject, message, waived, first_seen).
+        `findings`: tuples (key, rule, severity, finess, account, subject, message, waived, first_seen);
+        `recipients`: tuples (finess, email, role), whom each establishment's report goes to.
         Returns whether a run of that date was replaced, and the audit dates purged.
         """
         with self.transaction():
@@ -142,6 +143,8 @@ class History:
                                                       "score"]].itertuples(index=False, name=None)))
             self.db.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                 ((run_id, *row) for row in findings))
+            self.db.executemany("INSERT INTO recipients VALUES (?, ?, ?, ?)",
+                                ((run_id, *row) for row in recipients))
             purged = self._purge(retention_months)
         return replaced, purged
 
@@ -152,7 +155,8 @@ class History:
             return []
         limit = (pd.Timestamp(latest) - pd.DateOffset(months=retention_months)).date().isoformat()
         old = [d for (d,) in self.db.execute("SELECT as_of FROM runs WHERE as_of < ? ORDER BY as_of", (limit,))]
-        self.db.execute("DELETE FROM runs WHERE as_of < ?", (limit,))
+        for table in ("runs", "deliveries", "answers"):
+            self.db.execute(f"DELETE FROM {table} WHERE as_of < ?", (limit,))
         return old
 
     @contextmanager

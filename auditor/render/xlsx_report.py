@@ -21,7 +21,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .. import __version__
-from ..access_review import DECISIONS, MAX_REVIEW_ROWS, too_large_note
+from ..access_review import DECISIONS, MAX_REVIEW_ROWS, REFERENCE_HEADER, review_reference, too_large_note
 from ..checks import describe_params
 from ..engine import AuditResult
 from ..findings import SEVERITIES, SEVERITY_LABELS
@@ -148,12 +148,15 @@ def _access_review_sheet(workbook: Workbook, result: AuditResult, scope: Scope) 
         return
     rights = list(review.attrs.get("rights", ()))
     where = [] if scope.director else [("FINESS", 12), ("Établissement", 28)]
+    # The director's answers come back in this sheet: a hidden fingerprint per row checks them.
+    reference = [(REFERENCE_HEADER, 4)] if scope.director else []
     columns = [*where, ("Compte", 14), ("Personne", 24), ("Fonction", 18), ("Catégorie", 14), ("Unités", 16),
                ("Rôles", 32), ("Constats", 10), (DECISION_HEADER, 14), ("Commentaire", 30),
-               *((right, 4) for right in rights)]
+               *((right, 4) for right in rights), *reference]
     too_large = len(review) > MAX_REVIEW_ROWS
     sheet = scope.sheet(workbook, "Revue des accès", columns, rows=len(review), freeze_columns=len(where) + 2,
-                        vertical_headers=len(rights))
+                        vertical_headers=len(rights) + len(reference), hidden_columns=len(reference))
+    as_of = result.as_of.date().isoformat()
     if too_large:
         sheet.append([None, too_large_note(len(review))])
         sheet.close()
@@ -162,7 +165,8 @@ def _access_review_sheet(workbook: Workbook, result: AuditResult, scope: Scope) 
         held = set(row.rights.split(" | ")) if row.rights else set()
         sheet.append([*([] if scope.director else [row.finess, row.establishment]), row.account, row.name,
                       row.function, row.category, row.units, row.roles, row.findings, None, None,
-                      *(TICK if right in held else None for right in rights)])
+                      *(TICK if right in held else None for right in rights),
+                      *([review_reference(as_of, row.finess, row.account)] if reference else [])])
     if len(review):
         column = get_column_letter(len(where) + 8)
         first = sheet.header_row + 1
@@ -219,6 +223,9 @@ def _waivers_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> Non
 
 def _about_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> None:
     sheet = scope.sheet(workbook, "À propos", [("Élément", 28), ("Valeur", 90)], rows=0)
+    if scope.director:  # what a returned workbook is recognised by (see auditor/campaign/answers.py)
+        sheet.append(["FINESS", scope.establishment["finess"]])
+        sheet.append(["Établissement", scope.establishment["name"]])
     sheet.append(["Date d'audit", result.as_of.date()])
     sheet.append(["Outil", f"vt-audit {__version__}"])
     if result.report.command and not scope.director:

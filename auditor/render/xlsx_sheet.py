@@ -46,10 +46,12 @@ class Sheet:
     """A write-only sheet with optional lines above its table, then a header row and rows."""
 
     def __init__(self, workbook: Workbook, title: str, columns: list[tuple[str, int]], *, scope: str, as_of: str,
-                 intro: Iterable[str] = (), rows: int = 0, freeze_columns: int = 0, vertical_headers: int = 0):
+                 intro: Iterable[str] = (), rows: int = 0, freeze_columns: int = 0, vertical_headers: int = 0,
+                 hidden_columns: int = 0):
         """`columns`: (header, width); `intro`: lines of text above the table; `rows`: how many will
         follow (long texts are wrapped below WRAP_MAX_ROWS); `freeze_columns`: name columns kept in
-        view; `vertical_headers`: the last columns' headers written upwards (narrow tick columns)."""
+        view; `vertical_headers`: the last columns' headers written upwards (narrow tick columns);
+        `hidden_columns`: the last columns hidden (checks for the tool, not for people)."""
         self.sheet = workbook.create_sheet(title)
         self.width = len(columns)
         self.widths = [width for _, width in columns]
@@ -60,6 +62,7 @@ class Sheet:
         # A write-only sheet writes its views, properties and columns with its first row: all set before.
         for index, width in enumerate(self.widths, start=1):
             self.sheet.column_dimensions[get_column_letter(index)].width = width
+            self.sheet.column_dimensions[get_column_letter(index)].hidden = index > self.width - hidden_columns
         self.sheet.freeze_panes = f"{get_column_letter(freeze_columns + 1)}{self.header_row + 1}"
         self._print_setup(scope, as_of)
         for number, line in enumerate(intro):
