@@ -18,13 +18,17 @@ import pandas as pd
 
 from . import __version__
 from .audit import audit, load_rulebook, rules_folder, write_reports
+from .campaign.answers import record_answers
+from .campaign.config import load_config
+from .campaign.mailer import SendReport, send_all
+from .campaign.outbox import compose, read_contacts, write_eml
 from .cells import parse_typed_date
 from .checks import describe_params
 from .engine import ReportContext
 from .errors import AuditError
 from .findings import SEVERITIES, SEVERITY_LABELS
 from .french_args import FrenchParser
-from .history.backfill import import_reports
+from .history.backfill import import_reports, read_report
 from .history.follow_up import score_change
 from .history.recording import record
 from .history.settings import load_settings
@@ -171,6 +175,39 @@ def build_parser() -> argparse.ArgumentParser:
                          help="effacer les audits de plus de N mois avant le plus récent (défaut : 24)")
     history.add_argument("--rules", type=Path, metavar="DOSSIER", help="dossier de règles (défaut : règles intégrées)")
 
+    send = commands.add_parser(
+        "send", help="envoyer à chaque établissement son rapport par e-mail",
+        description="Envoie à chaque établissement audité le classeur de son rapport (dossier produit par "
+        "« vt-audit run --per-establishment --history ») avec un court message : quoi faire, avant quand, "
+        "à qui répondre. Destinataires : les référents actifs de l'export, l'e-mail de direction du "
+        "référentiel, et le fichier de contacts du fichier de campagne. Un journal des envois dans "
+        "l'historique évite tout double envoi et permet de reprendre après une interruption.",
+        epilog="Codes de sortie :\n  0  tous les rapports sont envoyés (ou l'étaient déjà)\n"
+        "  1  des établissements n'ont pas été joints (sans destinataire, destinataires refusés)\n"
+        "  2  campagne impossible ou interrompue (fichier de campagne, serveur injoignable) : relancer "
+        "la même commande reprendra là où elle s'est arrêtée",
+    )
+    send.add_argument("reports", type=Path, metavar="RAPPORTS", help="dossier des rapports du mois")
+    send.add_argument("--config", type=Path, required=True, metavar="FICHIER", help="fichier de campagne (YAML)")
+    send.add_argument("--history", type=Path, required=True, metavar="FICHIER", help="historique des audits")
+    send.add_argument("--dry-run", type=Path, metavar="DOSSIER",
+                      help="écrire un .eml par établissement dans DOSSIER, pour relecture, sans rien envoyer")
+    send.add_argument("-v", "--verbose", action="count", default=0, help="journal plus détaillé")
+
+    answers = commands.add_parser(
+        "answers", help="enregistrer les revues des accès renvoyées par les établissements",
+        description="Lit les classeurs renvoyés par les directions (renommés, ré-enregistrés par Excel ou "
+        "LibreOffice : ils sont reconnus à leur contenu), vérifie chaque ligne de la revue des accès et "
+        "enregistre les décisions (Conserver, Modifier, Archiver) dans l'historique. Un classeur qui pose "
+        "problème est refusé en entier, avec la liste de ses problèmes ; une nouvelle réponse du même "
+        "établissement remplace la précédente (les deux sont gardées).",
+        epilog="Codes de sortie :\n  0  toutes les réponses sont enregistrées\n"
+        "  2  au moins un classeur refusé (rien n'en est enregistré), ou historique inutilisable",
+    )
+    answers.add_argument("files", nargs="+", type=Path, metavar="FICHIERS", help="classeurs renvoyés (.xlsx)")
+    answers.add_argument("--history", type=Path, required=True, metavar="FICHIER", help="historique des audits")
+    answers.add_argument("-v", "--verbose", action="count", default=0, help="journal plus détaillé")
+
     rules = commands.add_parser(
         "rules", help="lister les règles, ou détailler l'une d'elles",
         description="Sans CODE : la liste des règles (code, sévérité, intitulé). Avec CODE : pourquoi, "
@@ -298,6 +335,54 @@ def _validate(args) -> int:
     return 0
 
 
+def _send(args) -> int:
+    config = load_config(args.config)
+    with open_history(args.history, create=False) as history:
+        report = read_report(args.reports / "findings.json")
+        recipients = history.run_recipients(report["as_of"])
+        if recipients is None:
+            raise AuditError(f"{args.history} : aucun audit du {report['as_of']:%d/%m/%Y} dans l'historique ; "
+                             "lancer « vt-audit run --per-establishment --history » d'abord")
+        if config.contacts is not None:
+            recipients = pd.concat([recipients, read_contacts(config.contacts)], ignore_index=True)
+        as_of, outgoing = compose(args.reports, config, recipients)
+        if args.dry_run:
+            written = write_eml(outgoing, args.dry_run)
+            print(f"{plural(len(written), 'message écrit', 'messages écrits')} dans {args.dry_run} "
+                  "(rien n'a été envoyé)")
+            result = SendReport(without_message=[o for o in outgoing if o.message is None])
+        else:
+            result = send_all(outgoing, config, history, as_of)
+            print(f"Campagne du {as_of:%d/%m/%Y} : {plural(len(result.sent), 'rapport envoyé', 'rapports envoyés')}, "
+                  f"{plural(len(result.already_sent), 'déjà envoyé', 'déjà envoyés')}, "
+                  f"{plural(len(result.failed), 'échec')}")
+    for finess, why in result.failed:
+        print(f"Échec {finess} : {why}")
+    for item in result.without_message:
+        print(f"Non envoyé {item.finess} {item.name} : {' ; '.join(item.problems)}")
+    if result.stopped:
+        raise AuditError(f"{result.stopped} ; campagne interrompue : relancer la même commande reprendra là où "
+                         "elle s'est arrêtée")
+    return 1 if result.failed or result.without_message else 0
+
+
+def _answers(args) -> int:
+    with open_history(args.history, create=False) as history:
+        recorded, refused = record_answers(args.files, history)
+    for answer in recorded:
+        state = ("déjà enregistré" if answer.already else
+                 f"{plural(len(answer.decisions), 'décision')} pour {plural(answer.accounts, 'compte')}")
+        replaces = f" ; remplace la réponse enregistrée le {answer.replaces[:10]}" if answer.replaces else ""
+        print(f"{answer.path} : {answer.finess}, audit du {answer.as_of:%d/%m/%Y} : {state}{replaces}")
+    for answer in refused:
+        for problem in answer.problems:
+            print(f"{answer.path} : {problem}")
+    if refused:
+        raise AuditError(f"{plural(len(refused), 'classeur refusé', 'classeurs refusés')} : rien n'en a été "
+                         "enregistré ; corriger et renvoyer")
+    return 0
+
+
 def _rules(args) -> int:
     _, rules = load_rulebook(args.rules)
     if args.code is None:
@@ -352,7 +437,9 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         args.argv = argv
         _configure_logging(getattr(args, "verbose", 0))
-        return {"run": _run, "validate": _validate, "history": _history, "rules": _rules}[args.command](args)
+        commands = {"run": _run, "validate": _validate, "history": _history, "send": _send, "answers": _answers,
+                    "rules": _rules}
+        return commands[args.command](args)
     except AuditError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         return 2

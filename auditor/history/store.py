@@ -118,7 +118,76 @@ class History:
                                "waived, region_score FROM runs ORDER BY as_of")
         ]
 
+    def run_recipients(self, as_of) -> pd.DataFrame | None:
+        """finess, email, role recorded with the run of `as_of` (None when there is no such run)."""
+        run = self.db.execute("SELECT id FROM runs WHERE as_of = ?", (_iso(as_of),)).fetchone()
+        if run is None:
+            return None
+        return pd.DataFrame(self.db.execute("SELECT finess, email, role FROM recipients WHERE run_id = ?",
+                                            run).fetchall(), columns=["finess", "email", "role"])
+
+    def audited(self, as_of) -> set[str] | None:
+        """The establishments audited in the run of `as_of` (None when there is no such run)."""
+        run = self.db.execute("SELECT id FROM runs WHERE as_of = ?", (_iso(as_of),)).fetchone()
+        if run is None:
+            return None
+        return {f for (f,) in self.db.execute("SELECT finess FROM coverage WHERE run_id = ?", run)}
+
+    def sent(self, as_of) -> set[str]:
+        """Establishments whose report of `as_of` the send journal says was delivered."""
+        return {f for (f,) in self.db.execute(
+            "SELECT DISTINCT finess FROM deliveries WHERE as_of = ? AND status = 'sent'", (_iso(as_of),))}
+
+    def campaign(self, as_of) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The campaign of the audit `as_of`: per establishment, when its report was sent and by when
+        to answer, whether and when it answered, how many accounts its answer covered; and the
+        decisions of its latest answer (a later answer replaces an earlier one)."""
+        day = _iso(as_of)
+        status = pd.read_sql_query(
+            "SELECT d.finess, min(d.attempted_at) AS sent_at, max(d.deadline) AS deadline, "
+            "a.recorded_at AS answered_at, a.accounts AS accounts, a.answered_by AS answered_by, "
+            "(SELECT count(*) FROM decisions x WHERE x.answer_id = a.id) AS decisions "
+            "FROM deliveries d LEFT JOIN answers a ON a.id = (SELECT id FROM answers WHERE as_of = d.as_of "
+            "AND finess = d.finess ORDER BY recorded_at DESC, id DESC LIMIT 1) "
+            "WHERE d.as_of = ? AND d.status = 'sent' GROUP BY d.finess", self.db, params=(day,))
+        decisions = pd.read_sql_query(
+            "SELECT a.finess, x.account, x.decision, x.comment, a.recorded_at AS answered_at FROM decisions x "
+            "JOIN answers a ON a.id = x.answer_id WHERE a.as_of = ? AND a.id = (SELECT id FROM answers b "
+            "WHERE b.as_of = a.as_of AND b.finess = a.finess ORDER BY recorded_at DESC, id DESC LIMIT 1)",
+            self.db, params=(day,))
+        return status, decisions
+
+    def has_answer(self, sha256: str) -> bool:
+        return self.db.execute("SELECT 1 FROM answers WHERE sha256 = ?", (sha256,)).fetchone() is not None
+
+    def answered_before(self, as_of, finess: str) -> str | None:
+        row = self.db.execute("SELECT max(recorded_at) FROM answers WHERE as_of = ? AND finess = ?",
+                              (_iso(as_of), finess)).fetchone()
+        return row[0]
+
     # -- writing ------------------------------------------------------------------------------
+
+    def record_delivery(self, as_of, finess: str, recipients: list[str], status: str, answer: str,
+                        deadline) -> None:
+        """One attempt of the send journal, committed at once: a crash never loses what was sent."""
+        with self.transaction():
+            self.db.execute("INSERT INTO deliveries VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            (_iso(as_of), finess, ", ".join(recipients), status, answer,
+                             None if deadline is None else _iso(deadline),
+                             dt.datetime.now().isoformat(timespec="seconds")))
+
+    def record_answer(self, as_of, finess: str, file: str, sha256: str, answered_by: str | None, accounts: int,
+                      decisions: list[tuple[str, str, str | None]]) -> None:
+        """A returned workbook's decisions (account, decision, comment), in one transaction."""
+        with self.transaction():
+            cursor = self.db.execute(
+                "INSERT INTO answers (as_of, finess, file, sha256, answered_by, accounts, recorded_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (_iso(as_of), finess, file, sha256, answered_by, accounts,
+                 dt.datetime.now().isoformat(timespec="microseconds")))
+            self.db.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?)",
+                                ((cursor.lastrowid, *decision) for decision in decisions))
+
 
     def record(self, run: dict, files: list[tuple], coverage: pd.DataFrame, findings,
                retention_months: int, recipients=()) -> tuple[bool, list[str]]:

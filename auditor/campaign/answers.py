@@ -1,0 +1,168 @@
+"""The directors' answers: returned bundle workbooks read back, checked, and recorded as decisions.
+
+A returned workbook may have been renamed, e-mailed and re-saved by Excel or
+LibreOffice: it is recognised by what it holds (the FINESS and audit date of
+its "À propos" sheet), not by its name. Each review row carries a hidden
+fingerprint (see access_review.review_reference), so that a row added by
+hand, an identifier changed, or rows pasted from another establishment or
+month are found. A workbook with any problem is refused whole: nothing of it
+is recorded, and every problem is listed at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import xml.etree.ElementTree as ET
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..access_review import DECISIONS, REFERENCE_HEADER, review_reference
+from ..errors import AuditError
+from ..history.store import History
+from ..read import xlsx_sheets
+from ..text import fold
+
+REVIEW_SHEET, ABOUT_SHEET = "Revue des accès", "À propos"
+_DECISIONS = {fold(d): d for d in DECISIONS}
+_CORE_MAX_BYTES = 64 * 1024
+_DC = "{http://purl.org/dc/elements/1.1/}"
+_CP = "{http://schemas.openxmlformats.org/package/2006/metadata/core-properties}"
+
+
+@dataclass
+class ReturnedReview:
+    path: Path
+    finess: str | None = None
+    as_of: pd.Timestamp | None = None
+    answered_by: str | None = None
+    accounts: int = 0  # review rows recognised
+    decisions: list[tuple[str, str, str | None]] = field(default_factory=list)  # account, decision, comment
+    problems: list[str] = field(default_factory=list)
+    sha256: str = ""
+    replaces: str | None = None  # when an earlier answer of the same establishment and month was recorded
+    already: bool = False  # the very same file was recorded before: not recorded again
+
+
+def read_answer(path: Path, history: History) -> ReturnedReview:
+    """A returned workbook, checked against the history; `problems` lists everything wrong with it."""
+    path = Path(path)
+    answer = ReturnedReview(path)
+    try:
+        answer.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+        sheets = dict(xlsx_sheets(path))
+    except OSError as exc:
+        answer.problems.append(f"lecture impossible ({exc.strerror})")
+        return answer
+    except AuditError as exc:
+        answer.problems.append(str(exc).removeprefix(f"{path} : "))
+        return answer
+    about = {row[0].strip(): row[1].strip() for row in sheets.get(ABOUT_SHEET, []) if len(row) > 1 and row[0]}
+    answer.finess = about.get("FINESS") or None
+    try:
+        answer.as_of = pd.Timestamp(about["Date d'audit"]).normalize()
+    except (KeyError, ValueError):
+        answer.as_of = None
+    if not answer.finess or answer.as_of is None or REVIEW_SHEET not in sheets:
+        answer.problems.append("classeur non reconnu : ce n'est pas le rapport d'un établissement produit par "
+                               f"vt-audit (feuilles « {ABOUT_SHEET} » avec FINESS et date d'audit, et "
+                               f"« {REVIEW_SHEET} » attendues)")
+        return answer
+    audited = history.audited(answer.as_of)
+    if audited is None:
+        answer.problems.append(f"aucun audit du {answer.as_of:%d/%m/%Y} dans l'historique")
+    elif answer.finess not in audited:
+        answer.problems.append(f"l'établissement {answer.finess} n'a pas été audité le {answer.as_of:%d/%m/%Y}")
+    _read_review(answer, sheets[REVIEW_SHEET])
+    answer.answered_by = _last_author(path)
+    return answer
+
+
+def _read_review(answer: ReturnedReview, rows: list[list[str]]) -> None:
+    header_at = next((i for i, row in enumerate(rows[:20]) if "Compte" in row and REFERENCE_HEADER in row), None)
+    if header_at is None:
+        answer.problems.append(f"feuille « {REVIEW_SHEET} » : en-tête introuvable (colonnes « Compte » et "
+                               f"« {REFERENCE_HEADER} »)")
+        return
+    header = rows[header_at]
+    column = {"account": header.index("Compte"), "reference": header.index(REFERENCE_HEADER),
+              "decision": next((i for i, h in enumerate(header) if h.startswith("Décision")), None),
+              "comment": next((i for i, h in enumerate(header) if h.startswith("Commentaire")), None)}
+    if column["decision"] is None:
+        answer.problems.append(f"feuille « {REVIEW_SHEET} » : colonne « Décision » introuvable")
+        return
+    as_of, seen = answer.as_of.date().isoformat(), set()
+    for line, row in enumerate(rows[header_at + 1:], start=header_at + 2):
+        if not any(value.strip() for value in row):
+            continue
+        account, decision, comment, reference = (
+            row[column[name]].strip() if column[name] is not None and column[name] < len(row) else ""
+            for name in ("account", "decision", "comment", "reference"))
+        where = f"feuille « {REVIEW_SHEET} », ligne {line}"
+        if not reference:
+            answer.problems.append(f"{where} : ligne ajoutée à la main (compte « {account} ») : seuls les comptes "
+                                   "du rapport envoyé peuvent recevoir une décision")
+            continue
+        if reference != review_reference(as_of, answer.finess, account):
+            answer.problems.append(f"{where} : compte « {account} » modifié, ou ligne d'un autre établissement ou "
+                                   "d'un autre mois")
+            continue
+        if account in seen:
+            answer.problems.append(f"{where} : compte « {account} » en double")
+            continue
+        seen.add(account)
+        answer.accounts += 1
+        if not decision:
+            continue
+        canonical = _DECISIONS.get(fold(decision))
+        if canonical is None:
+            answer.problems.append(f"{where}, colonne « Décision » : « {decision} » inconnue ; choix : "
+                                   + ", ".join(DECISIONS))
+            continue
+        answer.decisions.append((account, canonical, comment or None))
+
+
+def _last_author(path: Path) -> str | None:
+    """Who saved the workbook last, as the spreadsheet program recorded it (docProps/core.xml)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo("docProps/core.xml")
+            if info.file_size > _CORE_MAX_BYTES:
+                return None
+            data = archive.read(info)
+    except (KeyError, zipfile.BadZipFile, OSError):
+        return None
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:  # no entity is expanded, ever
+        return None
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError:
+        return None
+    for tag in (f"{_CP}lastModifiedBy", f"{_DC}creator"):
+        element = root.find(tag)
+        if element is not None and (element.text or "").strip() and element.text.strip() != "openpyxl":
+            return element.text.strip()
+    return None
+
+
+def record_answers(paths: list[Path], history: History) -> tuple[list[ReturnedReview], list[ReturnedReview]]:
+    """Read every workbook; record each one without problems (one transaction each); return (recorded, refused).
+
+    A workbook already recorded (same content) is not recorded twice; a second answer of the same
+    establishment and month is recorded too, and the later one counts.
+    """
+    recorded, refused = [], []
+    for path in paths:
+        answer = read_answer(path, history)
+        if answer.problems:
+            refused.append(answer)
+            continue
+        answer.already = history.has_answer(answer.sha256)
+        if not answer.already:
+            answer.replaces = history.answered_before(answer.as_of, answer.finess)
+            history.record_answer(answer.as_of, answer.finess, str(path), answer.sha256, answer.answered_by,
+                                  answer.accounts, answer.decisions)
+        recorded.append(answer)
+    return recorded, refused

@@ -1,0 +1,154 @@
+"""The outbox: one French e-mail per establishment, its bundle workbook attached.
+
+Composing is apart from delivering (see mailer.py): `--dry-run` writes the
+same messages as .eml files for review, and sends nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formatdate, getaddresses, make_msgid
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import AuditError
+from ..history.backfill import read_report
+from ..render import atomic_path
+from ..render.bundles import BUNDLE_DIR, bundle_stems
+from ..text import fold, plural
+from .config import CampaignConfig
+
+XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@dataclass
+class Outgoing:
+    """One establishment's message, or why there is none."""
+
+    finess: str
+    name: str
+    recipients: list[str]
+    message: EmailMessage | None = None
+    stem: str = ""
+    problems: list[str] = field(default_factory=list)
+
+
+def read_contacts(path: Path) -> pd.DataFrame:
+    """An optional contacts file: FINESS; e-mail; role (UTF-8 or Windows-1252, ";" or ",")."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise AuditError(f"{path} : lecture impossible ({exc.strerror})") from None
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    first = text.splitlines()[0] if text.strip() else ""
+    separator = ";" if first.count(";") >= first.count(",") else ","
+    rows = list(csv.reader(io.StringIO(text), delimiter=separator))
+    if not rows:
+        raise AuditError(f"{path} : fichier de contacts vide (colonnes attendues : FINESS ; e-mail ; rôle)")
+    header = [fold(cell) for cell in rows[0]]
+    finess_at = next((i for i, h in enumerate(header) if "finess" in h), None)
+    email_at = next((i for i, h in enumerate(header) if "mail" in h or "courriel" in h), None)
+    role_at = next((i for i, h in enumerate(header) if "role" in h or "fonction" in h), None)
+    if finess_at is None or email_at is None:
+        raise AuditError(f"{path}, ligne 1 : colonnes « FINESS » et « e-mail » attendues "
+                         f"(trouvé : {', '.join(rows[0])})")
+    problems, contacts = [], []
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        finess = row[finess_at].replace(" ", "").strip() if finess_at < len(row) else ""
+        email = row[email_at].strip().lower() if email_at < len(row) else ""
+        if not finess or "@" not in email:
+            problems.append(f"ligne {line} : FINESS ou e-mail manquant ou invalide")
+            continue
+        role = row[role_at].strip() if role_at is not None and role_at < len(row) else "contact"
+        contacts.append((finess, email, role or "contact"))
+    if problems:
+        raise AuditError(f"{path} : " + " ; ".join(problems))
+    return pd.DataFrame(contacts, columns=["finess", "email", "role"])
+
+
+def compose(reports: Path, config: CampaignConfig, recipients: pd.DataFrame) -> tuple[pd.Timestamp, list[Outgoing]]:
+    """The messages of the reports in `reports` (a `vt-audit run --per-establishment` output folder).
+
+    `recipients`: finess, email, role (from the history and the contacts file).
+    """
+    report = read_report(Path(reports) / "findings.json")
+    as_of = report["as_of"]
+    establishments = pd.DataFrame(report["establishments"])
+    stems = bundle_stems(establishments.sort_values("finess"))
+    resolved = pd.Series([g["finess"] for g in (report.get("follow_up") or {}).get("resolved", [])],
+                         dtype=object).value_counts()
+    to = recipients.groupby("finess")["email"].agg(lambda emails: sorted(set(emails)))
+    outgoing = []
+    for row in establishments.itertuples(index=False):
+        attachment = Path(reports) / BUNDLE_DIR / f"{stems[row.finess]}.xlsx"
+        item = Outgoing(row.finess, row.name, list(to.get(row.finess, [])), stem=stems[row.finess])
+        if not item.recipients:
+            item.problems.append("aucun destinataire (ni référent actif ayant un e-mail, ni contact, ni direction)")
+        if not attachment.exists():
+            item.problems.append(f"rapport absent : {attachment}")
+        if not item.problems:
+            counts = {s: int(getattr(row, s)) for s in ("error", "warning", "info")}
+            item.message = _message(config, as_of, row.finess, row.name, item.recipients, counts,
+                                    int(resolved.get(row.finess, 0)), attachment)
+        outgoing.append(item)
+    return as_of, outgoing
+
+
+def _message(config: CampaignConfig, as_of: pd.Timestamp, finess: str, name: str, recipients: list[str],
+             counts: dict, resolved: int, attachment: Path) -> EmailMessage:
+    deadline = f"{config.deadline:%d/%m/%Y}"
+    message = EmailMessage()
+    message["Subject"] = (f"Comptes ViaTrajectoire Handicap : {name} — audit du {as_of:%d/%m/%Y}, "
+                          f"à traiter avant le {deadline}")
+    message["From"] = config.sender
+    message["To"] = ", ".join(recipients)
+    message["Reply-To"] = config.reply_to
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = make_msgid(domain=config.reply_to.partition("@")[2] or None)
+    signature = getaddresses([config.sender])[0][0] or config.sender
+    found = (f"{plural(counts['error'], 'erreur')}, {plural(counts['warning'], 'avertissement')} et "
+             f"{plural(counts['info'], 'information')}")
+    message.set_content(f"""Bonjour,
+
+Voici l'audit des comptes ViaTrajectoire Handicap / ROR de {name} (FINESS {finess}) au {as_of:%d/%m/%Y} :
+{found}{f", et {plural(resolved, 'constat résolu', 'constats résolus')} depuis le dernier audit" if resolved else ""}.
+
+Ce qui vous est demandé, avant le {deadline} :
+1. Traiter la liste « À faire » du classeur joint : pour chaque personne, ses constats et les étapes de la
+   fiche pratique « VT Handicap : gestion des comptes utilisateurs ».
+2. Compléter la feuille « Revue des accès » : pour chaque compte, choisir Conserver, Modifier ou Archiver
+   dans la colonne Décision, et ajouter un commentaire si besoin.
+3. Renvoyer le classeur complété en réponse à ce message ({config.reply_to}).
+
+Une demande de rôle référent (ROR ou VT) s'adresse à viatrajectoire@ies-sud.fr.
+Ce classeur contient des données personnelles : ne le transmettez qu'aux personnes concernées.
+
+Cordialement,
+{signature}
+""")
+    message.add_attachment(attachment.read_bytes(), maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1],
+                           filename=attachment.name)
+    return message
+
+
+def write_eml(outgoing: list[Outgoing], folder: Path) -> list[Path]:
+    """--dry-run: one .eml per establishment, written atomically, for review; nothing is sent."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for item in outgoing:
+        if item.message is not None:
+            with atomic_path(folder / f"{item.stem}.eml") as temporary:
+                temporary.write_bytes(bytes(item.message))
+            written.append(folder / f"{item.stem}.eml")
+    return written
