@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import engine
+from .campaign.status import last_campaign
 from .catalogue import Catalogue, load_catalogue
 from .engine import AuditResult
 from .history.recording import follow
@@ -61,7 +62,11 @@ def audit(
     as_of = pd.Timestamp(as_of).normalize()
     inputs = load_inputs(paths, catalogue, as_of, forced_kinds, progress)
     log.info("%d lignes de comptes, %d problèmes de lecture", len(inputs.accounts), len(inputs.issues))
+    campaign = last_campaign(history, as_of) if history is not None else None
+    if campaign is not None:  # last month's answers, for REV-01 and REV-02
+        inputs.decisions, inputs.campaign = campaign.engine_tables()
     result = engine.run(rules, inputs, catalogue, as_of, progress, access_review)
+    result.campaign = campaign
     if waivers is not None:
         result.findings, result.waivers = apply_waivers(result.findings, waivers, as_of)
     if history is not None:

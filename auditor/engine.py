@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -24,6 +25,9 @@ from .load import Inputs
 from .progress import Progress, silent
 from .rulebook import Rule
 from .waivers import WaiverStatus
+
+if TYPE_CHECKING:  # the campaign reads the history, which the pure engine never imports
+    from .campaign.status import CampaignStatus
 
 
 @dataclass
@@ -50,6 +54,7 @@ class AuditResult:
     access_review: pd.DataFrame | None = None  # see access_review.py
     follow_up: FollowUp | None = None  # with a history: what changed since the previous audit
     contacts: pd.DataFrame | None = None  # finess, email, role: whom each establishment's report goes to
+    campaign: CampaignStatus | None = None  # with a history: last month's campaign
     report: ReportContext = field(default_factory=ReportContext)
 
     def severity_counts(self) -> dict[str, int]:

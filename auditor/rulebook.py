@@ -15,6 +15,7 @@ from .catalogue import Catalogue
 from .checks import REGISTRY
 from .errors import AuditError
 from .findings import SEVERITIES
+from .load import HISTORY_TABLES
 from .text import plural
 from .yamlfile import LineDict, read_yaml
 
@@ -23,7 +24,7 @@ RULE_KEYS = ("code", "check", "severity", "title", "params", "why", "fix", "sour
 # the accounts (a closed establishment's), while findings.json keeps one finding per account.
 GROUPS = ("establishment",)
 REQUIRED_KEYS = ("code", "check", "severity", "title", "why", "fix")
-EXAMPLE_KEYS = ("description", "findings", "as_of", "accounts", "establishments", "staff")
+EXAMPLE_KEYS = ("description", "findings", "as_of", "accounts", "establishments", "staff", *HISTORY_TABLES)
 CODE_PATTERN = re.compile(r"^[A-Z]{3}-\d{2}$")
 
 
@@ -169,9 +170,9 @@ def _read_examples(path, entry, code, catalogue: Catalogue, errors) -> tuple[Exa
                     errors.add(path, item.line_of(key), code,
                                f"clé d'exemple inconnue « {key} » ; clés valides : {', '.join(EXAMPLE_KEYS)}")
             tables = {}
-            for kind in ("accounts", "establishments", "staff"):
+            for kind in ("accounts", "establishments", "staff", *HISTORY_TABLES):
                 rows = item.get(kind) or []
-                known = set(catalogue.kinds[kind].columns)
+                known = set(HISTORY_TABLES[kind]) if kind in HISTORY_TABLES else set(catalogue.kinds[kind].columns)
                 if not isinstance(rows, list) or not all(isinstance(r, LineDict) for r in rows):
                     errors.add(path, item.line_of(kind), code, f"« {kind} » est une liste de lignes (clé: valeur)")
                     continue

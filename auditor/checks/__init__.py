@@ -126,4 +126,4 @@ def format_dates(dates: pd.Series) -> pd.Series:
 
 
 # Importing the families registers their checks.
-from . import activity, attachments, data_quality, establishments, referents, rights  # noqa: E402,F401
+from . import activity, attachments, campaign, data_quality, establishments, referents, rights  # noqa: E402,F401

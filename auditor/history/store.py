@@ -84,6 +84,10 @@ class History:
             self.db, params=(run_id,))
         return details.astype({"waived": bool}).fillna({"establishment": ""})[FINDING_COLUMNS]
 
+    def previous_date(self, as_of) -> str | None:
+        """The audit date of the run just before `as_of`."""
+        return self.db.execute("SELECT max(as_of) FROM runs WHERE as_of < ?", (_iso(as_of),)).fetchone()[0]
+
     def seen_before(self, keys, as_of: pd.Timestamp) -> set[str]:
         """Those of `keys` found in any run before `as_of`."""
         self._candidates(keys)

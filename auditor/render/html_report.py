@@ -92,6 +92,14 @@ def follow_up_view(result: AuditResult, establishment: dict | None) -> dict | No
     }
 
 
+def campaign_view(result: AuditResult) -> dict:
+    campaign = result.campaign
+    names = dict(zip(result.establishments["finess"], result.establishments["name"]))
+    late = campaign.late.assign(name=campaign.late["finess"].map(names).fillna(""))
+    return {"as_of": campaign.as_of.strftime("%d/%m/%Y"), **campaign.summary(),
+            "late_rows": late.head(RANKING_ROWS).to_dict("records")}
+
+
 def write_html(result: AuditResult, target: Path, establishment: dict | None = None) -> Path:
     """The regional page, or with `establishment` ({finess, name}) a director's page."""
     template = _template()
@@ -117,6 +125,7 @@ def write_html(result: AuditResult, target: Path, establishment: dict | None = N
         access_review=review.to_dict("records") if review is not None and len(review) <= MAX_REVIEW_ROWS else None,
         issues=result.input_issues[:ISSUE_ROWS],
         follow=follow_up_view(result, establishment),
+        campaign=None if director or result.campaign is None else campaign_view(result),
         describe_params=describe_params,
     )
     with atomic_path(target) as temporary:

@@ -302,6 +302,32 @@ def _establishment_trend_sheet(workbook: Workbook, result: AuditResult, scope: S
     sheet.close()
 
 
+def _campaign_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> None:
+    """Last month's campaign: each establishment written to, whether and when it answered, who is late."""
+    campaign = result.campaign
+    if campaign is None:
+        return
+    summary = campaign.summary()
+    intro = [f"Campagne de l'audit du {campaign.as_of:%d/%m/%Y}",
+             f"{summary['answered']} établissements sur {summary['sent']} ont renvoyé leur revue des accès "
+             f"({summary['answered_share']} %) ; {plural(summary['late'], 'en retard', 'en retard')}",
+             f"{plural(summary['decided'], 'décision')} pour {plural(summary['accounts'], 'compte')} : "
+             + ", ".join(f"{kind} {n}" for kind, n in summary["by_decision"].items())]
+    names = dict(zip(result.establishments["finess"], result.establishments["name"]))
+    late = set(campaign.late["finess"])
+    table = campaign.establishments
+    sheet = scope.sheet(workbook, "Campagne", [
+        ("FINESS", 12), ("Établissement", 36), ("Envoyé le", 11), ("Date limite", 11), ("Répondu le", 11),
+        ("Répondu par", 24), ("Comptes", 9), ("Décisions", 9), ("En retard", 9),
+    ], intro=intro, rows=len(table), freeze_columns=2)
+    for row in table.sort_values(["answered_at", "finess"], na_position="first").itertuples(index=False):
+        sheet.append([row.finess, names.get(row.finess, ""), _iso_date(row.sent_at[:10]), _iso_date(row.deadline),
+                      _iso_date(row.answered_at[:10]) if isinstance(row.answered_at, str) else None,
+                      row.answered_by if isinstance(row.answered_by, str) else None,
+                      _int(row.accounts), _int(row.decisions), "oui" if row.finess in late else None])
+    sheet.close()
+
+
 # -- the director ------------------------------------------------------------------------------------
 
 def _todo_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> None:
@@ -332,8 +358,8 @@ def _todo_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> None:
 
 
 REGIONAL_SHEETS = (_overview_sheet, _summary_sheet, _findings_sheet, _gone_sheet, _trend_sheet,
-                   _establishment_trend_sheet, _access_review_sheet, _rules_sheet, _issues_sheet, _waivers_sheet,
-                   _about_sheet)
+                   _establishment_trend_sheet, _campaign_sheet, _access_review_sheet, _rules_sheet, _issues_sheet,
+                   _waivers_sheet, _about_sheet)
 # The director's "À faire" holds every finding with its steps: no separate findings sheet to print twice.
 DIRECTOR_SHEETS = (_todo_sheet, _access_review_sheet, _gone_sheet, _trend_sheet, _issues_sheet, _waivers_sheet,
                    _about_sheet)

@@ -1,0 +1,60 @@
+"""Where last month's campaign stands: who answered, what they decided, who is late.
+
+Read from the history at the start of a run (the engine stays free of files):
+the region's report shows it, and REV-01/REV-02 check it (see checks/campaign.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ..access_review import DECISIONS
+from ..history.store import History
+from ..load import history_table
+
+
+@dataclass
+class CampaignStatus:
+    as_of: pd.Timestamp  # the audit whose reports were sent
+    now: pd.Timestamp  # this audit's date: who is late is judged at it
+    establishments: pd.DataFrame  # finess, sent_at, deadline, answered_at, answered_by, accounts, decisions
+    decisions: pd.DataFrame  # finess, account, decision, comment, answered_at (latest answer of each)
+
+    @property
+    def late(self) -> pd.DataFrame:
+        table = self.establishments
+        return table[table["answered_at"].isna() & (pd.to_datetime(table["deadline"]) < self.now)]
+
+    def summary(self) -> dict:
+        table = self.establishments
+        answered = table[table["answered_at"].notna()]
+        kinds = self.decisions["decision"].value_counts()
+        return {
+            "sent": len(table), "answered": len(answered),
+            "answered_share": round(100 * len(answered) / len(table)) if len(table) else 0,
+            "accounts": int(answered["accounts"].sum()), "decided": int(answered["decisions"].sum()),
+            "by_decision": {kind: int(kinds.get(kind, 0)) for kind in DECISIONS},
+            "late": len(self.late),
+        }
+
+    def engine_tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The decisions and campaign tables REV-01 and REV-02 read (see load.HISTORY_TABLES)."""
+        decisions = history_table("decisions", self.decisions[["finess", "account", "decision", "answered_at"]]
+                                  .itertuples(index=False, name=None))
+        table = self.establishments
+        campaign = history_table("campaign", zip(table["finess"], table["sent_at"], table["deadline"],
+                                                 table["answered_at"].notna()))
+        return decisions, campaign
+
+
+def last_campaign(history: History, as_of) -> CampaignStatus | None:
+    """The campaign of the audit just before `as_of`, if its reports were sent."""
+    previous = history.previous_date(as_of)
+    if previous is None:
+        return None
+    establishments, decisions = history.campaign(previous)
+    if establishments.empty:
+        return None
+    return CampaignStatus(pd.Timestamp(previous), pd.Timestamp(as_of).normalize(), establishments, decisions)

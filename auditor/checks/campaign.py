@@ -1,0 +1,40 @@
+"""The access review campaign: what the directors answered last month, and whether it was done.
+
+Guide, part 01: "Archiver les comptes des professionnels n'utilisant plus VT au sein de votre
+établissement" and "Vérifier l'attribution des bons droits et habilitations de chaque
+professionnel". The decisions come from the history (`vt-audit answers`), not from an export.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..frames import TEXT
+from . import Param, account_hits, check, format_dates, hits
+
+
+@check("archive_decision_not_applied",
+       params={"grace_days": Param(int, minimum=0, description="jours laissés pour archiver après la réponse")},
+       needs=("decisions",))
+def archive_decision_not_applied(ctx, *, grace_days: int) -> pd.DataFrame:
+    """Accounts the director marked "Archiver" that are still not archived `grace_days` after the answer."""
+    decisions = ctx.inputs.decisions
+    to_archive = decisions.loc[decisions["decision"].eq("Archiver"), ["finess", "account_id", "answered_on"]]
+    attachments = ctx.attachments
+    found = attachments[attachments["state"].ne("archived")].merge(to_archive, on=["finess", "account_id"])
+    days = (ctx.as_of - found["answered_on"]).dt.days
+    found, days = found[days > grace_days], days[days > grace_days]
+    message = ("marqué « Archiver » par l'établissement le " + format_dates(found["answered_on"])
+               + " : toujours pas archivé " + days.astype(TEXT) + " jours après")
+    return account_hits(found, message)
+
+
+@check("review_not_returned", needs=("campaign",))
+def review_not_returned(ctx) -> pd.DataFrame:
+    """Establishments that did not return their access review by the deadline."""
+    campaign = ctx.inputs.campaign
+    late = campaign[~campaign["answered"] & campaign["deadline"].lt(ctx.as_of)]
+    names = ctx.establishment_names()
+    message = ("revue des accès envoyée le " + format_dates(late["sent_on"]) + ", non renvoyée à la date limite du "
+               + format_dates(late["deadline"]))
+    return hits(late["finess"], message, subject=late["finess"].map(names).astype(TEXT).fillna(late["finess"]))
