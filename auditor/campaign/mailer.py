@@ -116,7 +116,8 @@ def _deliver(client: smtplib.SMTP, sender: str, item: Outgoing) -> tuple[str, st
         if len(refused) == len(item.recipients):
             client.rset()
             return "failed", "destinataires refusés : " + ", ".join(refused)
-        code, answer = client.data(bytes(item.message))
+        # SMTP lines end with CRLF (RFC 5321): a message serialised with bare LF reads as one long line.
+        code, answer = client.data(item.message.as_bytes(policy=item.message.policy.clone(linesep="\r\n")))
         if code != 250:
             return "failed", f"message refusé : {code} {_text(answer)}"
         note = f" ; refusés : {', '.join(refused)}" if refused else ""

@@ -13,6 +13,7 @@ import pandas as pd
 from ..access_review import DECISIONS
 from ..history.store import History
 from ..load import history_table
+from ..text import plural
 
 
 @dataclass
@@ -38,6 +39,13 @@ class CampaignStatus:
             "by_decision": {kind: int(kinds.get(kind, 0)) for kind in DECISIONS},
             "late": len(self.late),
         }
+
+    def answered_text(self) -> str:
+        """"1 établissement sur 36 a renvoyé sa revue des accès (3 %)", in French."""
+        summary = self.summary()
+        verb = "a renvoyé sa" if summary["answered"] <= 1 else "ont renvoyé leur"
+        return (f"{plural(summary['answered'], 'établissement')} sur {summary['sent']} {verb} revue des accès "
+                f"({summary['answered_share']}\u00a0%)")
 
     def engine_tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The decisions and campaign tables REV-01 and REV-02 read (see load.HISTORY_TABLES)."""

@@ -97,7 +97,7 @@ def campaign_view(result: AuditResult) -> dict:
     names = dict(zip(result.establishments["finess"], result.establishments["name"]))
     late = campaign.late.assign(name=campaign.late["finess"].map(names).fillna(""))
     return {"as_of": campaign.as_of.strftime("%d/%m/%Y"), **campaign.summary(),
-            "late_rows": late.head(RANKING_ROWS).to_dict("records")}
+            "answered_text": campaign.answered_text(), "late_rows": late.head(RANKING_ROWS).to_dict("records")}
 
 
 def write_html(result: AuditResult, target: Path, establishment: dict | None = None) -> Path:

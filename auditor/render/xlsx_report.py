@@ -309,8 +309,7 @@ def _campaign_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> No
         return
     summary = campaign.summary()
     intro = [f"Campagne de l'audit du {campaign.as_of:%d/%m/%Y}",
-             f"{summary['answered']} établissements sur {summary['sent']} ont renvoyé leur revue des accès "
-             f"({summary['answered_share']} %) ; {plural(summary['late'], 'en retard', 'en retard')}",
+             f"{campaign.answered_text()} ; {plural(summary['late'], 'en retard', 'en retard')}",
              f"{plural(summary['decided'], 'décision')} pour {plural(summary['accounts'], 'compte')} : "
              + ", ".join(f"{kind} {n}" for kind, n in summary["by_decision"].items())]
     names = dict(zip(result.establishments["finess"], result.establishments["name"]))

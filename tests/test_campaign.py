@@ -1,0 +1,367 @@
+"""The monthly campaign with real components: an SMTP server on 127.0.0.1 (aiosmtpd), real workbooks
+written by the tool, filled in with openpyxl (and once re-saved by LibreOffice), a real history file."""
+
+import email
+import json
+import shutil
+import socket
+import sqlite3
+import subprocess
+from email import policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from openpyxl import load_workbook
+
+from auditor.campaign.config import load_config
+from auditor.campaign.mailer import send_all
+from auditor.campaign.outbox import compose
+from auditor.cli import main
+from auditor.history.store import open_history
+from tests.helpers import SAMPLES, SAMPLES_AS_OF, account_row, write_csv
+
+PASSWORD = "s3cret-de-test"
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+
+
+class Recorder:
+    """An SMTP server's handler: keeps what it accepts, refuses chosen recipients, can drop a connection."""
+
+    def __init__(self):
+        self.messages, self.refused, self.drop_at, self.data_commands = [], set(), None, 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refused:
+            return "550 5.1.1 Destinataire inconnu"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.data_commands += 1
+        if self.data_commands == self.drop_at:
+            server.transport.close()  # the connection dies before the message is accepted
+            return "421 4.4.2 Connexion perdue"
+        self.messages.append((list(envelope.rcpt_tos), envelope.content))
+        return "250 2.0.0 Message accepté"
+
+
+def authenticate(server, session, envelope, mechanism, auth_data):
+    return AuthResult(success=isinstance(auth_data, LoginPassword) and auth_data.login == b"audit"
+                      and auth_data.password == PASSWORD.encode())
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    recorder = Recorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port(), authenticator=authenticate,
+                            auth_require_tls=False)
+    controller.start()
+    yield recorder, controller.port
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def month(tmp_path_factory):
+    """The samples audited with a history and every bundle: the month a campaign is sent for."""
+    root = tmp_path_factory.mktemp("campaign")
+    out, history = root / "rapports", root / "suivi.sqlite"
+    main(["run", str(SAMPLES), "--out", str(out), "--as-of", SAMPLES_AS_OF, "--per-establishment",
+          "--history", str(history), "--fail-on", "jamais", "--deadline", "2026-12-15"])
+    return root, out, history
+
+
+def campaign_history(month, tmp_path):
+    """A copy of the month's history, so that each test's journal starts empty."""
+    _, out, history = month
+    copy = tmp_path / "suivi.sqlite"
+    copy.write_bytes(history.read_bytes())
+    return out, copy
+
+
+def write_config(tmp_path, port, **overrides):
+    values = {"port": port, "security": "none", "rate": 100000, "extra": ""}
+    values.update(overrides)
+    path = tmp_path / "campagne.yaml"
+    path.write_text(f"""smtp:
+  host: 127.0.0.1
+  port: {values['port']}
+  security: {values['security']}
+  username: audit
+  password_env: VT_TEST_SMTP_PASSWORD
+from: "ARS PACA - audit VT Handicap <audit-vt@ars.example>"
+reply_to: audit-vt@ars.example
+deadline: 2026-12-15
+rate_per_minute: {values['rate']}
+{values['extra']}""", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def smtp_password(monkeypatch):
+    monkeypatch.setenv("VT_TEST_SMTP_PASSWORD", PASSWORD)
+
+
+def send(out, config, history, *extra):
+    return main(["send", str(out), "--config", str(config), "--history", str(history), *extra])
+
+
+def establishments(out):
+    return json.loads((out / "findings.json").read_text(encoding="utf-8"))["establishments"]
+
+
+def test_each_establishment_gets_its_workbook_once_in_french(month, smtp_server, tmp_path, capsys):
+    recorder, port = smtp_server
+    out, history = campaign_history(month, tmp_path)
+    config = write_config(tmp_path, port)
+    assert send(out, config, history) == 0
+    audited = establishments(out)
+    assert len(recorder.messages) == len(audited)
+    with open_history(history) as opened:
+        expected = opened.run_recipients(SAMPLES_AS_OF)
+    recipients, raw = recorder.messages[0]
+    message = email.message_from_bytes(raw, policy=policy.default)
+    finess = next(e["finess"] for e in audited if e["name"] in message["Subject"])
+    assert sorted(recipients) == sorted(set(expected.loc[expected["finess"] == finess, "email"]))
+    assert "direction" in set(expected.loc[expected["finess"] == finess, "role"])  # the referential's column
+    assert "à traiter avant le 15/12/2026" in message["Subject"]
+    body = message.get_body(("plain",)).get_content()
+    assert "Revue des accès" in body and "avant le 15/12/2026" in body and "audit-vt@ars.example" in body
+    (attachment,) = list(message.iter_attachments())
+    bundle = next((out / "etablissements").glob(f"{finess}_*.xlsx"))
+    assert attachment.get_filename() == bundle.name and attachment.get_content() == bundle.read_bytes()
+    capsys.readouterr()
+    assert send(out, config, history) == 0  # a second send for the same month sends nothing again
+    assert len(recorder.messages) == len(audited)
+    assert f"{len(audited)} déjà envoyés" in capsys.readouterr().out
+    assert PASSWORD.encode() not in history.read_bytes()
+
+
+def test_a_refused_recipient_is_journaled_with_the_server_answer(month, smtp_server, tmp_path, capsys):
+    recorder, port = smtp_server
+    out, history = campaign_history(month, tmp_path)
+    with open_history(history) as opened:
+        recipients = opened.run_recipients(SAMPLES_AS_OF)
+    target = recipients["finess"].iloc[0]
+    recorder.refused = set(recipients.loc[recipients["finess"] == target, "email"])
+    assert send(out, write_config(tmp_path, port), history) == 1
+    assert f"Échec {target} : destinataires refusés" in capsys.readouterr().out
+    with sqlite3.connect(history) as db:
+        (status, answer), = db.execute("SELECT status, answer FROM deliveries WHERE finess = ?", (target,))
+    db.close()
+    assert status == "failed" and "550 5.1.1 Destinataire inconnu" in answer
+    assert len(recorder.messages) == len(establishments(out)) - 1
+
+
+def test_a_dropped_connection_is_resumed_without_sending_anything_twice(month, smtp_server, tmp_path):
+    recorder, port = smtp_server
+    out, history = campaign_history(month, tmp_path)
+    config = write_config(tmp_path, port)
+    recorder.drop_at = 3
+    assert send(out, config, history) == 1  # the third message was lost with the connection
+    assert len(recorder.messages) == len(establishments(out)) - 1
+    assert send(out, config, history) == 0  # resumed: only the lost one goes
+    subjects = [email.message_from_bytes(raw, policy=policy.default)["Subject"] for _, raw in recorder.messages]
+    assert len(subjects) == len(set(subjects)) == len(establishments(out))
+
+
+def test_a_server_that_is_down_stops_the_campaign_with_one_error(month, tmp_path, capsys):
+    out, history = campaign_history(month, tmp_path)
+    assert send(out, write_config(tmp_path, free_port()), history) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Erreur : serveur SMTP 127.0.0.1") and "injoignable" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_dry_run_writes_one_eml_per_establishment_and_sends_nothing(month, smtp_server, tmp_path):
+    recorder, port = smtp_server
+    out, history = campaign_history(month, tmp_path)
+    assert send(out, write_config(tmp_path, port), history, "--dry-run", str(tmp_path / "eml")) == 0
+    written = sorted((tmp_path / "eml").glob("*.eml"))
+    assert len(written) == len(establishments(out)) and recorder.messages == []
+    message = email.message_from_bytes(written[0].read_bytes(), policy=policy.default)
+    assert message["Reply-To"] == "audit-vt@ars.example" and list(message.iter_attachments())
+    with sqlite3.connect(history) as db:
+        assert db.execute("SELECT count(*) FROM deliveries").fetchone() == (0,)
+    db.close()
+
+
+def test_the_rate_limit_spaces_the_messages(month, smtp_server, tmp_path):
+    _, port = smtp_server
+    out, history = campaign_history(month, tmp_path)
+    config = load_config(write_config(tmp_path, port, rate=30))
+    now, pauses = [0.0], []
+
+    def sleep(seconds):
+        pauses.append(seconds)
+        now[0] += seconds
+
+    with open_history(history) as opened:
+        as_of, outgoing = compose(out, config, opened.run_recipients(SAMPLES_AS_OF))
+        report = send_all(outgoing[:4], config, opened, as_of, sleep=sleep, clock=lambda: now[0])
+    assert len(report.sent) == 4 and pauses == [2.0, 2.0, 2.0]  # 30 a minute: one every 2 seconds
+
+
+def test_establishments_with_nobody_to_write_to_are_listed(tmp_path, capsys):
+    exports = write_csv(tmp_path / "comptes.csv", [
+        account_row(login="a", finess="130000011"),
+        account_row(login="b", finess="830000014", roles="IAM - MSPH - Statistiques ESMS (IAM)")])
+    out, history = tmp_path / "out", tmp_path / "suivi.sqlite"
+    main(["run", str(exports), "--out", str(out), "--as-of", "2026-11-01", "--per-establishment",
+          "--history", str(history)])
+    capsys.readouterr()
+    assert send(out, write_config(tmp_path, free_port()), history, "--dry-run", str(tmp_path / "eml")) == 1
+    assert "Non envoyé 830000014 IME Les Calanques : aucun destinataire" in capsys.readouterr().out
+    assert [p.name[:9] for p in (tmp_path / "eml").glob("*.eml")] == ["130000011"]
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ("rate_per_mintue: 5\n", "clé inconnue « rate_per_mintue »"),
+    ("contacts: 3\n", "contacts"),
+])
+def test_a_campaign_file_with_an_error_stops_with_its_line(month, tmp_path, capsys, extra, message):
+    out, history = campaign_history(month, tmp_path)
+    code = send(out, write_config(tmp_path, 25, extra=extra), history, "--dry-run", str(tmp_path / "eml"))
+    err = capsys.readouterr().err
+    if message == "contacts":  # a contacts file that does not exist
+        assert code == 2 and "lecture impossible" in err
+    else:
+        assert code == 2 and message in err and "ligne 11" in err
+
+
+def test_a_missing_password_variable_is_a_clear_error(month, smtp_server, tmp_path, capsys, monkeypatch):
+    _, port = smtp_server
+    out, history = campaign_history(month, tmp_path)
+    monkeypatch.delenv("VT_TEST_SMTP_PASSWORD")
+    assert send(out, write_config(tmp_path, port), history) == 2
+    assert "définir la variable d'environnement VT_TEST_SMTP_PASSWORD" in capsys.readouterr().err
+
+
+# -- answers ------------------------------------------------------------------------------------------
+
+def fill(bundle, target, decisions, edit=None):
+    """A director's answer: the workbook filled in with openpyxl, saved under another name."""
+    workbook = load_workbook(bundle)
+    sheet = workbook["Revue des accès"]
+    header = [c.value for c in sheet[1]]
+    account, decision = header.index("Compte") + 1, next(i for i, h in enumerate(header, 1) if h.startswith("Déci"))
+    for row in range(2, sheet.max_row + 1):
+        if sheet.cell(row, account).value in decisions:
+            sheet.cell(row, decision).value = decisions[sheet.cell(row, account).value]
+    if edit:
+        edit(sheet, header)
+    workbook.save(target)
+    return target
+
+
+def largest_bundle(out):
+    return max((out / "etablissements").glob("*.xlsx"),
+               key=lambda p: load_workbook(p, read_only=True)["Revue des accès"].max_row or 0)
+
+
+def review_accounts(bundle):
+    sheet = load_workbook(bundle)["Revue des accès"]
+    return [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
+
+
+def test_answers_are_recorded_and_the_latest_one_counts(month, tmp_path, capsys):
+    out, history = campaign_history(month, tmp_path)
+    bundle = largest_bundle(out)
+    first, second = review_accounts(bundle)[:2]
+    answer = fill(bundle, tmp_path / "reponse IME.xlsx", {first: "conserver", second: "Archiver"})
+    assert main(["answers", str(answer), "--history", str(history)]) == 0
+    assert "2 décisions pour" in capsys.readouterr().out
+    again = fill(bundle, tmp_path / "reponse corrigee.xlsx", {first: "Modifier"})
+    assert main(["answers", str(again), "--history", str(history)]) == 0
+    assert "remplace la réponse enregistrée" in capsys.readouterr().out
+    with open_history(history) as opened:
+        status, decisions = opened.campaign(SAMPLES_AS_OF)
+    assert status.empty  # nothing was sent this month: no campaign to judge
+    with sqlite3.connect(history) as db:
+        kept = db.execute("SELECT count(*) FROM answers").fetchone()[0]
+        latest = db.execute("SELECT account, decision FROM decisions WHERE answer_id = (SELECT max(id) FROM answers)")
+        assert kept == 2 and latest.fetchall() == [(first, "Modifier")]
+    db.close()
+
+
+@pytest.mark.parametrize(("edit", "problem"), [
+    (lambda sheet, header: setattr(sheet.cell(2, header.index("Compte") + 1), "value", "autre.compte"),
+     "modifié, ou ligne d'un autre établissement"),
+    (lambda sheet, header: sheet.append(["intrus", "INTRUS Jean", *[None] * 6, "Conserver"]), "ajoutée à la main"),
+    (lambda sheet, header: setattr(sheet.cell(2, next(i for i, h in enumerate(header, 1) if h.startswith("Déci"))),
+                                   "value", "Supprimer"), "« Supprimer » inconnue ; choix : Conserver"),
+])
+def test_a_tampered_answer_is_refused_whole_with_its_line(month, tmp_path, capsys, edit, problem):
+    out, history = campaign_history(month, tmp_path)
+    bundle = largest_bundle(out)
+    accounts = review_accounts(bundle)
+    answer = fill(bundle, tmp_path / "reponse.xlsx", {accounts[-1]: "Conserver"}, edit)
+    assert main(["answers", str(answer), "--history", str(history)]) == 2
+    captured = capsys.readouterr()
+    assert problem in captured.out and "ligne" in captured.out
+    assert captured.err.startswith("Erreur : 1 classeur refusé")
+    with sqlite3.connect(history) as db:
+        assert db.execute("SELECT count(*) FROM decisions").fetchone() == (0,)
+    db.close()
+
+
+def test_an_answer_of_a_month_not_in_the_history_is_refused(month, tmp_path, capsys):
+    out, _ = campaign_history(month, tmp_path)
+    empty = tmp_path / "autre.sqlite"
+    main(["run", str(SAMPLES), "--out", str(tmp_path / "o"), "--as-of", "2026-10-01", "--history", str(empty),
+          "--format", "json"])
+    answer = fill(largest_bundle(out), tmp_path / "r.xlsx", {})
+    assert main(["answers", str(answer), "--history", str(empty)]) == 2
+    assert "aucun audit du 01/11/2026 dans l'historique" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not SOFFICE, reason="LibreOffice absent (apt-get install libreoffice-calc-nogui, comme .ci/run)")
+def test_an_answer_resaved_by_libreoffice_is_still_recognised(month, tmp_path, capsys):
+    out, history = campaign_history(month, tmp_path)
+    bundle = largest_bundle(out)
+    account = review_accounts(bundle)[0]
+    filled = fill(bundle, tmp_path / "rempli.xlsx", {account: "Archiver"})
+    resaved = tmp_path / "libreoffice"
+    subprocess.run([SOFFICE, f"-env:UserInstallation=file://{tmp_path / 'profile'}", "--headless",
+                    "--convert-to", "xlsx", "--outdir", str(resaved), str(filled)],
+                   capture_output=True, timeout=300, check=True)
+    (copy,) = resaved.glob("*.xlsx")
+    assert copy.read_bytes() != filled.read_bytes()  # really written again by another program
+    assert main(["answers", str(copy), "--history", str(history)]) == 0
+    with sqlite3.connect(history) as db:
+        assert db.execute("SELECT account, decision FROM decisions").fetchall() == [(account, "Archiver")]
+    db.close()
+
+
+def test_next_month_checks_the_decisions_and_the_late_establishments(month, smtp_server, tmp_path):
+    """The whole loop: sent, one answer archiving an account that stays active, the others silent."""
+    recorder, port = smtp_server
+    out, history = campaign_history(month, tmp_path)
+    assert send(out, write_config(tmp_path, port), history) == 0
+    bundle = largest_bundle(out)
+    finess = bundle.name[:9]
+    account = review_accounts(bundle)[0]
+    main(["answers", str(fill(bundle, tmp_path / "r.xlsx", {account: "Archiver"})), "--history", str(history)])
+    # A later audit (past the deadline) of the same exports: the account was not archived.
+    later = tmp_path / "later"
+    main(["run", str(SAMPLES), "--out", str(later), "--as-of", "2030-01-01", "--history", str(history),
+          "--format", "json,xlsx,html", "--param", "grace_days=0"])
+    report = json.loads((later / "findings.json").read_text(encoding="utf-8"))
+    rev01 = [(f["finess"], f["account"]) for f in report["findings"] if f["rule"] == "REV-01"]
+    rev02 = {f["finess"] for f in report["findings"] if f["rule"] == "REV-02"}
+    assert rev01 == [(finess, account)]
+    assert rev02 == {e["finess"] for e in establishments(out)} - {finess}  # everyone else is late
+    sent = len(establishments(out))
+    campaign = load_workbook(later / "audit.xlsx")["Campagne"]
+    assert campaign.cell(2, 1).value.startswith(f"1 établissement sur {sent} a renvoyé sa revue des accès")
+    rows = {r[0]: r for r in campaign.iter_rows(min_row=6, values_only=True)}
+    assert rows[finess][4] is not None and rows[finess][8] is None  # answered, not late
+    assert sum(1 for r in rows.values() if r[8] == "oui") == sent - 1
+    page = (later / "audit.html").read_text(encoding="utf-8")
+    assert "Campagne de l'audit du 01/11/2026" in page and "En retard : revue non renvoyée" in page
