@@ -365,3 +365,74 @@ def test_next_month_checks_the_decisions_and_the_late_establishments(month, smtp
     assert sum(1 for r in rows.values() if r[8] == "oui") == sent - 1
     page = (later / "audit.html").read_text(encoding="utf-8")
     assert "Campagne de l'audit du 01/11/2026" in page and "En retard : revue non renvoyée" in page
+
+
+# -- encrypted connections and contacts ------------------------------------------------------------
+
+OPENSSL = shutil.which("openssl")
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1, standing for a server's private authority."""
+    if not OPENSSL:
+        pytest.skip("openssl absent : pas de certificat de test pour STARTTLS et SSL")
+    folder = tmp_path_factory.mktemp("tls")
+    subprocess.run([OPENSSL, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem"),
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   capture_output=True, check=True)
+    return folder / "cert.pem", folder / "key.pem"
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_reports_go_over_starttls_or_ssl_with_login(month, certificate, tmp_path, security):
+    import ssl
+
+    cert, key = certificate
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    recorder = Recorder()
+    # aiosmtpd does not count implicit TLS as TLS for AUTH: the connection is encrypted all the same.
+    tls = {"tls_context": server_tls, "require_starttls": True} if security == "starttls" else \
+        {"ssl_context": server_tls, "auth_require_tls": False}
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port(), authenticator=authenticate, **tls)
+    controller.start()
+    try:
+        out, history = campaign_history(month, tmp_path)
+        config = write_config(tmp_path, controller.port, security=security)
+        config.write_text(config.read_text(encoding="utf-8").replace(
+            "  username: audit\n", f"  username: audit\n  ca_file: {cert}\n"), encoding="utf-8")
+        assert send(out, config, history) == 0
+    finally:
+        controller.stop()
+    assert len(recorder.messages) == len(establishments(out))
+
+
+def test_a_server_with_an_unknown_certificate_is_refused(month, certificate, tmp_path, capsys):
+    import ssl
+
+    cert, key = certificate
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    controller = Controller(Recorder(), hostname="127.0.0.1", port=free_port(), ssl_context=server_tls,
+                            authenticator=authenticate)
+    controller.start()
+    try:
+        out, history = campaign_history(month, tmp_path)
+        assert send(out, write_config(tmp_path, controller.port, security="ssl"), history) == 2  # no ca_file
+    finally:
+        controller.stop()
+    assert "CERTIFICATE_VERIFY_FAILED" in capsys.readouterr().err
+
+
+def test_a_contacts_file_adds_recipients(month, tmp_path):
+    out, history = campaign_history(month, tmp_path)
+    finess = establishments(out)[0]["finess"]
+    (tmp_path / "contacts.csv").write_text(f"FINESS;E-mail;Rôle\n{finess};direction.adjointe@esms.example;direction\n",
+                                           encoding="utf-8")
+    config = write_config(tmp_path, free_port(), extra="contacts: contacts.csv\n")
+    assert send(out, config, history, "--dry-run", str(tmp_path / "eml")) == 0
+    (eml,) = (tmp_path / "eml").glob(f"{finess}_*.eml")
+    message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert "direction.adjointe@esms.example" in message["To"]

@@ -6,6 +6,7 @@
       security: starttls        # starttls | ssl | none
       username: audit-vt@ars.example
       password_env: VT_AUDIT_SMTP_PASSWORD
+      ca_file: ca-ars.pem       # optional: the authority of a server with a private certificate
     from: "ARS PACA - audit VT Handicap <audit-vt@ars.example>"
     reply_to: audit-vt@ars.example
     deadline: 2026-12-15
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import ssl
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.utils import getaddresses
@@ -33,7 +35,8 @@ from ..yamlfile import LineDict, read_yaml
 SECURITIES = ("starttls", "ssl", "none")
 _TOP = {"smtp": True, "from": True, "reply_to": True, "deadline": True, "rate_per_minute": False,
         "contacts": False, "timeout_seconds": False}
-_SMTP = {"host": True, "port": True, "security": True, "username": False, "password_env": False}
+_SMTP = {"host": True, "port": True, "security": True, "username": False, "password_env": False,
+         "ca_file": False}
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,11 @@ class SmtpSettings:
     username: str | None
     password_env: str | None
     timeout: float
+    ca_file: Path | None = None
+
+    def tls_context(self) -> ssl.SSLContext:
+        """Certificates checked against the system's authorities, or the one the file names."""
+        return ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
 
     def password(self) -> str | None:
         """From the environment, read when sending (never stored, logged or reported)."""
@@ -106,10 +114,10 @@ def load_config(path: Path) -> CampaignConfig:
         problems.append(f"ligne {data.line_of('timeout_seconds')} : « timeout_seconds » est un nombre de 1 à 600")
     if problems:
         raise AuditError(f"{path} : " + " ; ".join(problems))
-    contacts = data.get("contacts")
+    contacts, ca_file = data.get("contacts"), smtp.get("ca_file")
     return CampaignConfig(
         SmtpSettings(str(smtp["host"]), port, smtp["security"], smtp.get("username"), smtp.get("password_env"),
-                     float(timeout)),
+                     float(timeout), (path.parent / str(ca_file)) if ca_file else None),
         str(data["from"]), str(data["reply_to"]), deadline, rate,
         (path.parent / str(contacts)) if contacts else None,
     )

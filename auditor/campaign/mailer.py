@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import smtplib
-import ssl
 import time
 from dataclasses import dataclass, field
 from email.utils import getaddresses
@@ -41,11 +40,11 @@ def connect(settings: SmtpSettings) -> smtplib.SMTP:
     try:
         if settings.security == "ssl":
             client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
-                                      context=ssl.create_default_context())
+                                      context=settings.tls_context())
         else:
             client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
             if settings.security == "starttls":
-                client.starttls(context=ssl.create_default_context())
+                client.starttls(context=settings.tls_context())
         password = settings.password()
         if password is not None:
             client.login(settings.username, password)
