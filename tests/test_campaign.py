@@ -436,3 +436,18 @@ def test_a_contacts_file_adds_recipients(month, tmp_path):
     (eml,) = (tmp_path / "eml").glob(f"{finess}_*.eml")
     message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
     assert "direction.adjointe@esms.example" in message["To"]
+
+
+def test_the_directors_email_of_the_referential_is_a_recipient(tmp_path, capsys):
+    exports = write_csv(tmp_path / "comptes.csv", [account_row(login="a", roles="Référent Établissement")])
+    referential = write_csv(tmp_path / "etab.csv", [["130000011", "IME Les Calanques", "Direction@IME.example"]],
+                            header=["FINESS", "Raison sociale", "Courriel du directeur"])
+    history = tmp_path / "suivi.sqlite"
+    main(["run", str(exports), "--establishments", str(referential), "--out", str(tmp_path / "o"),
+          "--as-of", "2026-11-01", "--history", str(history), "--format", "json"])
+    report = json.loads((tmp_path / "o" / "findings.json").read_text(encoding="utf-8"))
+    assert not [i for i in report["input_issues"] if "non reconnue" in i["reason"]]  # the column is known
+    with open_history(history) as opened:
+        recipients = opened.run_recipients("2026-11-01")
+    assert set(zip(recipients["email"], recipients["role"])) == {("a@exemple.fr", "référent"),
+                                                                  ("direction@ime.example", "direction")}

@@ -233,3 +233,13 @@ def test_installed_command_finds_its_rules_and_templates_from_anywhere(tmp_path)
                              "--fail-on", "never", "--format", "html"], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "r" / "audit.html").stat().st_size > 1000
+
+
+def test_readme_rule_table_lists_every_rule_with_its_severity():
+    from auditor.audit import load_rulebook
+    from tests.helpers import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    _, rules = load_rulebook()
+    for rule in rules:
+        assert f"| {rule.code} | {rule.severity} |" in readme, rule.code
