@@ -143,6 +143,16 @@ def test_each_establishment_gets_its_workbook_once_in_french(month, smtp_server,
     assert PASSWORD.encode() not in history.read_bytes()
 
 
+def test_a_server_without_login_takes_the_reports_too(month, smtp_server, tmp_path):
+    recorder, port = smtp_server
+    out, history = campaign_history(month, tmp_path)
+    config = write_config(tmp_path, port)
+    config.write_text(config.read_text(encoding="utf-8").replace("  username: audit\n", "").replace(
+        "  password_env: VT_TEST_SMTP_PASSWORD\n", ""), encoding="utf-8")
+    assert send(out, config, history) == 0
+    assert len(recorder.messages) == len(establishments(out))
+
+
 def test_a_refused_recipient_is_journaled_with_the_server_answer(month, smtp_server, tmp_path, capsys):
     recorder, port = smtp_server
     out, history = campaign_history(month, tmp_path)

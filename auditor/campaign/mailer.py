@@ -45,6 +45,7 @@ def connect(settings: SmtpSettings) -> smtplib.SMTP:
             client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
             if settings.security == "starttls":
                 client.starttls(context=settings.tls_context())
+        client.ehlo_or_helo_if_needed()  # mail() below does not greet by itself (login() and sendmail() do)
         password = settings.password()
         if password is not None:
             client.login(settings.username, password)
