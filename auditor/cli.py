@@ -28,7 +28,7 @@ from .engine import ReportContext
 from .errors import AuditError
 from .findings import SEVERITIES, SEVERITY_LABELS
 from .french_args import FrenchParser
-from .history.backfill import import_reports, read_report
+from .history.backfill import import_reports
 from .history.follow_up import score_change
 from .history.recording import record
 from .history.settings import load_settings
@@ -36,6 +36,7 @@ from .history.store import open_history
 from .load import load_inputs
 from .progress import terminal_progress
 from .render import DEFAULT_FORMATS, FORMATS, discard_pending
+from .render.json_report import read_report
 from .text import plural
 from .waivers import load_waivers
 

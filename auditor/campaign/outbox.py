@@ -16,9 +16,9 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import AuditError
-from ..history.backfill import read_report
 from ..render import atomic_path
 from ..render.bundles import BUNDLE_DIR, bundle_stems
+from ..render.json_report import read_report
 from ..text import fold, plural
 from .config import CampaignConfig
 

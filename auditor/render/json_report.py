@@ -10,6 +10,7 @@ import pandas as pd
 
 from .. import __version__
 from ..engine import AuditResult
+from ..errors import AuditError
 from ..findings import SEVERITIES
 from . import atomic_path
 
@@ -114,3 +115,35 @@ def _plain(value):
     if hasattr(value, "item"):
         return value.item()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+# What reading a findings.json back needs (vt-audit history import, vt-audit send).
+FINDING_FIELDS = ("key", "rule", "severity", "finess", "establishment", "account", "subject", "message", "waived")
+ESTABLISHMENT_FIELDS = ("finess", "name", "accounts", *SEVERITIES)
+
+
+def read_report(path: Path) -> dict:
+    """A findings.json, checked for what the history needs; every problem names the file."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise AuditError(f"{path} : lecture impossible ({exc.strerror})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AuditError(f"{path} : ce n'est pas un findings.json de vt-audit (JSON invalide : {exc})") from None
+    if not isinstance(data, dict) or not {"as_of", "findings", "establishments", "rules"} <= set(data):
+        raise AuditError(f"{path} : ce n'est pas un findings.json de vt-audit (as_of, findings, establishments "
+                         "et rules attendus)")
+    try:
+        data["as_of"] = pd.Timestamp(data["as_of"]).normalize()
+    except (TypeError, ValueError):
+        raise AuditError(f"{path} : date d'audit « {data['as_of']} » illisible") from None
+    for section, fields in (("findings", FINDING_FIELDS), ("establishments", ESTABLISHMENT_FIELDS)):
+        entries = data[section]
+        if not isinstance(entries, list):
+            raise AuditError(f"{path} : « {section} » doit être une liste")
+        for number, entry in enumerate(entries, start=1):
+            missing = [f for f in fields if not isinstance(entry, dict) or f not in entry]
+            if missing:
+                fields_text = "champs absents" if len(missing) > 1 else "champ absent"
+                raise AuditError(f"{path} : {section}, élément {number} : {fields_text} {', '.join(missing)}")
+    return data
