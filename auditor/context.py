@@ -109,15 +109,25 @@ class AuditContext:
         return finess_problem(seen.astype(TEXT))
 
     @cached_property
+    def _staff_finess(self) -> pd.Index:
+        """Valid FINESS where the staff file places people: establishments even without any account."""
+        staff = self.inputs.staff
+        if staff is None:
+            return pd.Index([], dtype=TEXT)
+        places = staff["finess"].dropna().drop_duplicates().astype(TEXT)
+        return pd.Index(places[finess_problem(places).isna().to_numpy()])
+
+    @cached_property
     def establishments(self) -> pd.DataFrame:
-        """Audited establishments: the referential when given, plus any valid FINESS seen in the accounts.
+        """Audited establishments: the referential when given, plus any valid FINESS seen in the accounts
+        or in the staff file (people work there: an establishment without any account has 0 referents).
 
         A malformed FINESS, or one failing its check key, is a typing error on the rows that
         carry it (ETB-02, see `invalid_finess`), not an establishment of its own.
         Columns: finess, name, in_referential, closed, accounts (attached accounts).
         """
         seen = self._accounts_per_finess
-        valid_seen = self._seen_problems.index[self._seen_problems.isna().to_numpy()]
+        valid_seen = self._seen_problems.index[self._seen_problems.isna().to_numpy()].union(self._staff_finess)
         referential = self.inputs.establishments
         if referential is not None:
             table = referential[["finess", "name", "closed_on"]].copy()

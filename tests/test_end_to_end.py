@@ -180,8 +180,9 @@ def test_hostile_cells_stay_inert_in_xlsx_and_html(tmp_path):
 
 def test_fail_on_and_exit_codes(tmp_path):
     both = "Référent Établissement | VT PH - Référent ESMS"
+    stale = account_row(login="c", roles="IAM - MSPH - Statistiques ESMS (IAM)", last_login="01/01/2025")
     exports = write_csv(tmp_path / "comptes.csv", [account_row(login="a", roles=both),
-                                                   account_row(login="b", roles=both, last_login="01/01/2025")])
+                                                   account_row(login="b", roles=both), stale])
     out = str(tmp_path / "out")
     assert main(["run", str(exports), "--out", out, "--as-of", "2026-11-01"]) == 0  # a warning only
     assert main(["run", str(exports), "--out", out, "--as-of", "2026-11-01", "--fail-on", "warning"]) == 1

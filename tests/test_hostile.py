@@ -285,7 +285,7 @@ def test_yaml_syntax_errors_and_alias_bombs_are_refused(tmp_path, capsys, text, 
 
 def test_duplicate_codes_across_files_name_both_places(tmp_path, capsys):
     single = BAD_RULES.split("  - code: REF-02")[0].replace("min_referent\n", "min_referents\n")
-    single = single.replace("    fix: c\n", "    fix: c\n    params: {min_referents: 2}\n")
+    single = single.replace("    fix: c\n", "    fix: c\n    params: {min_referents: 2, inactivity_days: 180}\n")
     folder = _rules_dir(tmp_path, single)
     (folder / "autre.yaml").write_text(single, encoding="utf-8")
     assert main(["rules", "--rules", str(folder)]) == 2

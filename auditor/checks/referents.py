@@ -10,28 +10,48 @@ from __future__ import annotations
 import pandas as pd
 
 from ..frames import TEXT, join_within
-from . import Param, account_hits, check, hits, lookup_text
+from . import Param, account_hits, check, format_dates, hits, lookup_text
+
+
+def person_key(attachments: pd.DataFrame) -> pd.Series:
+    """One key per person: two accounts with the same RPPS, or else the same e-mail, are one person."""
+    return ("rpps:" + attachments["rpps"]).fillna("mail:" + attachments["email"]).fillna(
+        "compte:" + attachments["account_id"])
 
 
 @check("min_referents",
-       params={"min_referents": Param(int, minimum=1, description="nombre minimal de référents actifs")})
-def min_referents(ctx, *, min_referents: int) -> pd.DataFrame:
-    """Open establishments with fewer than `min_referents` active ROR referents."""
-    attachments = ctx.attachments
-    is_referent = ctx.holds_any(ctx.catalogue.roles_where(referent="ror")) & attachments["state"].eq("active")
-    referents = attachments[is_referent].sort_values("display_name")
-    count = referents.groupby("finess").size()
-    names = join_within(referents, "finess", "display_name", ", ")
+       params={"min_referents": Param(int, minimum=1, description="nombre minimal de référents actifs"),
+               "inactivity_days": Param(int, minimum=1, description="jours sans connexion au-delà desquels un "
+                                        "référent n'est plus compté")})
+def min_referents(ctx, *, min_referents: int, inactivity_days: int) -> pd.DataFrame:
+    """Open establishments with fewer than `min_referents` people working as ROR referents.
 
+    A referent is a person (two accounts of one person count once) with an active account holding
+    the ROR referent role there, who logged in within `inactivity_days`: one who never logged in,
+    or not for that long, cannot stand in for an absent colleague, and is named as left out.
+    """
+    attachments = ctx.attachments
+    holders = attachments[ctx.holds_any(ctx.catalogue.roles_where(referent="ror"))
+                          & attachments["state"].eq("active")].copy()
+    holders["person"] = person_key(holders)
+    idle_days = (ctx.as_of - holders["last_login"]).dt.days
+    holders["left_out"] = (holders["display_name"] + " (" + (
+        "dernière connexion le " + format_dates(holders["last_login"])).fillna("jamais connecté") + ")").where(
+        holders["last_login"].isna() | (idle_days > inactivity_days))
+    working = holders[holders["left_out"].isna()].sort_values("display_name").drop_duplicates(["finess", "person"])
+    count = working.groupby("finess").size()
+    names = join_within(working, "finess", "display_name", ", ")
+    idle = holders[holders["left_out"].notna()].sort_values("display_name")
+    left_out = join_within(idle, "finess", "left_out", ", ")
     establishments = ctx.establishments[~ctx.establishments["closed"]]
     found = establishments["finess"].map(count).fillna(0).astype("int64")
     short = establishments[found < min_referents]
     found = found[short.index]
-    evidence = lookup_text(short["finess"], names)
     no_account = short["accounts"].eq(0)
     message = (
         found.astype(TEXT) + " référent actif sur " + str(min_referents) + " requis"
-        + (" : " + evidence).fillna("")
+        + (" : " + lookup_text(short["finess"], names)).fillna("")
+        + (" ; non comptés : " + lookup_text(short["finess"], left_out)).fillna("")
         + no_account.map({True: " (aucun compte rattaché à l'établissement)", False: ""})
     )
     return hits(short["finess"], message, subject=short["name"])
@@ -39,16 +59,22 @@ def min_referents(ctx, *, min_referents: int) -> pd.DataFrame:
 
 @check("referent_roles_paired")
 def referent_roles_paired(ctx) -> pd.DataFrame:
-    """Accounts holding one referent role (ROR or VT) without the other in the same establishment."""
+    """People holding one referent role (ROR or VT) in an establishment without the other there.
+
+    The two roles may sit on two accounts of the same person (same RPPS or e-mail): they are paired.
+    """
     roles = ctx.catalogue
     ror_roles, vt_roles = roles.roles_where(referent="ror"), roles.roles_where(referent="vt")
-    ror, vt = ctx.holds_any(ror_roles), ctx.holds_any(vt_roles)
     attachments = ctx.attachments
-    unpaired = (ror != vt) & attachments["state"].ne("archived")
+    table = pd.DataFrame({"finess": attachments["finess"], "person": person_key(attachments),
+                          "ror": ctx.holds_any(ror_roles), "vt": ctx.holds_any(vt_roles)})
+    table = table[attachments["state"].ne("archived")]
+    person = table.groupby(["finess", "person"])[["ror", "vt"]].transform("any")
+    unpaired = (person["ror"] != person["vt"]) & (table["ror"] | table["vt"])
     ror_name, vt_name = min(ror_roles), min(vt_roles)
-    message = ror[unpaired].map({
+    message = person.loc[unpaired, "ror"].map({
         True: f"a le rôle ROR « {ror_name} » sans le rôle VT « {vt_name} »",
         False: f"a le rôle VT « {vt_name} » sans le rôle ROR « {ror_name} »",
     })
-    found = attachments[unpaired]
+    found = attachments.loc[unpaired[unpaired].index]
     return account_hits(found, message)
