@@ -64,15 +64,24 @@ class Catalogue:
     _role_lookup: dict[str, str] = field(repr=False, default_factory=dict)
     _state_lookup: dict[str, str] = field(repr=False, default_factory=dict)
     _function_lookup: dict[str, str] = field(repr=False, default_factory=dict)
+    role_name_commas: int = 0  # the most commas in one role name or alias (two legacy names have two)
+    _medical_words: frozenset[str] = field(repr=False, default_factory=frozenset)
 
     def function_category(self, text: str) -> str | None:
-        """Category of a function as typed: whole match first, then its longest known first words."""
+        """Category of a function as typed: whole match first, then its longest known first words.
+
+        A medical word anywhere wins over a management title or an unknown function
+        ("Directeur médical", "Médecin directeur" are medical): see `medical_words`.
+        """
         words = fold(text).split()
+        category = None
         for end in range(len(words), 0, -1):
             category = self._function_lookup.get(" ".join(words[:end]))
             if category is not None:
-                return category
-        return None
+                break
+        if category in (None, "management") and self._medical_words.intersection(words):
+            return "medical"
+        return category
 
     def role_named(self, text: str) -> str | None:
         """Canonical role name for a name or alias as typed, or None."""
@@ -156,6 +165,12 @@ def _read_roles(path: Path) -> tuple[dict[str, Role], dict[str, str], dict[str, 
     return roles, rights, lookup
 
 
+def _most_commas(path: Path) -> int:
+    data = read_yaml(path)
+    return max((alias.count(",") for entry in data.get("roles") or []
+                for alias in (entry.get("name", ""), *entry.get("aliases", []))), default=0)
+
+
 def _read_states(path: Path) -> dict[str, str]:
     data = read_yaml(path)
     lookup = {}
@@ -171,7 +186,7 @@ def _read_states(path: Path) -> dict[str, str]:
 MEDICAL_ACCESS = ("yes", "no", "borderline")
 
 
-def _read_functions(path: Path) -> tuple[dict[str, FunctionCategory], dict[str, str]]:
+def _read_functions(path: Path) -> tuple[dict[str, FunctionCategory], dict[str, str], frozenset[str]]:
     data = read_yaml(path)
     if not isinstance(data, dict) or not isinstance(data.get("categories"), dict):
         raise AuditError(f"{path} : les sections « categories » et « functions » sont obligatoires")
@@ -190,7 +205,8 @@ def _read_functions(path: Path) -> tuple[dict[str, FunctionCategory], dict[str, 
                         f"catégorie inconnue « {category} » ; catégories : {', '.join(categories)}")
         for name in _names(path, functions, category):
             lookup[fold(name)] = category
-    return categories, lookup
+    medical_words = frozenset(fold(word) for word in _names(path, data, "medical_words"))
+    return categories, lookup, medical_words
 
 
 def load_catalogue(rules_dir: Path) -> Catalogue:
@@ -198,5 +214,6 @@ def load_catalogue(rules_dir: Path) -> Catalogue:
     kinds = _read_kinds(folder / "headers.yaml")
     roles, rights, role_lookup = _read_roles(folder / "roles.yaml")
     state_lookup = _read_states(folder / "statuses.yaml")
-    categories, function_lookup = _read_functions(folder / "functions.yaml")
-    return Catalogue(kinds, roles, rights, categories, role_lookup, state_lookup, function_lookup)
+    categories, function_lookup, medical_words = _read_functions(folder / "functions.yaml")
+    return Catalogue(kinds, roles, rights, categories, role_lookup, state_lookup, function_lookup,
+                     _most_commas(folder / "roles.yaml"), medical_words)

@@ -179,7 +179,7 @@ def parse_roles(values: pd.Series, catalogue: Catalogue) -> tuple[pd.Series, lis
     roles = pd.Series(found, index=values.index, dtype=object)
     unknown_text = pd.Series(unknown, index=values.index).astype(TEXT)
     has_unknown = unknown_text != ""
-    reasons = "rôle inconnu du catalogue, ignoré : « " + unknown_text + " »"
+    reasons = "rôle non reconnu (absent du catalogue des rôles), ignoré : « " + unknown_text + " »"
     return roles, [Problems.where(has_unknown, reasons)]
 
 
@@ -187,8 +187,10 @@ def split_roles(cell: str, catalogue: Catalogue) -> tuple[tuple[str, ...], list[
     """Roles of one cell, and the parts that match no role.
 
     Parts are separated by "|", ";" or line breaks. A part that is no known
-    role may be several roles joined by commas; it is cut at the commas that
-    give known names (two legacy names contain commas themselves).
+    role may be several roles joined by commas; it is cut at the commas into
+    the longest known names (two legacy names contain commas themselves), and
+    what matches nothing is returned as unknown: a known role beside an
+    unknown one is kept.
     """
     found: list[str] = []
     unknown: list[str] = []
@@ -200,27 +202,37 @@ def split_roles(cell: str, catalogue: Catalogue) -> tuple[tuple[str, ...], list[
         if role is not None:
             found.append(role)
             continue
-        pieces = _split_on_commas(part, catalogue)
-        if pieces is None:
-            unknown.append(part)
-        else:
-            found.extend(pieces)
+        roles, rest = _split_on_commas(part, catalogue)
+        found.extend(roles)
+        unknown.extend(rest)
     return tuple(dict.fromkeys(found)), unknown
 
 
-def _split_on_commas(part: str, catalogue: Catalogue) -> list[str] | None:
+def _split_on_commas(part: str, catalogue: Catalogue) -> tuple[list[str], list[str]]:
+    """Longest known names from the left; runs of pieces matching nothing are one unknown part each.
+
+    A name has at most `role_name_commas` commas, so each position tries a few joins only:
+    the cost stays linear in the length of the cell.
+    """
     tokens = part.split(",")
-    found, start = [], 0
+    found, unknown, pending, start = [], [], [], 0
+    widest = catalogue.role_name_commas + 1
     while start < len(tokens):
-        for end in range(len(tokens), start, -1):
+        for end in range(min(len(tokens), start + widest), start, -1):
             role = catalogue.role_named(",".join(tokens[start:end]))
             if role is not None:
                 found.append(role)
+                if pending:
+                    unknown.append(",".join(pending).strip())
+                    pending = []
                 start = end
                 break
         else:
-            return None
-    return found
+            pending.append(tokens[start])
+            start += 1
+    if pending:
+        unknown.append(",".join(pending).strip())
+    return found, [u for u in unknown if u]
 
 
 def parse_states(values: pd.Series, catalogue: Catalogue) -> tuple[pd.Series, list[Problems]]:

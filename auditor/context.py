@@ -59,6 +59,14 @@ class AuditContext:
         return long.explode(name).dropna().drop_duplicates(ignore_index=True)
 
     @cached_property
+    def role_cell_filled(self) -> np.ndarray:
+        """Per attachment: some row of it has a role cell that is not blank (known roles or not)."""
+        filled = self.inputs.accounts["roles_given"].to_numpy(dtype=bool)
+        per_attachment = np.zeros(len(self.attachments), dtype=bool)
+        np.logical_or.at(per_attachment, self._attachment_of_row, filled)
+        return per_attachment
+
+    @cached_property
     def attachment_roles(self) -> pd.DataFrame:
         """(attachment, role): the roles each account holds in each establishment."""
         return self._long("roles", "role")

@@ -329,6 +329,7 @@ def parse_table(
             frame[column], problems[column] = on_distinct(values, cells.parse_dates, future_is_suspect)
         elif column == "roles":
             frame[column], problems[column] = on_distinct(values, cells.parse_roles, catalogue)
+            frame["roles_given"] = cells.blank_to_na(values).notna().to_numpy()  # unknown roles are still roles
         elif column == "status":
             frame["status"], _ = on_distinct(values, cells.parse_text)
             frame["state"], problems[column] = on_distinct(values, cells.parse_states, catalogue)

@@ -77,7 +77,7 @@ def test_roles_split_on_pipes_semicolons_and_line_breaks_never_inside_legacy_nam
     assert roles["c"] == ("Handicap - ESMS Médical, Paramédical, Psychologue", "Handicap - ESMS")
     assert roles["d"] == ("Handicap - ESMS Social, Éducatif, Pédagogique", "Handicap - ESMS Administratif")
     assert roles["e"] == ("Référent Établissement",)
-    unknown = [i for i in inputs.issues if "rôle inconnu" in i.reason]
+    unknown = [i for i in inputs.issues if "rôle non reconnu" in i.reason]
     # line 7: the quoted line break of row "c" counts, as in a text editor
     assert [(i.line, i.column) for i in unknown] == [(7, "Rôles")]
     assert "Super admin" in unknown[0].reason

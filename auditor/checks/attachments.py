@@ -58,9 +58,14 @@ def attachment_without_unit(ctx) -> pd.DataFrame:
 
 @check("attachment_without_role")
 def attachment_without_role(ctx) -> pd.DataFrame:
-    """Active accounts attached to an establishment where they hold no role."""
+    """Active or not yet activated accounts attached to an establishment where they hold no role at all.
+
+    A role cell holding only names the catalogue does not know is not "no role": it is reported
+    with the input issues ("rôle non reconnu"), since the account may well hold a role.
+    """
     attachments = ctx.attachments
-    with_role = attachments.index.isin(ctx.attachment_roles["attachment"])
-    found = attachments[~with_role & attachments["state"].eq("active")]
-    message = pd.Series("compte actif rattaché à l'établissement sans aucun rôle", index=found.index)
+    with_role = attachments.index.isin(ctx.attachment_roles["attachment"]) | ctx.role_cell_filled
+    found = attachments[~with_role & attachments["state"].isin(["active", "pending"])]
+    message = found["state"].map({"active": "compte actif rattaché à l'établissement sans aucun rôle",
+                                  "pending": "compte en cours de création (pas encore activé) sans aucun rôle"})
     return account_hits(found, message)

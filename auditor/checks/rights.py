@@ -32,17 +32,19 @@ def _roles_giving(ctx, rights: set[str]) -> pd.Series:
                                          description="sévérité pour les fonctions de soin non médicales")},
 )
 def medical_access_function(ctx, *, borderline_severity: str) -> pd.DataFrame:
-    """Access to medical information held by a function that is not medical, paramedical or psychologist.
+    """Access to medical information held by a function not positively recognised as medical,
+    paramedical or psychologist.
 
-    An empty function is no proof of a medical profession: it is a finding
-    too. A function the catalogue does not know is left to DRT-03.
+    An empty function or one the catalogue does not know is no proof of a medical
+    profession ("Surveillant de nuit", "Maîtresse de maison"): a finding too.
     """
     attachments = ctx.attachments
     categories = ctx.catalogue.function_categories
     access = attachments["function_category"].map({name: c.medical_access for name, c in categories.items()})
-    not_medical = access.isin(["no", "borderline"]) | attachments["function"].isna()
+    not_medical = access.ne("yes").fillna(True)
     found = attachments[ctx.has_right({MEDICAL}) & not_medical & attachments["state"].ne("archived")]
-    labels = found["function_category"].map({name: c.label for name, c in categories.items()})
+    labels = found["function_category"].map({name: c.label for name, c in categories.items()}).fillna(
+        "non reconnue comme médicale, paramédicale ou de psychologue")
     function = ("fonction « " + found["function"] + " » (" + labels + ")").fillna("fonction non renseignée")
     roles = lookup_text(found.index.to_series(), _roles_giving(ctx, {MEDICAL}))
     message = function + " avec accès aux informations médicales des usagers par le rôle « " + roles + " »"
@@ -57,7 +59,12 @@ def legacy_roles(ctx) -> pd.DataFrame:
     table = ctx.attachment_roles[ctx.attachment_roles["role"].isin(legacy)].copy()
     attachments = ctx.attachments
     table = table[attachments.loc[table["attachment"], "state"].ne("archived").to_numpy()]
-    equivalents = {name: " + ".join(f"« {r} »" for r in role.iam_equivalent) for name, role in legacy.items()}
+    roles = ctx.catalogue.roles
+    equivalents = {name: " + ".join(f"« {r} »" for r in role.iam_equivalent)
+                   + (" (aucun ne donne accès aux informations médicales : cet accès disparaît)"
+                      if MEDICAL in role.rights and not any(MEDICAL in roles[r].rights for r in role.iam_equivalent)
+                      else "")
+                   for name, role in legacy.items()}
     table["text"] = "« " + table["role"] + " » → " + table["role"].map(equivalents)
     described = join_within(table.sort_values("role"), "attachment", "text", " ; ")
     found = attachments.loc[described.index]
