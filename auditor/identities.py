@@ -12,21 +12,26 @@ import pandas as pd
 
 IDENTIFIERS = ("rpps", "email", "name_key")
 STRONG_IDENTIFIERS = ("rpps", "email")
+RPPS_ONLY = ("rpps",)  # vetoes inside one establishment
 
 
 def link_people(left: pd.DataFrame, right: pd.DataFrame, within: tuple[str, ...] = (),
-                identifiers: tuple[str, ...] = IDENTIFIERS) -> pd.DataFrame:
+                identifiers: tuple[str, ...] = IDENTIFIERS, vetoes: tuple[str, ...] = IDENTIFIERS) -> pd.DataFrame:
     """Pairs (left, right) of row labels that designate the same person.
 
     `within` adds columns that must be equal too (e.g. ("finess",) to link
     only inside one establishment). Across a region, a name alone says little
     (a thousand "MARTIN Julie"): pass identifiers=STRONG_IDENTIFIERS there.
+    `vetoes`: the stronger identifiers that, present on both sides and different,
+    forbid a link on a weaker one. Inside one establishment only a different RPPS
+    proves two people: staff files often give a personal or HR e-mail.
     """
     pairs = []
-    for rank, identifier in enumerate(identifiers):
+    for identifier in identifiers:
         if identifier not in left or identifier not in right:
             continue
-        stronger = [s for s in IDENTIFIERS[:rank] if s in left and s in right]
+        stronger = [s for s in IDENTIFIERS[:IDENTIFIERS.index(identifier)] if s in left and s in right
+                    and s in vetoes]
         columns = [*within, identifier, *stronger]
         lhs = left.loc[left[identifier].notna(), columns].rename_axis("left").reset_index()
         rhs = right.loc[right[identifier].notna(), columns].rename_axis("right").reset_index()

@@ -64,7 +64,8 @@ STAFF_PROFILES = (
 PROBLEMS = ("one_referent", "no_account", "ror_only_referent", "vt_only_referent", "inactive_account",
             "never_logged_in", "staff_elsewhere", "staff_unknown", "never_activated", "blocked", "no_unit",
             "no_role", "missing_fields", "backup_same", "duplicate", "educ_medical", "borderline_medical",
-            "legacy_role", "unknown_function", "closed_with_accounts", "bad_finess")
+            "legacy_role", "unknown_function", "closed_with_accounts", "bad_finess", "unit_missing",
+            "left_unarchived")
 CYCLE = 40  # past the first establishments, len(PROBLEMS) in CYCLE carry a problem
 
 
@@ -310,12 +311,20 @@ def _account_rows(region: Region, person: Person, finess: str, name: str, gen: _
 
 def _staff_file(region: Region, people_by_finess: dict[str, list[Person]], gen: _Generator) -> None:
     """Where people work: by RPPS when they have one, else e-mail, else name (written differently)."""
+    problems = {e["finess"]: problem_of(i) for i, e in enumerate(region.establishments)}
     for finess, people in people_by_finess.items():
         for person in people:
-            if person.status != "Actif":
+            if person.status == "Archivé":  # who works there: blocked colleagues too, not those who left
                 continue
+            if problems.get(finess) == "left_unarchived" and person is people[3]:
+                region.expected.append({"rule": "ATT-04", "finess": finess, "subject": person.display})
+                continue  # left, off the staff list, but the account stays active
+            unit = person.units[0] if person.units and person.units[0] else ""
+            if problems.get(finess) == "unit_missing" and person is people[3]:
+                unit = next(u for u in UNITS if u not in person.units)  # listed in a unit not on the account
+                region.expected.append({"rule": "ATT-05", "finess": finess, "subject": person.display})
             row = {"RPPS": person.rpps, "Nom": "", "Prénom": "", "E-mail": "", "FINESS d'exercice": finess,
-                   "Fonction": person.function}
+                   "Fonction": person.function, "Unité": unit}
             way = gen.random.random()
             if person.rpps:
                 pass
@@ -326,7 +335,6 @@ def _staff_file(region: Region, people_by_finess: dict[str, list[Person]], gen: 
             region.staff.append(row)
 
     finess_list = list(people_by_finess)
-    problems = {e["finess"]: problem_of(i) for i, e in enumerate(region.establishments)}
     for finess in finess_list:
         problem = problems.get(finess)
         if problem == "staff_elsewhere":
@@ -335,12 +343,13 @@ def _staff_file(region: Region, people_by_finess: dict[str, list[Person]], gen: 
             other = next((f for f in others if problems.get(f) is None), others[0])  # a clean one if any
             person = people_by_finess[other][4]
             region.staff.append({"RPPS": "", "Nom": "", "Prénom": "", "E-mail": person.email,
-                                 "FINESS d'exercice": finess, "Fonction": person.function})
+                                 "FINESS d'exercice": finess, "Fonction": person.function, "Unité": ""})
             region.expected.append({"rule": "ATT-01", "finess": finess, "subject": person.display})
         elif problem == "staff_unknown":
             newcomer = gen.person("Orthophoniste", [], True, ["Externat"])
             region.staff.append({"RPPS": newcomer.rpps, "Nom": newcomer.last_name, "Prénom": newcomer.first_name,
-                                 "E-mail": "", "FINESS d'exercice": finess, "Fonction": newcomer.function})
+                                 "E-mail": "", "FINESS d'exercice": finess, "Fonction": newcomer.function,
+                                 "Unité": ""})
             region.expected.append({"rule": "ATT-01", "finess": finess, "subject": newcomer.display})
 
 

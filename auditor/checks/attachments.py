@@ -8,23 +8,34 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..frames import join_within
-from ..identities import STRONG_IDENTIFIERS, display_name, link_people
+from ..frames import TEXT, join_within
+from ..identities import RPPS_ONLY, STRONG_IDENTIFIERS, display_name, link_people
+from ..text import fold_series
 from . import account_hits, check, hits, lookup_text
+
+
+def _staff_here(ctx) -> pd.DataFrame:
+    staff = ctx.inputs.staff
+    return staff[staff["finess"].notna()]
+
+
+def _same_person_here(ctx, staff: pd.DataFrame) -> pd.DataFrame:
+    """(staff row, attachment) pairs of one person in one establishment: RPPS, else e-mail, else name;
+    only a different RPPS proves two people (staff files often give a personal or HR e-mail)."""
+    return link_people(staff, ctx.attachments, within=("finess",), vetoes=RPPS_ONLY)
 
 
 @check("staff_without_account", needs=("staff",))
 def staff_without_account(ctx) -> pd.DataFrame:
     """People the staff file places in an establishment where no account of theirs is attached."""
-    staff = ctx.inputs.staff
-    staff = staff[staff["finess"].notna()]
+    staff = _staff_here(ctx)
     attachments = ctx.attachments
-    attached = link_people(staff, attachments, within=("finess",))
+    attached = _same_person_here(ctx, staff)
     missing = staff[~staff.index.isin(attached["left"])]
     person_id = missing["rpps"].fillna(missing["email"]).fillna(missing["name_key"])
     missing = missing.assign(person_id=person_id).drop_duplicates(["finess", "person_id"])
 
-    # Where the person has an account elsewhere, the fix is to attach it here.
+    # Where the person has an account elsewhere, the fix is to attach it here, not to create one.
     elsewhere = link_people(missing, attachments, identifiers=STRONG_IDENTIFIERS).merge(
         attachments[["account_id", "finess", "display_name"]], left_on="right", right_index=True
     )
@@ -32,18 +43,72 @@ def staff_without_account(ctx) -> pd.DataFrame:
     elsewhere = elsewhere.assign(text=elsewhere["account_id"] + " (rattaché à " + elsewhere["finess"] + ")")
     evidence = join_within(elsewhere, "left", "text", ", ")
     first_account = elsewhere.drop_duplicates("left").set_index("left")
+    probable = _probable_accounts(missing[~missing.index.isin(elsewhere["left"])], attachments)
 
-    known_account = lookup_text(missing.index.to_series(), evidence)
-    message = ("exerce dans l'établissement selon le fichier du personnel, sans compte rattaché ; "
-               + ("compte existant : " + known_account).fillna("aucun compte trouvé"))
     rows = missing.index.to_series()
+    known_account = lookup_text(rows, evidence)
+    message = ("exerce dans l'établissement selon le fichier du personnel, sans compte rattaché ; "
+               + ("compte existant : " + known_account).fillna(lookup_text(rows, probable["text"]))
+               .fillna("aucun compte trouvé"))
     # The staff file may give only an e-mail or an RPPS: the account, when found, has the name.
     fallback = lookup_text(rows, first_account["display_name"]).fillna(missing["email"]).fillna(missing["rpps"])
     subject = display_name(missing["last_name"], missing["first_name"], fallback)
-    return hits(
-        missing["finess"], message, subject=subject,
-        account=lookup_text(rows, first_account["account_id"]), subject_id=missing["person_id"],
-    )
+    account = lookup_text(rows, first_account["account_id"]).fillna(lookup_text(rows, probable["account_id"]))
+    return hits(missing["finess"], message, subject=subject, account=account, subject_id=missing["person_id"])
+
+
+def _probable_accounts(missing: pd.DataFrame, attachments: pd.DataFrame) -> pd.DataFrame:
+    """For staff rows with no account found by RPPS or e-mail: accounts elsewhere with the same name.
+
+    One account of that name is "compte probable" (attach it rather than create a duplicate);
+    several are "homonymes" (check which one). Indexed by staff row: text, account_id (when one).
+    """
+    named = missing.loc[missing["name_key"].notna(), ["name_key"]].rename_axis("left").reset_index()
+    candidates = attachments[["account_id", "finess", "name_key"]].dropna(subset=["name_key"])
+    matches = named.merge(candidates, on="name_key").drop_duplicates(["left", "account_id"])
+    count = matches.groupby("left")["account_id"].transform("size")
+    single = matches[count.eq(1)].set_index("left")
+    several = matches[count.gt(1)].groupby("left").size()
+    text = pd.concat([
+        "compte probable (même nom) : " + single["account_id"] + " (rattaché à " + single["finess"] + ")",
+        several.astype(TEXT) + " homonymes dans l'export : vérifier lequel est le sien avant de créer un compte",
+    ])
+    return pd.DataFrame({"text": text.astype(TEXT), "account_id": single["account_id"].reindex(text.index)})
+
+
+@check("staff_leaver", needs=("staff",))
+def staff_leaver(ctx) -> pd.DataFrame:
+    """Accounts (not archived) attached to an establishment whose staff list does not name their holder.
+
+    Only establishments the staff file lists are judged: elsewhere nobody knows who works there.
+    """
+    staff = _staff_here(ctx)
+    attachments = ctx.attachments
+    judged = attachments[attachments["state"].ne("archived") & attachments["finess"].isin(staff["finess"])]
+    present = _same_person_here(ctx, staff)["right"]
+    found = judged[~judged.index.isin(present)]
+    message = pd.Series("absent de la liste du personnel de l'établissement : a probablement quitté "
+                        "l'établissement ou n'y utilise plus VT", index=found.index)
+    return account_hits(found, message)
+
+
+@check("staff_unit_missing", needs=("staff.unit",))
+def staff_unit_missing(ctx) -> pd.DataFrame:
+    """Accounts whose holder the staff file places in a unit of the establishment the account lacks."""
+    staff = _staff_here(ctx)
+    staff = staff[staff["unit"].notna()]
+    pairs = _same_person_here(ctx, staff)
+    pairs = pairs.assign(unit=fold_series(staff.loc[pairs["left"], "unit"]).to_numpy(),
+                         unit_text=staff.loc[pairs["left"], "unit"].to_numpy())
+    units = ctx.attachment_units
+    held = pd.Series(True, index=pd.MultiIndex.from_arrays(
+        [units["attachment"].to_numpy(), fold_series(units["unit"]).to_numpy()]))
+    has = pd.MultiIndex.from_arrays([pairs["right"].to_numpy(), pairs["unit"].to_numpy()]).isin(held.index)
+    lacking = pairs[~has].drop_duplicates(["right", "unit"]).sort_values(["right", "unit"])
+    listed = join_within(lacking, "right", "unit_text", "», « ")
+    found = ctx.attachments.loc[listed.index]
+    message = "exerce dans l'unité « " + listed + " » selon le fichier du personnel, sans y être rattaché"
+    return account_hits(found, message)
 
 
 @check("attachment_without_unit", needs=("accounts.unit",))

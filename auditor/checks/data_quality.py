@@ -81,7 +81,10 @@ def duplicate_accounts(ctx) -> pd.DataFrame:
     placed = exploded.merge(attachments[["account_id", "finess", "display_name"]], on="account_id")
     placed = placed.sort_values(["members", "finess", "account_id"]).drop_duplicates(["members", "finess"])
     count = placed["members"].str.count(r"\+") + 1
-    message = (count.astype(TEXT) + " comptes pour une même personne (" + placed["reason"] + ") : "
+    # A name alone may be two homonyms: the message says "probable" and the fix asks to check.
+    same = placed["reason"].eq("mêmes nom et prénom").map({True: " comptes probablement pour une même personne (",
+                                                           False: " comptes pour une même personne ("})
+    message = (count.astype(TEXT) + same + placed["reason"] + ") : "
                + placed["members"].str.replace("+", ", ", regex=False))
     return hits(placed["finess"], message, subject=placed["display_name"], account=placed["account_id"],
                 subject_id=placed["members"])

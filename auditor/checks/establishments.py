@@ -17,12 +17,13 @@ from . import account_hits, check, format_dates, hits
 
 @check("closed_establishment", needs=("establishments",))
 def closed_establishment(ctx) -> pd.DataFrame:
-    """Active accounts attached to an establishment closed at the audit date."""
+    """Accounts not archived (active, blocked, not yet activated) attached to an establishment closed at
+    the audit date."""
     establishments = ctx.establishments
     closed = establishments.loc[establishments["closed"], ["finess", "closed_on"]]
     attachments = ctx.attachments
-    found = attachments[attachments["state"].eq("active")].merge(closed, on="finess")
-    message = "compte actif rattaché à un établissement fermé le " + format_dates(found["closed_on"])
+    found = attachments[attachments["state"].ne("archived")].merge(closed, on="finess")
+    message = "compte non archivé rattaché à un établissement fermé le " + format_dates(found["closed_on"])
     return account_hits(found, message)
 
 
