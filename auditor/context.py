@@ -17,7 +17,7 @@ import pandas as pd
 from .catalogue import Catalogue
 from .cells import finess_problem
 from .frames import TEXT
-from .identities import display_name
+from .identities import RPPS_ONLY, display_name, link_people
 from .load import Inputs
 
 
@@ -172,6 +172,16 @@ class AuditContext:
 
     def establishment_names(self) -> pd.Series:
         return self.establishments.set_index("finess")["name"]
+
+    @cached_property
+    def staff_links(self) -> pd.DataFrame:
+        """(left: staff row, right: attachment) pairs of one person in one establishment (ATT-01, 04, 05).
+
+        RPPS, else e-mail, else name; only a different RPPS proves two people: staff files often
+        give a personal or HR e-mail.
+        """
+        staff = self.inputs.staff
+        return link_people(staff[staff["finess"].notna()], self.attachments, within=("finess",), vetoes=RPPS_ONLY)
 
     def contacts(self) -> pd.DataFrame:
         """Whom to send each establishment's report to: finess, email, role ("référent", "direction").

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..frames import TEXT, join_within
-from ..identities import RPPS_ONLY, STRONG_IDENTIFIERS, display_name, link_people
+from ..identities import STRONG_IDENTIFIERS, display_name, link_people
 from ..text import fold_series
 from . import account_hits, check, hits, lookup_text
 
@@ -19,18 +19,12 @@ def _staff_here(ctx) -> pd.DataFrame:
     return staff[staff["finess"].notna()]
 
 
-def _same_person_here(ctx, staff: pd.DataFrame) -> pd.DataFrame:
-    """(staff row, attachment) pairs of one person in one establishment: RPPS, else e-mail, else name;
-    only a different RPPS proves two people (staff files often give a personal or HR e-mail)."""
-    return link_people(staff, ctx.attachments, within=("finess",), vetoes=RPPS_ONLY)
-
-
 @check("staff_without_account", needs=("staff",))
 def staff_without_account(ctx) -> pd.DataFrame:
     """People the staff file places in an establishment where no account of theirs is attached."""
     staff = _staff_here(ctx)
     attachments = ctx.attachments
-    attached = _same_person_here(ctx, staff)
+    attached = ctx.staff_links
     missing = staff[~staff.index.isin(attached["left"])]
     person_id = missing["rpps"].fillna(missing["email"]).fillna(missing["name_key"])
     missing = missing.assign(person_id=person_id).drop_duplicates(["finess", "person_id"])
@@ -85,7 +79,7 @@ def staff_leaver(ctx) -> pd.DataFrame:
     staff = _staff_here(ctx)
     attachments = ctx.attachments
     judged = attachments[attachments["state"].ne("archived") & attachments["finess"].isin(staff["finess"])]
-    present = _same_person_here(ctx, staff)["right"]
+    present = ctx.staff_links["right"]
     found = judged[~judged.index.isin(present)]
     message = pd.Series("absent de la liste du personnel de l'établissement : a probablement quitté "
                         "l'établissement ou n'y utilise plus VT", index=found.index)
@@ -97,7 +91,7 @@ def staff_unit_missing(ctx) -> pd.DataFrame:
     """Accounts whose holder the staff file places in a unit of the establishment the account lacks."""
     staff = _staff_here(ctx)
     staff = staff[staff["unit"].notna()]
-    pairs = _same_person_here(ctx, staff)
+    pairs = ctx.staff_links[ctx.staff_links["left"].isin(staff.index)]
     pairs = pairs.assign(unit=fold_series(staff.loc[pairs["left"], "unit"]).to_numpy(),
                          unit_text=staff.loc[pairs["left"], "unit"].to_numpy())
     units = ctx.attachment_units
