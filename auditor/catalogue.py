@@ -6,6 +6,7 @@ offers fast look-ups keyed by folded text (see `text.fold`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,6 +66,8 @@ class Catalogue:
     _state_lookup: dict[str, str] = field(repr=False, default_factory=dict)
     _function_lookup: dict[str, str] = field(repr=False, default_factory=dict)
     role_name_commas: int = 0  # the most commas in one role name or alias (two legacy names have two)
+    esms_categories: dict[str, str] = field(default_factory=dict)  # FINESS category code -> label (esms.yaml)
+    regions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # folded name or "r<code>" -> departments
     _medical_words: frozenset[str] = field(repr=False, default_factory=frozenset)
 
     def function_category(self, text: str) -> str | None:
@@ -89,6 +92,21 @@ class Catalogue:
 
     def state_named(self, text: str) -> str | None:
         return self._state_lookup.get(fold(text))
+
+    def departments(self, text: str) -> frozenset[str]:
+        """--departements: "04,05,13", a region by name ("PACA") or by INSEE code ("R93")."""
+        departments: set[str] = set()
+        for part in text.split(","):
+            token = part.strip()
+            region = self.regions.get(fold(token)) or self.regions.get(fold(token).replace(" ", ""))
+            if region is not None:
+                departments.update(region)
+            elif re.fullmatch(r"\d{2}|2[ABab]|97\d", token):
+                departments.add(token.upper())
+            else:
+                raise AuditError(f"--departements : « {token} » n'est ni un département (04, 2A, 974…) ni une "
+                                 "région (nom, ou code INSEE précédé de R : R93)")
+        return frozenset(departments)
 
     def roles_where(self, **attributes) -> frozenset[str]:
         return frozenset(
@@ -209,11 +227,27 @@ def _read_functions(path: Path) -> tuple[dict[str, FunctionCategory], dict[str, 
     return categories, lookup, medical_words
 
 
+def _read_esms(path: Path) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    data = read_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("categories"), dict):
+        raise AuditError(f"{path} : la section « categories » (code FINESS : libellé) est obligatoire")
+    categories = {str(code): str(label) for code, label in data["categories"].items()}
+    regions: dict[str, tuple[str, ...]] = {}
+    for code, entry in (data.get("regions") or {}).items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("departments"), list):
+            raise _fail(path, data["regions"].line_of(code), f"région « {code} » : « departments » attendu")
+        departments = tuple(str(d) for d in entry["departments"])
+        for name in (f"r{code}", entry.get("name", ""), *entry.get("aliases", [])):
+            regions[fold(str(name))] = departments
+    return categories, regions
+
+
 def load_catalogue(rules_dir: Path) -> Catalogue:
     folder = Path(rules_dir) / "catalogue"
     kinds = _read_kinds(folder / "headers.yaml")
     roles, rights, role_lookup = _read_roles(folder / "roles.yaml")
     state_lookup = _read_states(folder / "statuses.yaml")
     categories, function_lookup, medical_words = _read_functions(folder / "functions.yaml")
+    esms_categories, regions = _read_esms(folder / "esms.yaml")
     return Catalogue(kinds, roles, rights, categories, role_lookup, state_lookup, function_lookup,
-                     _most_commas(folder / "roles.yaml"), medical_words)
+                     _most_commas(folder / "roles.yaml"), esms_categories, regions, medical_words)

@@ -63,6 +63,12 @@ def luhn_valid(digits: pd.Series) -> pd.Series:
     return valid
 
 
+def finess_department(finess: pd.Series) -> pd.Series:
+    """The department a FINESS begins with: two characters (2A, 2B in Corsica), three overseas (971…)."""
+    text = finess.astype(TEXT)
+    return text.str[:3].where(text.str.startswith("97"), text.str[:2])
+
+
 def finess_problem(finess: pd.Series) -> pd.Series:
     """Per FINESS, why it cannot be an establishment's number (NA when it can).
 

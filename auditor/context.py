@@ -14,8 +14,9 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from . import finess_extract
 from .catalogue import Catalogue
-from .cells import finess_problem
+from .cells import finess_department, finess_problem
 from .frames import TEXT
 from .identities import RPPS_ONLY, display_name, link_people
 from .load import Inputs
@@ -138,9 +139,10 @@ class AuditContext:
         valid_seen = self._seen_problems.index[self._seen_problems.isna().to_numpy()].union(self._staff_finess)
         referential = self.inputs.establishments
         if referential is not None:
-            table = referential[["finess", "name", "closed_on"]].copy()
+            table = referential.loc[self._in_scope(referential) | referential["finess"].isin(seen.index),
+                                    ["finess", "name", "closed_on"]].copy()
             table["in_referential"] = True
-            extra = valid_seen.difference(table["finess"])
+            extra = valid_seen.difference(referential["finess"])
             table = pd.concat([table, pd.DataFrame({"finess": extra, "in_referential": False})],
                               ignore_index=True)
         else:
@@ -151,6 +153,27 @@ class AuditContext:
         table["closed"] = pd.to_datetime(table["closed_on"]).le(self.as_of).fillna(False)
         table["accounts"] = table["finess"].map(seen).fillna(0).astype("int64")
         return table.sort_values("finess", ignore_index=True)
+
+    @property
+    def scope(self) -> frozenset[str]:
+        """Departments audited: --departements, else those of the accounts' valid FINESS."""
+        if self.inputs.scope is not None:
+            return self.inputs.scope
+        valid = self._seen_problems.index[self._seen_problems.isna().to_numpy()].to_series()
+        return frozenset(finess_department(valid.astype(TEXT)).dropna())
+
+    def _in_scope(self, referential: pd.DataFrame) -> pd.Series:
+        """Referential rows to audit even without accounts: an ESMS for disabled people (by FINESS category,
+        esms.yaml; a category written otherwise than as a code is trusted) in a department in scope."""
+        department = referential["department"].fillna(finess_department(referential["finess"]))
+        category = referential["category"]
+        esms = ~category.str.fullmatch(r"\d{3}").fillna(False) | category.isin(self.catalogue.esms_categories)
+        return department.isin(self.scope) & esms
+
+    @property
+    def referential_is_finess_extract(self) -> bool:
+        return any(s.kind == "establishments" and s.description.startswith(finess_extract.DESCRIPTION)
+                   for s in self.inputs.sources)
 
     @cached_property
     def invalid_finess(self) -> pd.DataFrame:

@@ -69,6 +69,9 @@ class Inputs:
     staff: pd.DataFrame | None = None
     decisions: pd.DataFrame | None = None  # from the history: see HISTORY_TABLES
     campaign: pd.DataFrame | None = None
+    # Departments whose establishments without any account are audited (--departements); by default
+    # the departments of the accounts' establishments.
+    scope: frozenset[str] | None = None
     issues: list[InputIssue] = field(default_factory=list)
     sources: list[SourceFile] = field(default_factory=list)
     columns_present: dict[str, set[str]] = field(default_factory=dict)

@@ -22,6 +22,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from . import finess_extract
 from .errors import AuditError, InputIssue
 from .frames import TEXT
 from .text import fold
@@ -81,6 +82,9 @@ def read_grids(path: Path, known_headers: frozenset[str]) -> list[Grid]:
         )
     text, encoding, issues = _decode(path, data)
     del data
+    extract_form = finess_extract.recognise(text)
+    if extract_form is not None:  # the national FINESS file as published: recognised from its content
+        return [finess_extract.read_extract(path, text, encoding, extract_form, issues)]
     return [_read_csv(path, text, encoding, issues, known_headers)]
 
 

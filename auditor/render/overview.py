@@ -9,14 +9,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..cells import finess_department
 from ..engine import AuditResult
 from ..findings import SEVERITIES
-
-
-def department(finess: pd.Series) -> pd.Series:
-    """The department a FINESS begins with: two characters (2A, 2B in Corsica), three overseas (971…)."""
-    text = finess.astype(str)
-    return text.str[:3].where(text.str.startswith("97"), text.str[:2])
 
 
 def establishment_table(result: AuditResult) -> pd.DataFrame:
@@ -29,7 +24,7 @@ def establishment_table(result: AuditResult) -> pd.DataFrame:
     for severity in SEVERITIES:
         column = counts[severity] if severity in counts else pd.Series(dtype="int64")
         table[severity] = table["finess"].map(column).fillna(0).astype("int64")
-    table["department"] = department(table["finess"])
+    table["department"] = finess_department(table["finess"])
     table["compliant"] = (table["error"] == 0) & (table["warning"] == 0)
     table["bundle"] = table["finess"].map(result.report.bundles)
     if result.follow_up is not None:
@@ -61,9 +56,9 @@ def key_figures(result: AuditResult, table: pd.DataFrame) -> dict:
 def rules_by_department(result: AuditResult) -> pd.DataFrame:
     """Findings per rule (rows, in rule order) and department (columns), with totals."""
     frame = pd.DataFrame([(f.rule, f.finess) for f in result.findings], columns=["rule", "finess"])
-    frame["department"] = department(frame["finess"])
+    frame["department"] = finess_department(frame["finess"])
     table = pd.crosstab(frame["rule"], frame["department"])
-    departments = sorted(set(department(result.establishments["finess"])) | set(table.columns))
+    departments = sorted(set(finess_department(result.establishments["finess"])) | set(table.columns))
     codes = [rule.code for rule in result.rules]
     table = table.reindex(index=codes, columns=departments, fill_value=0)
     table["Total"] = table.sum(axis=1)
