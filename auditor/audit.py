@@ -53,6 +53,7 @@ def audit(
     access_review: bool = True,
     history: History | None = None,
     settings: FollowUpSettings | None = None,
+    departments: str | None = None,
 ) -> AuditResult:
     """Read, evaluate, apply waivers; with a `history`, compare with the previous audit in it."""
     catalogue, rules = load_rulebook(rules_path, params)
@@ -60,7 +61,9 @@ def audit(
         settings = load_settings(rules_folder(rules_path))
     waivers = load_waivers(waivers_path, {r.code for r in rules}) if waivers_path else None
     as_of = pd.Timestamp(as_of).normalize()
+    scope = catalogue.departments(departments) if departments else None  # checked before reading anything
     inputs = load_inputs(paths, catalogue, as_of, forced_kinds, progress)
+    inputs.scope = scope
     log.info("%d lignes de comptes, %d problèmes de lecture", len(inputs.accounts), len(inputs.issues))
     campaign = last_campaign(history, as_of) if history is not None else None
     if campaign is not None:  # last month's answers, for REV-01 and REV-02

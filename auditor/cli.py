@@ -136,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
                      f"(défaut : {','.join(DEFAULT_FORMATS)})")
     run.add_argument("--per-establishment", action="store_true",
                      help="écrire aussi un classeur et une page par établissement, pour sa direction")
+    run.add_argument("--departements", metavar="LISTE",
+                     help="départements dont les établissements sans compte sont audités : 04,05,06 ; un nom de "
+                     "région (PACA) ou son code INSEE précédé de R (R93). Par défaut : ceux des comptes")
     run.add_argument("--deadline", type=_date, metavar="DATE",
                      help="date limite donnée aux directions dans leurs rapports (AAAA-MM-JJ)")
     run.add_argument("--contact", metavar="TEXTE",
@@ -243,7 +246,8 @@ def _run(args) -> int:
         settings = load_settings(rules_folder(args.rules)) if history else None
         result = audit(args.paths, as_of, rules_path=args.rules, params=args.param,
                        forced_kinds=_forced_kinds(args), waivers_path=args.waivers, progress=progress,
-                       access_review=bool({"xlsx", "html"} & set(args.format)), history=history, settings=settings)
+                       access_review=bool({"xlsx", "html"} & set(args.format)), history=history, settings=settings,
+                       departments=args.departements)
         result.report = ReportContext(shlex.join(["vt-audit", *args.argv]), args.deadline, args.contact)
         write_reports(result, args.out, args.format, args.per_establishment, args.fail_on, progress,
                       args.fail_on_new)

@@ -24,6 +24,7 @@ from pathlib import Path
 from openpyxl import Workbook
 
 from .errors import AuditError
+from .finess_extract import FIELDS as _EXTRACT_FIELDS
 from .french_args import FrenchParser
 
 AS_OF = dt.date(2026, 11, 1)
@@ -466,12 +467,56 @@ def write_region(region: Region, out: Path, accounts_xlsx: bool = False, as_of: 
 
     staff = _write_csv(out / "personnels.csv", region.staff, "utf-8-sig", ",")
 
+    write_finess_extract(region, out / "referentiels" / EXTRACT_NAME)
     expected = out / "attendu.json"
     planted = {"as_of": as_of.isoformat(), "findings": region.expected}
     if gone:
         planted["gone"] = region.gone
     expected.write_text(json.dumps(planted, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return [accounts, referential, staff, expected]
+
+
+EXTRACT_NAME = "etalab-cs1100507-stock-20261101-0400.csv"
+# Establishments of the FINESS file that are not ESMS for disabled people, and one out of the region.
+_OTHER_ESTABLISHMENTS = (("500", "EHPAD Les Mimosas", "13"), ("355", "Centre hospitalier de Digne", "04"),
+                         ("620", "Pharmacie du Port", "83"), ("183", "IME de Paris", "75"))
+
+
+def finess_extract_rows(region: Region) -> list[list[str]]:
+    """The region as the national FINESS extract lists it: open establishments only (31 fields each),
+    plus establishments of other categories and one of another department."""
+    rows = []
+    others = [{"finess": f"{dep}{9000 + n:06d}", "name": name, "category": category, "department": dep,
+               "closed_on": None} for n, (category, name, dep) in enumerate(_OTHER_ESTABLISHMENTS)]
+    for e in [*region.establishments, *others]:
+        if e["closed_on"] is not None and e["closed_on"] <= AS_OF:
+            continue  # the extract lists open establishments
+        digits = e["finess"][:8]
+        finess = digits + luhn_key(digits)
+        fields = {"nofinesset": finess, "nofinessej": e.get("finess_ej", ""), "rs": e["name"][:38].upper(),
+                  "rslongue": e["name"], "commune": "MARSEILLE", "departement": e["department"],
+                  "libdepartement": "", "categetab": e["category"], "libcategetab": "",
+                  "dateouv": "2001-09-01", "datemaj": "2026-10-15"}
+        rows.append([fields.get(name, "") for name in _EXTRACT_FIELDS])
+    return rows
+
+
+def write_finess_extract(region: Region, path: Path, form: str = "stock") -> Path:
+    """The extract in one of its two published forms: "stock" (etalab, no header, geolocation rows
+    after the establishments) or "header" (a header line, no geolocation)."""
+    rows = finess_extract_rows(region)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="latin-1", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";", lineterminator="\r\n")
+        if form == "stock":
+            writer.writerow(["finess", "etalab", len(rows), "2026-11-01"])
+            writer.writerows(["structureet", *row] for row in rows)
+            writer.writerows(["geolocalisation", row[0], "893000.1", "6247000.2", "1,ATLASANTE,100,IGN,BD_ADRESSE",
+                              "2026-10-15"] for row in rows)
+        else:
+            writer.writerow(_EXTRACT_FIELDS)
+            writer.writerows(rows)
+    return path
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,81 @@
+"""The national referentials read as they are published: the FINESS extract (both forms)."""
+
+import json
+
+import pytest
+
+from auditor.cli import main
+from auditor.synthetic import EXTRACT_NAME, generate, write_finess_extract
+from tests.helpers import SAMPLES, SAMPLES_AS_OF
+
+EXTRACT = SAMPLES / "referentiels" / EXTRACT_NAME
+
+
+def audit(tmp_path, referential, *extra):
+    out = tmp_path / "out"
+    code = main(["run", str(SAMPLES / "comptes.csv"), str(SAMPLES / "personnels.csv"), str(referential),
+                 "--out", str(out), "--as-of", SAMPLES_AS_OF, "--format", "json", "--fail-on", "jamais", *extra])
+    assert code == 0
+    return json.loads((out / "findings.json").read_text(encoding="utf-8"))
+
+
+def establishments(report):
+    return {e["finess"]: e for e in report["establishments"]}
+
+
+@pytest.fixture(scope="module")
+def planted():
+    return json.loads((SAMPLES / "attendu.json").read_text(encoding="utf-8"))["findings"]
+
+
+def test_the_etalab_extract_is_recognised_from_its_content(tmp_path, planted):
+    renamed = tmp_path / "finess.txt.csv"  # the name says nothing: the content does
+    renamed.write_bytes(EXTRACT.read_bytes())
+    report = audit(tmp_path, renamed)
+    (source,) = [s for s in report["sources"] if s["kind"] == "establishments"]
+    assert source["description"].startswith("extrait FINESS des établissements")
+    (geolocation,) = [i for i in report["input_issues"] if "géolocalisation" in i["reason"]]
+    lines = EXTRACT.read_text(encoding="latin-1").splitlines()
+    assert geolocation["dropped_rows"] == sum(line.startswith("geolocalisation") for line in lines)
+    assert source["rows"] == sum(line.startswith("structureet") for line in lines)  # every row counted
+    audited = establishments(report)
+    # The ESMS without any account is audited from the extract: REF-01 "aucun compte".
+    without = [f["finess"] for f in planted
+               if f["rule"] == "REF-01" and audited.get(f["finess"], {}).get("accounts") == 0]
+    assert without and all(any(f["rule"] == "REF-01" and f["finess"] == finess for f in report["findings"])
+                           for finess in without)
+
+
+def test_other_categories_and_other_departments_are_not_audited(tmp_path):
+    report = audit(tmp_path, EXTRACT)
+    names = {e["name"] for e in report["establishments"]}
+    assert not names & {"EHPAD Les Mimosas", "Centre hospitalier de Digne", "Pharmacie du Port", "IME de Paris"}
+    wider = audit(tmp_path, EXTRACT, "--departements", "PACA,75")
+    paris = [e for e in wider["establishments"] if e["name"] == "IME de Paris"]
+    assert paris and paris[0]["accounts"] == 0
+    assert any(f["rule"] == "REF-01" and f["finess"] == paris[0]["finess"] for f in wider["findings"])
+    assert "EHPAD Les Mimosas" not in {e["name"] for e in wider["establishments"]}
+
+
+def test_accounts_on_an_establishment_missing_from_the_extract_say_it_is_closed_or_unknown(tmp_path, planted):
+    report = audit(tmp_path, EXTRACT)
+    closed = {f["finess"] for f in planted if f["rule"] == "ETB-01"}
+    (finess,) = closed
+    (etb02,) = [f for f in report["findings"] if f["rule"] == "ETB-02" and f["finess"] == finess]
+    assert etb02["message"].endswith("absent du fichier FINESS : établissement fermé ou inconnu du FINESS")
+
+
+def test_both_published_forms_give_the_same_audit(tmp_path):
+    region = generate(36)
+    stock = write_finess_extract(region, tmp_path / "stock.csv", "stock")
+    header = write_finess_extract(region, tmp_path / "entete.csv", "header")
+    first = audit(tmp_path / "a", stock)
+    second = audit(tmp_path / "b", header)
+    assert establishments(first).keys() == establishments(second).keys()
+    assert {f["key"] for f in first["findings"]} == {f["key"] for f in second["findings"]}
+    assert not [i for i in second["input_issues"] if "non reconnue" in i["reason"]]  # no noise from 31 columns
+
+
+def test_an_unknown_region_is_a_clear_error(tmp_path, capsys):
+    assert main(["run", str(SAMPLES), "--out", str(tmp_path / "o"), "--departements", "Atlantide"]) == 2
+    assert "« Atlantide » n'est ni un département" in capsys.readouterr().err
