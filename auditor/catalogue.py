@@ -68,6 +68,8 @@ class Catalogue:
     role_name_commas: int = 0  # the most commas in one role name or alias (two legacy names have two)
     esms_categories: dict[str, str] = field(default_factory=dict)  # FINESS category code -> label (esms.yaml)
     regions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # folded name or "r<code>" -> departments
+    professions: dict[str, str] = field(default_factory=dict)  # folded RPPS profession -> function category
+    _profession_lookup: dict[str, str] = field(repr=False, default_factory=dict)  # folded function -> profession
     _medical_words: frozenset[str] = field(repr=False, default_factory=frozenset)
 
     def function_category(self, text: str) -> str | None:
@@ -92,6 +94,15 @@ class Catalogue:
 
     def state_named(self, text: str) -> str | None:
         return self._state_lookup.get(fold(text))
+
+    def profession_of_function(self, text: str) -> str | None:
+        """The RPPS profession (folded) a function as typed belongs to, if it is a health profession's."""
+        words = fold(text).split()
+        for end in range(len(words), 0, -1):
+            profession = self._profession_lookup.get(" ".join(words[:end]))
+            if profession is not None:
+                return profession
+        return None
 
     def departments(self, text: str) -> frozenset[str]:
         """--departements: "04,05,13", a region by name ("PACA") or by INSEE code ("R93")."""
@@ -242,6 +253,22 @@ def _read_esms(path: Path) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
     return categories, regions
 
 
+def _read_professions(path: Path, categories) -> tuple[dict[str, str], dict[str, str]]:
+    data = read_yaml(path)
+    entries = data.get("professions") if isinstance(data, dict) else None
+    if not isinstance(entries, dict):
+        raise AuditError(f"{path} : la section « professions » est obligatoire")
+    professions, lookup = {}, {}
+    for label, entry in entries.items():
+        if not isinstance(entry, dict) or entry.get("category") not in categories:
+            raise _fail(path, entries.line_of(label), f"profession « {label} » : « category » parmi "
+                                                      f"{', '.join(categories)}")
+        professions[fold(label)] = entry["category"]
+        for name in _names(path, entry, "functions"):
+            lookup[fold(name)] = fold(label)
+    return professions, lookup
+
+
 def load_catalogue(rules_dir: Path) -> Catalogue:
     folder = Path(rules_dir) / "catalogue"
     kinds = _read_kinds(folder / "headers.yaml")
@@ -249,5 +276,7 @@ def load_catalogue(rules_dir: Path) -> Catalogue:
     state_lookup = _read_states(folder / "statuses.yaml")
     categories, function_lookup, medical_words = _read_functions(folder / "functions.yaml")
     esms_categories, regions = _read_esms(folder / "esms.yaml")
+    professions, profession_lookup = _read_professions(folder / "professions.yaml", categories)
     return Catalogue(kinds, roles, rights, categories, role_lookup, state_lookup, function_lookup,
-                     _most_commas(folder / "roles.yaml"), esms_categories, regions, medical_words)
+                     _most_commas(folder / "roles.yaml"), esms_categories, regions, professions, profession_lookup,
+                     medical_words)

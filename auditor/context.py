@@ -20,6 +20,7 @@ from .cells import finess_department, finess_problem
 from .frames import TEXT
 from .identities import RPPS_ONLY, display_name, link_people
 from .load import Inputs
+from .text import fold_series
 
 
 @dataclass
@@ -205,6 +206,15 @@ class AuditContext:
         """
         staff = self.inputs.staff
         return link_people(staff[staff["finess"].notna()], self.attachments, within=("finess",), vetoes=RPPS_ONLY)
+
+    @cached_property
+    def rpps_professions(self) -> pd.Series:
+        """Folded RPPS profession of each RPPS in the directory (empty without one)."""
+        directory = self.inputs.directory
+        if directory is None:
+            return pd.Series(dtype=TEXT)
+        known = directory.dropna(subset=["rpps", "profession"]).drop_duplicates("rpps")
+        return pd.Series(fold_series(known["profession"]).to_numpy(), index=known["rpps"].to_numpy(), dtype=TEXT)
 
     def contacts(self) -> pd.DataFrame:
         """Whom to send each establishment's report to: finess, email, role ("référent", "direction").

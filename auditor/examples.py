@@ -13,7 +13,7 @@ from . import engine
 from .catalogue import Catalogue
 from .findings import Finding
 from .frames import TEXT
-from .load import HISTORY_TABLES, Inputs, history_table, parse_table
+from .load import HISTORY_TABLES, Inputs, directory_table, history_table, parse_table
 from .rulebook import Example, Rule
 
 EXAMPLE_AS_OF = "2026-11-01"
@@ -60,12 +60,13 @@ def _table(kind: str, rows: list[dict], catalogue: Catalogue, as_of) -> pd.DataF
 def run_example(rule: Rule, example: Example, catalogue: Catalogue) -> list[Finding]:
     as_of = pd.Timestamp(example.as_of or EXAMPLE_AS_OF)
     tables = {k: _table(k, rows, catalogue, as_of) for k, rows in example.tables.items()
-              if (rows or k == "accounts") and k not in HISTORY_TABLES}
+              if (rows or k == "accounts") and k in catalogue.kinds}
     inputs = Inputs(
         accounts=tables["accounts"],
         establishments=tables.get("establishments"),
         staff=tables.get("staff"),
         columns_present={k: set(catalogue.kinds[k].columns) for k in tables},
         **{k: history_table(k, rows) for k, rows in example.tables.items() if k in HISTORY_TABLES and rows},
+        directory=directory_table(example.tables["directory"]) if example.tables.get("directory") else None,
     )
     return engine.run([rule], inputs, catalogue, as_of).findings

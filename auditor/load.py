@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import cells
+from . import cells, rpps_directory
 from .catalogue import Catalogue, KindSpec
 from .errors import AuditError, InputIssue
 from .frames import TEXT
@@ -60,6 +60,13 @@ def history_table(kind: str, rows) -> pd.DataFrame:
     return frame
 
 
+def directory_table(rows: list[dict]) -> pd.DataFrame:
+    """A directory table from rows with the names of rpps_directory.COLUMNS (the rule examples)."""
+    frame = pd.DataFrame(rows, columns=list(rpps_directory.COLUMNS.values())).astype(TEXT)
+    frame["name_key"] = cells.person_name_key(frame["last_name"], frame["first_name"])
+    return frame
+
+
 @dataclass
 class Inputs:
     """The typed tables read from the exports, with what could not be used."""
@@ -72,6 +79,8 @@ class Inputs:
     # Departments whose establishments without any account are audited (--departements); by default
     # the departments of the accounts' establishments.
     scope: frozenset[str] | None = None
+    # The RPPS directory's activities kept (see rpps_directory.py): professions and places of work.
+    directory: pd.DataFrame | None = None
     issues: list[InputIssue] = field(default_factory=list)
     sources: list[SourceFile] = field(default_factory=list)
     columns_present: dict[str, set[str]] = field(default_factory=dict)
@@ -111,7 +120,11 @@ def load_inputs(
     frames: dict[str, list[pd.DataFrame]] = {kind: [] for kind in KINDS}
     inputs = Inputs(accounts=pd.DataFrame())
     files = expand_paths([*paths, *forced_kinds])
+    directories = []
     for path in progress(files, len(files), "lecture"):
+        if path not in forced_kinds and rpps_directory.recognise(path):
+            directories.append(path)  # read last: only the rows of what the other files name are kept
+            continue
         kind, frame, issues, description = _load_file(path, catalogue, as_of, forced_kinds.get(path))
         log.info("%s : %s, %s, %d lignes", path.name, catalogue.kinds[kind].label, description, len(frame))
         frames[kind].append(frame)
@@ -127,8 +140,39 @@ def load_inputs(
     if frames["establishments"]:
         inputs.establishments = _drop_duplicate_establishments(_concat(frames["establishments"]), inputs.issues)
     if frames["staff"]:
-        inputs.staff = _concat(frames["staff"])
+        inputs.staff = _concat(frames["staff"]).assign(from_directory=False)
+    if directories:
+        _add_directory(inputs, directories)
     return inputs
+
+
+def _add_directory(inputs: Inputs, paths: list[Path]) -> None:
+    """The RPPS directory: professions of the accounts' RPPS, and health professionals' places of work.
+
+    Its activities in audited establishments join the staff table as a second source (they place
+    people for ATT-01; being no complete list, they make nobody a leaver: see ATT-04).
+    """
+    places = set(inputs.accounts["finess"].dropna())
+    for table in (inputs.establishments, inputs.staff):
+        if table is not None:
+            places |= set(table["finess"].dropna())
+    rpps = set(inputs.accounts["rpps"].dropna())
+    frames = []
+    for path in paths:
+        frame, rows = rpps_directory.read_directory(path, places, rpps)
+        frames.append(frame)
+        inputs.sources.append(SourceFile(str(path), "directory", rpps_directory.LABEL, rpps_directory.DESCRIPTION,
+                                         rows))
+        log.info("%s : %s, %d activités lues, %d gardées", path.name, rpps_directory.LABEL, rows, len(frame))
+    inputs.directory = _concat(frames)
+    here = inputs.directory[inputs.directory["finess"].isin(places)]
+    staff = pd.DataFrame({"finess": here["finess"], "rpps": here["rpps"], "last_name": here["last_name"],
+                          "first_name": here["first_name"], "function": here["profession"],
+                          "name_key": here["name_key"], "from_directory": True})
+    inputs.staff = staff.reset_index(drop=True) if inputs.staff is None else pd.concat(
+        [inputs.staff, staff], ignore_index=True)
+    inputs.columns_present.setdefault("staff", set()).update({"finess", "rpps", "last_name", "first_name"})
+    inputs.columns_present["directory"] = set(rpps_directory.COLUMNS.values())
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from . import rpps_directory
 from .catalogue import Catalogue
 from .checks import REGISTRY
 from .errors import AuditError
@@ -24,7 +25,10 @@ RULE_KEYS = ("code", "check", "severity", "title", "params", "why", "fix", "sour
 # the accounts (a closed establishment's), while findings.json keeps one finding per account.
 GROUPS = ("establishment",)
 REQUIRED_KEYS = ("code", "check", "severity", "title", "why", "fix")
-EXAMPLE_KEYS = ("description", "findings", "as_of", "accounts", "establishments", "staff", *HISTORY_TABLES)
+EXAMPLE_KEYS = ("description", "findings", "as_of", "accounts", "establishments", "staff", "directory",
+                *HISTORY_TABLES)
+# Example tables that are no export kind: the history's, and the RPPS directory's.
+_OTHER_TABLES = {**HISTORY_TABLES, "directory": tuple(rpps_directory.COLUMNS.values())}
 CODE_PATTERN = re.compile(r"^[A-Z]{3}-\d{2}$")
 
 
@@ -170,9 +174,9 @@ def _read_examples(path, entry, code, catalogue: Catalogue, errors) -> tuple[Exa
                     errors.add(path, item.line_of(key), code,
                                f"clé d'exemple inconnue « {key} » ; clés valides : {', '.join(EXAMPLE_KEYS)}")
             tables = {}
-            for kind in ("accounts", "establishments", "staff", *HISTORY_TABLES):
+            for kind in ("accounts", "establishments", "staff", *_OTHER_TABLES):
                 rows = item.get(kind) or []
-                known = set(HISTORY_TABLES[kind]) if kind in HISTORY_TABLES else set(catalogue.kinds[kind].columns)
+                known = set(_OTHER_TABLES[kind]) if kind in _OTHER_TABLES else set(catalogue.kinds[kind].columns)
                 if not isinstance(rows, list) or not all(isinstance(r, LineDict) for r in rows):
                     errors.add(path, item.line_of(kind), code, f"« {kind} » est une liste de lignes (clé: valeur)")
                     continue

@@ -33,9 +33,12 @@ def test_samples_give_exactly_the_planted_problems(sample_run):
     assert finding_triples(report["findings"]) == finding_triples(expected["findings"])
     evaluated = {r["code"] for r in report["rules"] if r["evaluated"]}
     assert {f["rule"] for f in expected["findings"]} == evaluated  # every rule that ran has a case
-    # The campaign's rules need last month's campaign (a history): see tests/test_campaign.py.
+    # The campaign's rules need last month's campaign (a history): see tests/test_campaign.py; the
+    # directory's need the RPPS directory (samples/referentiels): see tests/test_referentials.py.
     skipped = {r["code"]: r["skipped_because"] for r in report["rules"] if not r["evaluated"]}
-    assert set(skipped) == {"REV-01", "REV-02"} and all("campagne" in why for why in skipped.values())
+    assert skipped == {"REV-01": skipped["REV-01"], "REV-02": skipped["REV-02"],
+                       "DRT-04": "annuaire santé (RPPS) absent", "DAT-04": "annuaire santé (RPPS) absent"}
+    assert "campagne" in skipped["REV-01"] and "campagne" in skipped["REV-02"]
     assert code == 1  # errors were found, at the default --fail-on error
     assert report["as_of"] == SAMPLES_AS_OF
     for finding in report["findings"]:

@@ -314,7 +314,7 @@ def test_hostile_establishment_names_never_escape_out_nor_collide(tmp_path):
 
 
 def _digest(folder):
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
 
 
 def test_input_files_are_never_modified(tmp_path):

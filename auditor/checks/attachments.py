@@ -77,8 +77,10 @@ def staff_leaver(ctx) -> pd.DataFrame:
     Only establishments the staff file lists are judged: elsewhere nobody knows who works there.
     """
     staff = _staff_here(ctx)
+    # The RPPS directory places health professionals only: an establishment is judged on its staff file.
+    listed = staff.loc[~staff["from_directory"], "finess"] if "from_directory" in staff else staff["finess"]
     attachments = ctx.attachments
-    judged = attachments[attachments["state"].ne("archived") & attachments["finess"].isin(staff["finess"])]
+    judged = attachments[attachments["state"].ne("archived") & attachments["finess"].isin(listed)]
     present = ctx.staff_links["right"]
     found = judged[~judged.index.isin(present)]
     message = pd.Series("absent de la liste du personnel de l'établissement : a probablement quitté "

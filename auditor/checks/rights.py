@@ -40,7 +40,10 @@ def medical_access_function(ctx, *, borderline_severity: str) -> pd.DataFrame:
     """
     attachments = ctx.attachments
     categories = ctx.catalogue.function_categories
-    access = attachments["function_category"].map({name: c.medical_access for name, c in categories.items()})
+    # A function missing or unknown: the profession of the account's RPPS (directory) says it instead.
+    profession_category = attachments["rpps"].map(ctx.rpps_professions).map(ctx.catalogue.professions)
+    category = attachments["function_category"].fillna(profession_category)
+    access = category.map({name: c.medical_access for name, c in categories.items()})
     not_medical = access.ne("yes").fillna(True)
     found = attachments[ctx.has_right({MEDICAL}) & not_medical & attachments["state"].ne("archived")]
     labels = found["function_category"].map({name: c.label for name, c in categories.items()}).fillna(
@@ -82,3 +85,29 @@ def unknown_function(ctx) -> pd.DataFrame:
     message = ("fonction « " + found["function"] + " » inconnue du catalogue des fonctions, "
                "sur un compte ayant des droits nominatifs ou médicaux")
     return account_hits(found, message)
+
+
+@check("function_contradicts_profession", needs=("directory",))
+def function_contradicts_profession(ctx) -> pd.DataFrame:
+    """Accounts whose declared health function is another profession than their RPPS's in the directory."""
+    attachments = ctx.attachments[ctx.attachments["state"].ne("archived")]
+    profession = attachments["rpps"].map(ctx.rpps_professions)
+    functions = attachments["function"].dropna().unique()
+    declared = attachments["function"].map({f: ctx.catalogue.profession_of_function(f) for f in functions})
+    found = attachments[declared.notna() & profession.notna() & declared.ne(profession)]
+    labels = ctx.inputs.directory.drop_duplicates("rpps").set_index("rpps")["profession"]
+    message = ("fonction « " + found["function"] + " » déclarée, alors que le RPPS " + found["rpps"]
+               + " est celui d'un professionnel « " + found["rpps"].map(labels) + " » selon l'annuaire santé")
+    return account_hits(found, message)
+
+
+@check("rpps_not_in_directory", needs=("directory",))
+def rpps_not_in_directory(ctx) -> pd.DataFrame:
+    """Accounts (not archived) with an RPPS the directory does not know."""
+    attachments = ctx.attachments
+    known = ctx.inputs.directory["rpps"].dropna()
+    found = attachments[attachments["rpps"].notna() & attachments["state"].ne("archived")
+                        & ~attachments["rpps"].isin(known)]
+    message = "RPPS " + found["rpps"] + " absent de l'annuaire santé : numéro mal saisi, ou la personne n'exerce plus"
+    return account_hits(found, message)
+
