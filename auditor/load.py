@@ -142,11 +142,11 @@ def load_inputs(
     if frames["staff"]:
         inputs.staff = _concat(frames["staff"]).assign(from_directory=False)
     if directories:
-        _add_directory(inputs, directories)
+        _add_directory(inputs, directories, catalogue.kinds["staff"])
     return inputs
 
 
-def _add_directory(inputs: Inputs, paths: list[Path]) -> None:
+def _add_directory(inputs: Inputs, paths: list[Path], staff_spec: KindSpec) -> None:
     """The RPPS directory: professions of the accounts' RPPS, and health professionals' places of work.
 
     Its activities in audited establishments join the staff table as a second source (they place
@@ -166,9 +166,10 @@ def _add_directory(inputs: Inputs, paths: list[Path]) -> None:
         log.info("%s : %s, %d activités lues, %d gardées", path.name, rpps_directory.LABEL, rows, len(frame))
     inputs.directory = _concat(frames)
     here = inputs.directory[inputs.directory["finess"].isin(places)]
-    staff = pd.DataFrame({"finess": here["finess"], "rpps": here["rpps"], "last_name": here["last_name"],
-                          "first_name": here["first_name"], "function": here["profession"],
-                          "name_key": here["name_key"], "from_directory": True})
+    staff = pd.DataFrame({column: pd.Series(pd.NA, index=here.index, dtype=TEXT) for column in staff_spec.columns})
+    staff = staff.assign(finess=here["finess"], rpps=here["rpps"], last_name=here["last_name"],
+                         first_name=here["first_name"], function=here["profession"], name_key=here["name_key"],
+                         from_directory=True)
     inputs.staff = staff.reset_index(drop=True) if inputs.staff is None else pd.concat(
         [inputs.staff, staff], ignore_index=True)
     inputs.columns_present.setdefault("staff", set()).update({"finess", "rpps", "last_name", "first_name"})

@@ -11,9 +11,9 @@ from tests.helpers import SAMPLES, SAMPLES_AS_OF
 EXTRACT = SAMPLES / "referentiels" / EXTRACT_NAME
 
 
-def audit(tmp_path, referential, *extra):
+def audit(tmp_path, referential, *extra, more=()):
     out = tmp_path / "out"
-    code = main(["run", str(SAMPLES / "comptes.csv"), str(SAMPLES / "personnels.csv"), str(referential),
+    code = main(["run", str(SAMPLES / "comptes.csv"), str(SAMPLES / "personnels.csv"), str(referential), *more,
                  "--out", str(out), "--as-of", SAMPLES_AS_OF, "--format", "json", "--fail-on", "jamais", *extra])
     assert code == 0
     return json.loads((out / "findings.json").read_text(encoding="utf-8"))
@@ -79,3 +79,37 @@ def test_both_published_forms_give_the_same_audit(tmp_path):
 def test_an_unknown_region_is_a_clear_error(tmp_path, capsys):
     assert main(["run", str(SAMPLES), "--out", str(tmp_path / "o"), "--departements", "Atlantide"]) == 2
     assert "« Atlantide » n'est ni un département" in capsys.readouterr().err
+
+
+# -- the RPPS directory ------------------------------------------------------------------------------
+
+DIRECTORY = SAMPLES / "referentiels" / "PS_LibreAcces_Personne_activite_202611010400.txt"
+
+
+def test_the_rpps_directory_places_professionals_and_checks_their_professions(tmp_path, planted):
+    renamed = tmp_path / "annuaire.csv"
+    renamed.write_bytes(DIRECTORY.read_bytes())
+    report = audit(tmp_path, SAMPLES / "etablissements.xlsx", more=[str(renamed)])
+    (source,) = [s for s in report["sources"] if s["kind"] == "directory"]
+    assert source["rows"] == len(DIRECTORY.read_text(encoding="utf-8").splitlines()) - 1
+    expected = json.loads((SAMPLES / "referentiels" / "attendu-annuaire.json").read_text(encoding="utf-8"))["findings"]
+    found = {(f["rule"], f["finess"], f["subject"]) for f in report["findings"]}
+    for rule in ("DRT-04", "DAT-04"):  # exactly what was planted
+        assert {t for t in found if t[0] == rule} == {(e["rule"], e["finess"], e["subject"])
+                                                      for e in expected if e["rule"] == rule}
+    att01 = {(e["rule"], e["finess"], e["subject"]) for e in [*planted, *expected] if e["rule"] == "ATT-01"}
+    assert {t for t in found if t[0] == "ATT-01"} == att01  # the directory's activity places one more
+    assert not [f for f in report["findings"] if f["rule"] == "ATT-04"
+                if f["finess"] not in {e["finess"] for e in planted if e["rule"] == "ATT-04"}]  # never a leaver
+    drt04 = next(f for f in report["findings"] if f["rule"] == "DRT-04")
+    assert "« Masseur-Kinésithérapeute » selon l'annuaire santé" in drt04["message"]
+
+
+def test_the_directory_alone_stands_for_a_staff_file(tmp_path):
+    out = tmp_path / "out"
+    main(["run", str(SAMPLES / "comptes.csv"), str(DIRECTORY), "--out", str(out), "--as-of", SAMPLES_AS_OF,
+          "--format", "json", "--fail-on", "jamais"])
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    evaluated = {r["code"] for r in report["rules"] if r["evaluated"]}
+    assert {"ATT-01", "ATT-04", "DRT-04", "DAT-04"} <= evaluated
+    assert not [f for f in report["findings"] if f["rule"] == "ATT-04"]  # no staff list: nobody judged a leaver
