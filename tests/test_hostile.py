@@ -18,7 +18,7 @@ from auditor.cli import main
 from auditor.errors import AuditError
 from auditor.load import load_inputs
 from auditor.synthetic import generate, write_region
-from tests.helpers import ACCOUNT_HEADER, SAMPLES, SAMPLES_AS_OF, account_row, write_csv
+from tests.helpers import ACCOUNT_HEADER, ROOT, SAMPLES, SAMPLES_AS_OF, account_row, write_csv
 
 AS_OF = pd.Timestamp("2026-11-01")
 
@@ -323,21 +323,50 @@ def test_input_files_are_never_modified(tmp_path):
     assert _digest(SAMPLES) == before
 
 
+PAUSE_MID_WRITE = """
+import os, sys, time
+from auditor.cli import entry_point
+from auditor.render import atomic_path, bundles
+
+notify, written = int(sys.argv.pop(1)), [0]
+write_html = bundles.write_html
+
+
+def write_then_pause(part, target, establishment):
+    # The fifth page of a process: a report is being written (its temporary file exists) when the
+    # test is told to send its signal. Deterministic: no polling, no timing.
+    written[0] += 1
+    if written[0] == 5:
+        with atomic_path(target) as temporary:
+            temporary.write_text("<html>à moitié", encoding="utf-8")
+            os.write(notify, b"x")
+            time.sleep(120)
+    return write_html(part, target, establishment)
+
+
+bundles.write_html = write_then_pause
+entry_point()
+"""
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
 def test_interrupted_run_leaves_no_half_written_report(tmp_path, sig):
     region = tmp_path / "region"
     write_region(generate(300, seed=3), region)
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "auditor", "run", str(region), "--out", str(out), "--as-of", "2026-11-01",
-               "--per-establishment"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(list((out / "etablissements").glob("*.html"))) < 5:
-        time.sleep(0.05)
+    read_end, write_end = os.pipe()
+    command = [sys.executable, "-c", PAUSE_MID_WRITE, str(write_end), "run", str(region), "--out", str(out),
+               "--as-of", "2026-11-01", "--per-establishment"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, pass_fds=(write_end,),
+                               cwd=ROOT)
+    os.close(write_end)
+    assert os.read(read_end, 1) == b"x"  # blocks until a report is half-written
+    assert list(out.rglob(".*.part")), "a temporary file is open when the signal comes"
     process.send_signal(sig)
-    process.wait(timeout=30)
+    process.wait(timeout=60)
+    os.close(read_end)
     finished = list((out / "etablissements").glob("*"))
-    assert 5 <= len(finished) < 600, "the run was stopped mid-way"
+    assert 4 <= len(finished) < 600, "the run was stopped mid-way"
     for path in [*finished, *out.glob("*.*")]:
         if path.suffix == ".xlsx":
             load_workbook(path)
@@ -345,13 +374,18 @@ def test_interrupted_run_leaves_no_half_written_report(tmp_path, sig):
             assert path.read_text(encoding="utf-8").rstrip().endswith("</html>")
         elif path.suffix == ".json":
             json.loads(path.read_text(encoding="utf-8"))
-    leftovers = [p.name for p in out.rglob("*.part")]
     if sig == signal.SIGTERM:
-        assert process.returncode == 2 and leftovers == []
+        assert process.returncode == 2
         assert process.stderr.read().decode().startswith("Erreur : interrompu")
-    else:  # nothing can clean up after SIGKILL: a temporary file may stay, never under a report's name
-        assert all(name.startswith(".") for name in leftovers)
-        main(["run", str(SAMPLES), "--out", str(out), "--as-of", SAMPLES_AS_OF, "--format", "json"])
+        deadline = time.monotonic() + 30  # the workers' own handlers remove their temporary files
+        while list(out.rglob("*.part")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert list(out.rglob("*.part")) == []
+    else:  # nothing can clean up after SIGKILL of the main process: its workers are told (PDEATHSIG)
+        assert process.returncode == -signal.SIGKILL
+        assert all(p.name.startswith(".") for p in out.rglob("*.part"))  # never under a report's name
+        (out / ".audit.html.part").write_text("laissé par une exécution tuée", encoding="utf-8")
+        assert main(["run", str(SAMPLES), "--out", str(out), "--as-of", SAMPLES_AS_OF, "--format", "json"]) == 1
         assert not list(out.rglob("*.part")), "the next run clears what a killed run left"
 
 
