@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from .errors import AuditError
@@ -80,7 +81,7 @@ class Catalogue:
         """
         words = fold(text).split()
         category = None
-        for end in range(len(words), 0, -1):
+        for end in range(min(len(words), self._longest_function), 0, -1):  # linear in long cells
             category = self._function_lookup.get(" ".join(words[:end]))
             if category is not None:
                 break
@@ -95,10 +96,15 @@ class Catalogue:
     def state_named(self, text: str) -> str | None:
         return self._state_lookup.get(fold(text))
 
+    @cached_property
+    def _longest_function(self) -> int:
+        """Words in the longest known function name: no lookup needs more first words than that."""
+        return max((len(name.split()) for name in (*self._function_lookup, *self._profession_lookup)), default=1)
+
     def profession_of_function(self, text: str) -> str | None:
         """The RPPS profession (folded) a function as typed belongs to, if it is a health profession's."""
         words = fold(text).split()
-        for end in range(len(words), 0, -1):
+        for end in range(min(len(words), self._longest_function), 0, -1):
             profession = self._profession_lookup.get(" ".join(words[:end]))
             if profession is not None:
                 return profession

@@ -417,3 +417,34 @@ def test_generated_xlsx_accounts_audit_like_the_csv_ones(tmp_path):
         findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))["findings"]
         reports[kind] = {(f["rule"], f["finess"], f["subject"], f["message"]) for f in findings}
     assert reports["csv"] == reports["xlsx"] and reports["csv"]
+
+
+# --- cost that grows with a cell, not with its square (hostile input, second round) ------------------
+
+def test_a_long_role_cell_costs_a_few_lookups_per_part(catalogue, monkeypatch):
+    from auditor import cells
+
+    calls = []
+    original = type(catalogue).role_named
+    monkeypatch.setattr(type(catalogue), "role_named", lambda self, text: calls.append(text) or original(self, text))
+    parts = 600
+    roles, unknown = cells.split_roles(", ".join(["Rôle maison"] * parts + ["Référent Établissement"]), catalogue)
+    assert roles == ("Référent Établissement",) and unknown == [", ".join(["Rôle maison"] * parts)]
+    widest = catalogue.role_name_commas + 1
+    assert len(calls) <= 1 + widest * (parts + 1)  # each piece tries at most `widest` joins: linear
+
+
+def test_a_function_cell_of_many_words_is_read_in_a_few_lookups(catalogue):
+    import dataclasses
+
+    class Counting(dict):
+        lookups = 0
+
+        def get(self, key, default=None):
+            Counting.lookups += 1
+            return super().get(key, default)
+
+    counted = dataclasses.replace(catalogue, _function_lookup=Counting(catalogue._function_lookup))
+    words = " ".join(["Infirmière"] + ["de nuit"] * 25_000)
+    assert counted.function_category(words) == "paramedical"
+    assert Counting.lookups <= counted._longest_function < 10  # whatever the length of the cell
