@@ -25,8 +25,12 @@ _SCIENTIFIC = re.compile(r"^\d+(?:[.,]\d+)?[eE]\+?\d+$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ROLE_SEPARATORS = re.compile(r"[|;\r\n]+")
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
-_DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S",
-                 "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y")
+_DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M:%S.%f",
+                 "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f",
+                 "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y")
+# Dates of accounts, logins and closings fall in this window; beyond it a value is a typing error
+# (31/12/9999, 01/01/0001) and would not even fit pandas' nanosecond timestamps.
+PLAUSIBLE_DATES = (pd.Timestamp("1900-01-01"), pd.Timestamp("2199-12-31"))
 
 
 @dataclass
@@ -154,20 +158,23 @@ def on_distinct(values: pd.Series, parse, *args) -> tuple[pd.Series, list[Proble
 def parse_dates(values: pd.Series, as_of: pd.Timestamp | None = None) -> tuple[pd.Series, list[Problems]]:
     """Dates written JJ/MM/AAAA, ISO, or as Excel serial numbers; day precision."""
     text = blank_to_na(values)
-    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    # Microseconds, not nanoseconds: 9999-12-31 parses, and is then refused as implausible.
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
     for fmt in _DATE_FORMATS:
         todo = parsed.isna() & text.notna()
         if not todo.any():
             break
-        parsed[todo] = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+        parsed[todo] = pd.to_datetime(text[todo], format=fmt, errors="coerce").astype("datetime64[us]")
     todo = parsed.isna() & text.notna()
     if todo.any():
         serial = pd.to_numeric(text[todo].str.replace(",", "."), errors="coerce")
         serial = serial[(serial >= 1) & (serial < 2958466)]
         parsed[serial.index] = EXCEL_EPOCH + pd.to_timedelta(serial.round(), unit="D")
-    parsed = parsed.dt.normalize()
-    bad = text.notna() & parsed.isna()
-    problems = [Problems.where(bad, "date illisible ou impossible : valeur ignorée")]
+    implausible = parsed.notna() & ~parsed.between(*PLAUSIBLE_DATES)
+    parsed = parsed.mask(implausible).dt.normalize().astype("datetime64[ns]")
+    bad = text.notna() & parsed.isna() & ~implausible
+    problems = [Problems.where(bad, "date illisible ou impossible : valeur ignorée"),
+                Problems.where(implausible, "date hors des limites plausibles (1900 à 2199) : valeur ignorée")]
     if as_of is not None:
         future = parsed > as_of
         problems.append(Problems.where(future, "date postérieure à la date d'audit"))

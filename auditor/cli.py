@@ -22,7 +22,7 @@ from .campaign.answers import record_answers
 from .campaign.config import load_config
 from .campaign.mailer import SendReport, send_all
 from .campaign.outbox import compose, read_contacts, write_eml
-from .cells import parse_typed_date
+from .cells import PLAUSIBLE_DATES, parse_typed_date
 from .checks import describe_params
 from .engine import ReportContext
 from .errors import AuditError
@@ -53,9 +53,13 @@ FAIL_ON_NAMES = {"erreur": "error", "avertissement": "warning", "information": "
 
 def _date(text: str) -> dt.date:
     try:
-        return parse_typed_date(text)
+        date = parse_typed_date(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"date invalide « {text} » (AAAA-MM-JJ ou JJ/MM/AAAA)") from None
+    low, high = PLAUSIBLE_DATES
+    if not low.date() <= date <= high.date():
+        raise argparse.ArgumentTypeError(f"date « {text} » hors des limites plausibles ({low:%Y} à {high:%Y})")
+    return date
 
 
 def _fail_on(text: str) -> str:

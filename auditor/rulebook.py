@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import rpps_directory
 from .catalogue import Catalogue
-from .checks import REGISTRY
+from .checks import _TYPE_NAMES, REGISTRY
 from .errors import AuditError
 from .findings import SEVERITIES
 from .load import HISTORY_TABLES
@@ -213,7 +213,8 @@ def apply_overrides(rules: list[Rule], overrides: list[str]) -> list[Rule]:
             try:
                 value = spec.parse(raw_value)
             except ValueError:
-                raise AuditError(f"--param {text} : « {raw_value} » n'est pas {spec.type.__name__}") from None
+                raise AuditError(f"--param {text} : « {raw_value} » n'est pas "
+                                 f"{_TYPE_NAMES.get(spec.type, spec.type.__name__)}") from None
             if (reason := spec.validate(value)) is not None:
                 raise AuditError(f"--param {text} : « {name} » {reason}")
             rules[index] = replace(rule, params={**rule.params, name: value})

@@ -448,3 +448,37 @@ def test_a_function_cell_of_many_words_is_read_in_a_few_lookups(catalogue):
     words = " ".join(["Infirmière"] + ["de nuit"] * 25_000)
     assert counted.function_category(words) == "paramedical"
     assert Counting.lookups <= counted._longest_function < 10  # whatever the length of the cell
+
+
+@pytest.mark.parametrize("value", ["31/12/9999", "01/01/0001", "15/10/2262", "2958465"])
+def test_a_date_out_of_any_plausible_range_is_reported_and_the_audit_goes_on(tmp_path, value):
+    exports = write_csv(tmp_path / "comptes.csv", [account_row(login="a", last_login=value),
+                                                   account_row(login="b")])
+    out = tmp_path / "out"
+    assert main(["run", str(exports), "--out", str(out), "--as-of", "2026-11-01", "--format", "json"]) in (0, 1)
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    (issue,) = [i for i in report["input_issues"] if i["column"] == "Dernière connexion"]
+    assert (issue["line"], issue["value"]) == (2, value) and "hors des limites plausibles" in issue["reason"]
+
+
+def test_login_timestamps_with_fractions_of_a_second_are_dates(tmp_path):
+    exports = write_csv(tmp_path / "comptes.csv", [account_row(login="a", last_login="2026-10-13 13:45:00.500000"),
+                                                   account_row(login="b", last_login="13/10/2026 13:45:00.5")])
+    out = tmp_path / "out"
+    main(["run", str(exports), "--out", str(out), "--as-of", "2026-11-01", "--format", "json"])
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert not [i for i in report["input_issues"] if i["column"] == "Dernière connexion"]
+    assert not [f for f in report["findings"] if f["rule"] in ("ACC-01", "ACC-02")]
+
+
+@pytest.mark.parametrize(("option", "message"), [
+    (["--as-of", "0026-11-01"], "hors des limites plausibles"),
+    (["--as-of", "2300-01-01"], "hors des limites plausibles"),
+    (["--param", "inactivity_days=1e20"], "n'est pas un nombre entier"),
+    (["--param", "inactivity_days=100000000000000000000"], "doit être au plus 36500"),
+])
+def test_an_option_out_of_range_is_a_french_error(tmp_path, capsys, option, message):
+    exports = write_csv(tmp_path / "comptes.csv", [account_row()])
+    assert main(["run", str(exports), "--out", str(tmp_path / "o"), *option]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Erreur : ") and message in err and len(err.strip().splitlines()) == 1

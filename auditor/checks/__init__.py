@@ -30,6 +30,7 @@ class Param:
     type: type
     minimum: float | None = None
     description: str = ""
+    maximum: float | None = None
     choices: tuple = ()
     labels: dict = field(default_factory=dict)  # how people read a value ("warning" -> "avertissement")
 
@@ -41,6 +42,8 @@ class Param:
             return f"doit être {_TYPE_NAMES.get(self.type, self.type.__name__)}"
         if self.minimum is not None and value < self.minimum:
             return f"doit être au moins {self.minimum}"
+        if self.maximum is not None and value > self.maximum:
+            return f"doit être au plus {self.maximum}"
         values = value if isinstance(value, list) else [value]
         if self.choices and any(v not in self.choices for v in values):
             return f"doit valoir {', '.join(map(str, self.choices))}"
@@ -59,6 +62,7 @@ class Param:
 
 
 _TYPE_NAMES = {int: "un nombre entier", float: "un nombre", str: "un texte", list: "une liste"}
+DAYS_MAX = 36_500  # day counts beyond a century are typing errors (and overflow date arithmetic)
 
 
 @dataclass(frozen=True)

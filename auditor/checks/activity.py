@@ -10,12 +10,12 @@ from __future__ import annotations
 import pandas as pd
 
 from ..frames import TEXT
-from . import Param, account_hits, check, format_dates
+from . import DAYS_MAX, Param, account_hits, check, format_dates
 
 
 @check(
     "inactive_accounts",
-    params={"inactivity_days": Param(int, minimum=1, description="jours sans connexion tolérés")},
+    params={"inactivity_days": Param(int, minimum=1, maximum=DAYS_MAX, description="jours sans connexion tolérés")},
     needs=("accounts.last_login",),
 )
 def inactive_accounts(ctx, *, inactivity_days: int) -> pd.DataFrame:
@@ -38,7 +38,8 @@ def inactive_accounts(ctx, *, inactivity_days: int) -> pd.DataFrame:
 
 @check(
     "never_activated",
-    params={"activation_days": Param(int, minimum=1, description="jours laissés pour la première connexion")},
+    params={"activation_days": Param(int, minimum=1, maximum=DAYS_MAX,
+                                     description="jours laissés pour la première connexion")},
     needs=("accounts.last_login", "accounts.created_on"),
 )
 def never_activated(ctx, *, activation_days: int) -> pd.DataFrame:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import pandas as pd
 
 from ..frames import TEXT
-from . import Param, account_hits, check, format_dates, hits
+from . import DAYS_MAX, Param, account_hits, check, format_dates, hits
 
 
 @check("archive_decision_not_applied",
-       params={"grace_days": Param(int, minimum=0, description="jours laissés pour archiver après la réponse")},
+       params={"grace_days": Param(int, minimum=0, maximum=DAYS_MAX,
+                                   description="jours laissés pour archiver après la réponse")},
        needs=("decisions",))
 def archive_decision_not_applied(ctx, *, grace_days: int) -> pd.DataFrame:
     """Accounts the director marked "Archiver" that are still not archived `grace_days` after the answer."""

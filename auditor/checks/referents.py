@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..frames import TEXT, join_within
-from . import Param, account_hits, check, format_dates, hits, lookup_text
+from . import DAYS_MAX, Param, account_hits, check, format_dates, hits, lookup_text
 
 
 def person_key(attachments: pd.DataFrame) -> pd.Series:
@@ -21,8 +21,9 @@ def person_key(attachments: pd.DataFrame) -> pd.Series:
 
 @check("min_referents",
        params={"min_referents": Param(int, minimum=1, description="nombre minimal de référents actifs"),
-               "inactivity_days": Param(int, minimum=1, description="jours sans connexion au-delà desquels un "
-                                        "référent n'est plus compté")})
+               "inactivity_days": Param(int, minimum=1, maximum=DAYS_MAX,
+                                        description="jours sans connexion au-delà desquels un référent n'est plus "
+                                        "compté")})
 def min_referents(ctx, *, min_referents: int, inactivity_days: int) -> pd.DataFrame:
     """Open establishments with fewer than `min_referents` people working as ROR referents.
 
