@@ -266,12 +266,46 @@ def _check_zip(path: Path) -> None:
         )
 
 
+MAX_XLSX_CELLS = 30_000_000  # a sheet's extent (rows × columns) calamine would hold in memory at once
+_CELL_REFERENCE = re.compile(rb'<(?:\w+:)?c r="([A-Z]{1,3})([0-9]{1,7})"')
+
+
+def _check_extent(path: Path) -> None:
+    """Refuse a sheet whose cells reach far (one value at XFD1048576 makes a dense grid of billions
+    of cells) before calamine materialises it: the extent is read from the cells' references."""
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.infolist():
+            if not (member.filename.startswith("xl/worksheets/") and member.filename.endswith(".xml")):
+                continue
+            rows = columns = 0
+            with archive.open(member) as stream:
+                tail = b""
+                for chunk in iter(lambda: stream.read(1 << 20), b""):
+                    block = tail + chunk
+                    for letters, number in _CELL_REFERENCE.findall(block):
+                        rows = max(rows, int(number))
+                        columns = max(columns, _column_number(letters))
+                    tail = block[-64:]
+            if rows * columns > MAX_XLSX_CELLS:
+                raise AuditError(f"{path} : classeur refusé : une feuille s'étend sur {rows} lignes et {columns} "
+                                 "colonnes (une cellule remplie très loin, par exemple en bas à droite) ; supprimer "
+                                 "les cellules au-delà du tableau et enregistrer de nouveau")
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
 def xlsx_sheets(path: Path) -> list[tuple[str, list[list[str]]]]:
     """Each sheet of a workbook as rows of text cells, read with calamine (Rust): 15x openpyxl's
     speed on a 40,000-row sheet, no XML entities; the archive is checked before it is expanded."""
     from python_calamine import CalamineWorkbook
 
     _check_zip(path)
+    _check_extent(path)
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         sheets = [(name, workbook.get_sheet_by_name(name).to_python(skip_empty_area=False))

@@ -482,3 +482,18 @@ def test_an_option_out_of_range_is_a_french_error(tmp_path, capsys, option, mess
     assert main(["run", str(exports), "--out", str(tmp_path / "o"), *option]) == 2
     err = capsys.readouterr().err
     assert err.startswith("Erreur : ") and message in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("far", ["XFD1048576", "AZ1048576"])
+def test_a_workbook_with_one_value_far_away_is_refused_before_it_is_expanded(tmp_path, capsys, far):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(ACCOUNT_HEADER)
+    sheet.append(account_row())
+    sheet[far] = "x"
+    path = tmp_path / "comptes.xlsx"
+    workbook.save(path)
+    assert path.stat().st_size < 10_000  # a few kilobytes that would expand to billions of cells
+    assert main(["run", str(path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"Erreur : {path} : classeur refusé : une feuille s'étend sur 1048576 lignes")
