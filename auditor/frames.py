@@ -29,6 +29,9 @@ def as_text(values) -> pd.Series:
     return pd.Series(values).astype(TEXT) if not isinstance(values, pd.Series) else values.astype(TEXT)
 
 
+WIDE_GROUP = 64  # past this many values in one group, join_within joins group by group
+
+
 def join_within(frame: pd.DataFrame, keys: str | list[str], column: str, sep: str) -> pd.Series:
     """Per group of `keys`, the values of `column` joined with `sep`, in the frame's order.
 
@@ -43,6 +46,11 @@ def join_within(frame: pd.DataFrame, keys: str | list[str], column: str, sep: st
                  else pd.MultiIndex.from_arrays([[] for _ in keys], names=keys))
         return pd.Series([], index=index, dtype=TEXT, name=column)
     data = data.assign(_rank=data.groupby(keys, sort=False).cumcount())
+    if data["_rank"].max() >= WIDE_GROUP:
+        # One group of thousands (a placeholder e-mail shared by 10,000 accounts) would make the
+        # spread below a groups × largest-group grid: join group by group instead, linear in values.
+        return data.groupby(keys, sort=True)[column].agg(lambda values: sep.join(values.astype(str))).astype(
+            TEXT).rename(column)
     wide = data.pivot(index=keys, columns="_rank", values=column)
     joined = wide[0].astype(TEXT)
     for rank in wide.columns[1:]:

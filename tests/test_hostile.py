@@ -497,3 +497,28 @@ def test_a_workbook_with_one_value_far_away_is_refused_before_it_is_expanded(tmp
     assert main(["run", str(path), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"Erreur : {path} : classeur refusé : une feuille s'étend sur 1048576 lignes")
+
+
+def test_ten_thousand_accounts_on_one_email_are_one_finding_with_a_sample(tmp_path):
+    rows = [account_row(login=f"u{n:05d}", email="inconnu@esms.example") for n in range(10_000)]
+    out = tmp_path / "out"
+    main(["run", str(write_csv(tmp_path / "comptes.csv", rows)), "--out", str(out), "--as-of", "2026-11-01",
+          "--format", "json"])
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    (finding,) = [f for f in report["findings"] if f["rule"] == "DAT-03"]
+    assert finding["message"] == ("10000 comptes pour une même personne (même e-mail) : "
+                                  + ", ".join(f"u{n:05d}" for n in range(10)) + " et 9990 autres")
+    assert finding["key"].startswith("DAT-03:130000011:groupe-")  # a digest, not 10,000 logins
+
+
+def test_logins_holding_a_plus_sign_are_never_split(tmp_path):
+    rows = [account_row(login="j.dupont+ror", email="j.dupont@esms.example"),
+            account_row(login="j.dupont", email="j.dupont@esms.example"),
+            account_row(login="ror", email="autre@esms.example", last_name="AUTRE")]
+    out = tmp_path / "out"
+    main(["run", str(write_csv(tmp_path / "comptes.csv", rows)), "--out", str(out), "--as-of", "2026-11-01",
+          "--format", "json"])
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    (finding,) = [f for f in report["findings"] if f["rule"] == "DAT-03"]
+    assert finding["message"].endswith("(même e-mail) : j.dupont, j.dupont+ror")
+    assert finding["account"] in ("j.dupont", "j.dupont+ror")

@@ -7,6 +7,8 @@ rouge", and part 01: "Définir un email de secours différent".
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 
 from ..frames import TEXT, join_within
@@ -56,35 +58,50 @@ def backup_email(ctx) -> pd.DataFrame:
     return account_hits(found, message)
 
 
+SAMPLE_MEMBERS = 10  # a group of 10,000 accounts on one placeholder e-mail is one finding naming a sample
+KEY_MEMBERS = 20  # up to this many members, the key lists them (stable month to month); past it, a digest
+
+
 @check("duplicate_accounts")
 def duplicate_accounts(ctx) -> pd.DataFrame:
-    """Several accounts for one person: same RPPS, same e-mail, or same name in one establishment."""
+    """Several accounts for one person: same RPPS, same e-mail, or same name in one establishment.
+
+    Groups are kept as (group, account) rows, never as strings to split (a login may hold "+"),
+    and a group's text names a sample of its members: the cost stays linear in the accounts.
+    """
     attachments = ctx.attachments[ctx.attachments["state"].ne("archived")]
     accounts = attachments.drop_duplicates("account_id")
-    groups = []
-    for column, label, scope in (("rpps", "même RPPS", None), ("email", "même e-mail", None),
-                                 ("name_key", "mêmes nom et prénom", "finess")):
+    memberships = []
+    for rank, (column, label, scope) in enumerate((("rpps", "même RPPS", None), ("email", "même e-mail", None),
+                                                   ("name_key", "mêmes nom et prénom", "finess"))):
         source = attachments if scope else accounts
         keys = [column, scope] if scope else [column]
         shared = source.dropna(subset=[column]).drop_duplicates([*keys, "account_id"])
         shared = shared[shared.groupby(keys)["account_id"].transform("size") > 1]
-        if shared.empty:
-            continue
-        members = join_within(shared.sort_values("account_id"), keys, "account_id", "+")
-        groups.append(pd.DataFrame({"members": members.to_numpy(), "reason": label}))
-    if not groups:
+        group = f"{rank}\x1f" + shared[column].astype(TEXT) + ("\x1f" + shared[scope] if scope else "")
+        memberships.append(pd.DataFrame({"group": group.to_numpy(), "account_id": shared["account_id"].to_numpy(),
+                                         "reason": label, "rank": rank}))
+    members = pd.concat(memberships, ignore_index=True).sort_values(["group", "account_id"])
+    if members.empty:
         return hits(pd.Series(dtype=TEXT), pd.Series(dtype=TEXT))
-    # A group found by e-mail and by name is one finding, with the strongest reason.
-    duplicates = pd.concat(groups, ignore_index=True).drop_duplicates("members")
-    duplicates["account_id"] = duplicates["members"].str.split("+")
-    exploded = duplicates.explode("account_id")
-    placed = exploded.merge(attachments[["account_id", "finess", "display_name"]], on="account_id")
-    placed = placed.sort_values(["members", "finess", "account_id"]).drop_duplicates(["members", "finess"])
-    count = placed["members"].str.count(r"\+") + 1
+    # A group found by e-mail and by name (the same accounts) is one finding, with the strongest reason.
+    signature = join_within(members, "group", "account_id", "\x1f")
+    groups = members.drop_duplicates("group").set_index("group")[["reason", "rank"]]
+    groups = groups.assign(signature=signature, count=members.groupby("group").size())
+    groups = groups.sort_values(["rank", "signature"]).drop_duplicates("signature")
+    members = members[members["group"].isin(groups.index)]
+    sample = join_within(members.groupby("group").head(SAMPLE_MEMBERS), "group", "account_id", ", ")
+    beyond = (groups["count"] - SAMPLE_MEMBERS).clip(lower=0)
+    listed = sample[groups.index] + beyond.map(lambda n: f" et {n} autres" if n else "")
+    key = groups["signature"].map(lambda text: text.replace("\x1f", "+") if text.count("\x1f") < KEY_MEMBERS
+                                  else "groupe-" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:16])
+    placed = members.merge(attachments[["account_id", "finess", "display_name"]], on="account_id")
+    placed = placed.sort_values(["group", "finess", "account_id"]).drop_duplicates(["group", "finess"])
+    group = placed["group"]
     # A name alone may be two homonyms: the message says "probable" and the fix asks to check.
-    same = placed["reason"].eq("mêmes nom et prénom").map({True: " comptes probablement pour une même personne (",
-                                                           False: " comptes pour une même personne ("})
-    message = (count.astype(TEXT) + same + placed["reason"] + ") : "
-               + placed["members"].str.replace("+", ", ", regex=False))
+    same = group.map(groups["reason"]).eq("mêmes nom et prénom").map(
+        {True: " comptes probablement pour une même personne (", False: " comptes pour une même personne ("})
+    message = (group.map(groups["count"]).astype(TEXT) + same + group.map(groups["reason"]) + ") : "
+               + group.map(listed))
     return hits(placed["finess"], message, subject=placed["display_name"], account=placed["account_id"],
-                subject_id=placed["members"])
+                subject_id=group.map(key))
