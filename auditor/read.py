@@ -165,10 +165,34 @@ def _read_csv(path: Path, text: str, encoding: str, issues: list[InputIssue], kn
         if after >= len(head):  # nothing under the header
             return Body(pd.DataFrame(), np.array([], dtype=np.int64))
         fast = _arrow_body(text, separator, skip + after, len(head[header_index]), head_lines[after])
-        return fast if fast is not None else _python_body(path, text, separator, skip, after)
+        body = fast if fast is not None else _python_body(path, text, separator, skip, after)
+        _check_swallowed_lines(path, body, separator, len(head[header_index]), head[header_index])
+        return body
 
     description = f"CSV {encoding}, séparateur {SEPARATOR_NAMES[separator]}"
     return Grid(path, head[:HEAD_ROWS], head_lines[:HEAD_ROWS], description, read_body, issues)
+
+
+def _check_swallowed_lines(path: Path, body: Body, separator: str, width: int, header: list[str]) -> None:
+    """A quote opening a field and never closing it swallows the lines after it into one cell.
+
+    A cell holding line breaks is legitimate (roles one per line); one whose later lines each look
+    like a whole row (as many separators as the header, nearly) is the lines of other accounts:
+    the file is refused with the line to correct, rather than audited without them.
+    """
+    enough = max(2, width - 2)
+    for position in body.cells.columns:
+        column = body.cells[position]
+        multiline = column[column.str.contains("\n", regex=False).fillna(False)]
+        for row, cell in multiline.items():
+            rows_inside = [line for line in cell.split("\n")[1:] if line.count(separator) >= enough]
+            if rows_inside:
+                name = header[position] if position < len(header) else f"n° {position + 1}"
+                line = int(body.lines[body.cells.index.get_loc(row)])
+                raise AuditError(
+                    f"{path}, ligne {line}, colonne « {name} » : guillemet ouvrant jamais fermé ; les "
+                    f"{len(rows_inside)} lignes suivantes seraient lues comme une seule cellule : retirer ou "
+                    "doubler ce guillemet, puis relancer")
 
 
 def _arrow_body(text: str, separator: str, skip_records: int, width: int, first_line: int) -> Body | None:

@@ -375,12 +375,13 @@ def test_interrupted_run_leaves_no_half_written_report(tmp_path, sig):
         elif path.suffix == ".json":
             json.loads(path.read_text(encoding="utf-8"))
     if sig == signal.SIGTERM:
-        assert process.returncode == 2
-        assert process.stderr.read().decode().startswith("Erreur : interrompu")
+        stderr = process.stderr.read().decode()
+        assert process.returncode == 2, (process.returncode, stderr)
+        assert stderr.startswith("Erreur : interrompu"), stderr
         deadline = time.monotonic() + 30  # the workers' own handlers remove their temporary files
         while list(out.rglob("*.part")) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert list(out.rglob("*.part")) == []
+        assert list(out.rglob("*.part")) == [], "the workers' temporary files are removed"
     else:  # nothing can clean up after SIGKILL of the main process: its workers are told (PDEATHSIG)
         assert process.returncode == -signal.SIGKILL
         assert all(p.name.startswith(".") for p in out.rglob("*.part"))  # never under a report's name
@@ -522,3 +523,25 @@ def test_logins_holding_a_plus_sign_are_never_split(tmp_path):
     (finding,) = [f for f in report["findings"] if f["rule"] == "DAT-03"]
     assert finding["message"].endswith("(même e-mail) : j.dupont, j.dupont+ror")
     assert finding["account"] in ("j.dupont", "j.dupont+ror")
+
+
+def test_a_stray_quote_that_swallows_the_next_lines_is_refused_with_its_line(tmp_path, capsys):
+    path = write_csv(tmp_path / "comptes.csv", [account_row(login=f"u{n}") for n in range(10)])
+    lines = path.read_bytes().decode("utf-8-sig").split("\r\n")
+    cells = lines[3].split(";")
+    cells[2] = '"' + cells[2]  # a quote opens the last name of line 4 and never closes
+    lines[3] = ";".join(cells)
+    path.write_bytes("\r\n".join(lines).encode("utf-8"))
+    assert main(["run", str(path), "--out", str(tmp_path / "o"), "--as-of", "2026-11-01"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"Erreur : {path}, ligne 4, colonne « Nom » : guillemet ouvrant jamais fermé ; les 7 "
+                          "lignes suivantes")
+    assert not (tmp_path / "o" / "findings.json").exists()  # nothing audited without those lines
+
+
+def test_line_breaks_inside_a_quoted_cell_are_still_read(tmp_path):
+    rows = [account_row(login="a", roles="Référent Établissement\nIAM - MSPH - Référent ESMS (IAM)"),
+            account_row(login="b", roles="Référent Établissement\nIAM - MSPH - Référent ESMS (IAM)")]
+    out = tmp_path / "o"
+    assert main(["run", str(write_csv(tmp_path / "c.csv", rows)), "--out", str(out), "--as-of", "2026-11-01",
+                 "--format", "json"]) == 0
