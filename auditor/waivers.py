@@ -25,11 +25,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .cells import parse_typed_date
 from .errors import AuditError
 from .findings import Finding, finding_key
 from .text import plural
-from .yamlfile import LineDict, read_yaml
+from .yamlfile import LineDict, read_yaml, yaml_date
 
 WAIVER_KEYS = ("rule", "finess", "account", "reason", "approved_by", "expires")
 REQUIRED = ("rule", "finess", "reason", "approved_by", "expires")
@@ -109,14 +108,9 @@ def load_waivers(path: Path, rule_codes: set[str]) -> list[Waiver]:
         rule = str(entry.get("rule", ""))
         if rule and rule not in rule_codes:
             problems.append(f"règle « {rule} » inconnue ; règles : {', '.join(sorted(rule_codes))}")
-        expires = entry.get("expires")
-        if isinstance(expires, str):
-            try:
-                expires = parse_typed_date(expires)
-            except ValueError:
-                problems.append(f"date d'expiration invalide « {expires} » (AAAA-MM-JJ ou JJ/MM/AAAA)")
-        elif expires is not None and not isinstance(expires, dt.date):
-            problems.append("« expires » doit être une date (AAAA-MM-JJ)")
+        expires = yaml_date(entry.get("expires"))
+        if entry.get("expires") not in (None, "") and expires is None:
+            problems.append(f"date d'expiration invalide « {entry.get('expires')} » (AAAA-MM-JJ ou JJ/MM/AAAA)")
         if problems:
             errors.extend(f"{where} : {p}" for p in problems)
             continue

@@ -7,6 +7,7 @@ they are the way to build a "billion laughs" document.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -72,3 +73,19 @@ def read_yaml(path: Path) -> Any:
         raise AuditError(f"{path}{where} : YAML invalide : {problem}") from None
     except yaml.YAMLError as exc:
         raise AuditError(f"{path} : YAML invalide : {exc}") from None
+
+
+def yaml_date(value) -> dt.date | None:
+    """A date as a person writes it in YAML (2026-12-15, unquoted or quoted, or 15/12/2026), else None."""
+    if isinstance(value, dt.datetime):
+        return None  # a time too: not the day a person meant to write
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+            try:
+                return dt.datetime.strptime(value.strip(), fmt).date()
+            except ValueError:
+                continue
+    return None
+

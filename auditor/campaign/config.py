@@ -28,9 +28,8 @@ from email.headerregistry import Address
 from email.utils import getaddresses
 from pathlib import Path
 
-from ..cells import parse_typed_date
 from ..errors import AuditError
-from ..yamlfile import LineDict, read_yaml
+from ..yamlfile import LineDict, read_yaml, yaml_date
 
 SECURITIES = ("starttls", "ssl", "none")
 _TOP = {"smtp": True, "from": True, "reply_to": True, "deadline": True, "rate_per_minute": False,
@@ -98,13 +97,8 @@ def load_config(path: Path) -> CampaignConfig:
     for key in ("from", "reply_to"):
         if key in data and not _address(data[key]):
             problems.append(f"ligne {data.line_of(key)} : « {key} » n'est pas une adresse e-mail valide")
-    deadline = data.get("deadline")
-    if isinstance(deadline, str):
-        try:
-            deadline = parse_typed_date(deadline)
-        except ValueError:
-            deadline = None
-    if "deadline" in data and not (isinstance(deadline, dt.date) and not isinstance(deadline, dt.datetime)):
+    deadline = yaml_date(data.get("deadline"))
+    if "deadline" in data and deadline is None:
         problems.append(f"ligne {data.line_of('deadline')} : « deadline » est une date (AAAA-MM-JJ)")
     rate = data.get("rate_per_minute", 30)
     if not (isinstance(rate, int) and not isinstance(rate, bool) and 1 <= rate <= 100_000):
