@@ -8,6 +8,7 @@ stops the run (AuditError) with the names the column may have.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 KINDS = ("accounts", "establishments", "staff")
 INPUT_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
 SOURCE_COLUMNS = ["source_file", "source_line"]
+
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab and line breaks stay
 
 
 @dataclass
@@ -334,6 +338,15 @@ def _data_rows(path: Path, grid: Grid, header_index: int, header: list[str], map
                                      f"tronquée à {MAX_CELL_CHARS}", "warning"))
         if too_long.any():
             frame.loc[too_long, name] = frame.loc[too_long, name].str.slice(0, MAX_CELL_CHARS)
+        # Control characters (NUL, ESC…) would reach the reports raw: XML refuses them, a terminal obeys them.
+        controlled = frame[name].str.contains(_CONTROL_CHARACTERS.pattern, regex=True).fillna(False)
+        if controlled.any():
+            frame.loc[controlled, name] = frame.loc[controlled, name].str.replace(
+                _CONTROL_CHARACTERS.pattern, "", regex=True)
+            for index in frame.index[controlled]:
+                issues.append(InputIssue(file, int(kept_lines[index]), header[position],
+                                         "caractère de contrôle (invisible) retiré", "warning",
+                                         frame.at[index, name]))
     if frame.empty:
         issues.append(InputIssue(file, None, None, "aucune ligne de données sous l'en-tête", "warning"))
     frame["source_file"] = file

@@ -74,7 +74,10 @@ class _Errors:
 
 
 def rule_files(rules_dir: Path) -> list[Path]:
-    return sorted(Path(rules_dir).glob("*.yaml"))
+    files = sorted(Path(rules_dir).glob("*.yaml"))
+    if not files:  # an audit with no rule would find nothing and look compliant
+        raise AuditError(f"{rules_dir} : aucun fichier de règles (*.yaml) dans ce dossier")
+    return files
 
 
 def load_rules(files: list[Path], catalogue: Catalogue) -> list[Rule]:

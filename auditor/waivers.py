@@ -105,6 +105,9 @@ def load_waivers(path: Path, rule_codes: set[str]) -> list[Waiver]:
         valid = ", ".join(WAIVER_KEYS)
         problems = [f"clé inconnue « {k} » ; clés valides : {valid}" for k in entry if k not in WAIVER_KEYS]
         problems += [f"clé obligatoire absente : « {k} »" for k in REQUIRED if entry.get(k) in (None, "")]
+        if isinstance(entry.get("finess"), int):  # 040000010 unquoted: YAML reads an octal number
+            problems.append(f"FINESS « {entry['finess']} » lu comme un nombre : l'écrire entre guillemets "
+                            "(finess: \"040000010\")")
         rule = str(entry.get("rule", ""))
         if rule and rule not in rule_codes:
             problems.append(f"règle « {rule} » inconnue ; règles : {', '.join(sorted(rule_codes))}")

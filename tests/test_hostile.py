@@ -545,3 +545,59 @@ def test_line_breaks_inside_a_quoted_cell_are_still_read(tmp_path):
     out = tmp_path / "o"
     assert main(["run", str(write_csv(tmp_path / "c.csv", rows)), "--out", str(out), "--as-of", "2026-11-01",
                  "--format", "json"]) == 0
+
+
+@pytest.mark.parametrize("text", ["#N/A", "#REF!", "#DIV/0!"])
+def test_text_that_looks_like_an_excel_error_stays_text(tmp_path, text):
+    exports = write_csv(tmp_path / "comptes.csv", [account_row(login="a", last_name=text, roles="")])
+    out = tmp_path / "out"
+    main(["run", str(exports), "--out", str(out), "--as-of", "2026-11-01", "--format", "xlsx"])
+    cells = [c for row in load_workbook(out / "audit.xlsx")["Constats"].iter_rows(min_row=2) for c in row
+             if c.value and str(c.value).startswith(text)]
+    assert cells and all(c.data_type == "s" for c in cells)
+
+
+def test_control_characters_are_removed_reported_and_every_output_stays_well_formed(tmp_path, capsys):
+    exports = write_csv(tmp_path / "comptes.csv", [account_row(login="a", last_name="DU\x1b[31mPONT\x07",
+                                                               roles="Référent Établissement")])
+    out = tmp_path / "out"
+    main(["run", str(exports), "--out", str(out), "--as-of", "2026-11-01", "--format", "json,junit,html,xlsx"])
+    import xml.etree.ElementTree as ET
+
+    ET.parse(out / "junit.xml")  # well-formed XML
+    for name in ("findings.json", "audit.html", "junit.xml"):
+        text = (out / name).read_text(encoding="utf-8")
+        assert "\x1b" not in text and "\x07" not in text, name
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    (issue,) = [i for i in report["input_issues"] if "caractère de contrôle" in i["reason"]]
+    assert (issue["line"], issue["column"], issue["value"]) == (2, "Nom", "DU[31mPONT")
+    assert main(["validate", str(exports)]) == 0
+    assert "\x1b" not in capsys.readouterr().out
+
+
+def test_an_unquoted_finess_read_as_a_number_is_refused_with_its_line(tmp_path, capsys):
+    waivers = tmp_path / "w.yaml"
+    waivers.write_text("waivers:\n  - rule: REF-01\n    finess: 040000010\n    reason: r\n    approved_by: a\n"
+                       "    expires: 2027-01-31\n", encoding="utf-8")
+    exports = write_csv(tmp_path / "comptes.csv", [account_row()])
+    assert main(["run", str(exports), "--out", str(tmp_path / "o"), "--waivers", str(waivers)]) == 2
+    err = capsys.readouterr().err
+    assert "ligne 2" in err and "lu comme un nombre : l'écrire entre guillemets" in err
+
+
+def test_a_rules_folder_without_any_rulebook_is_refused(tmp_path, capsys):
+    folder = tmp_path / "regles"
+    (folder / "catalogue").mkdir(parents=True)
+    for path in (ROOT / "rules" / "catalogue").iterdir():
+        (folder / "catalogue" / path.name).write_bytes(path.read_bytes())
+    exports = write_csv(tmp_path / "comptes.csv", [account_row()])
+    assert main(["run", str(exports), "--out", str(tmp_path / "o"), "--rules", str(folder)]) == 2
+    assert "aucun fichier de règles" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["CON", "nul", "COM1"])
+def test_a_bundle_never_takes_a_name_windows_reserves(name):
+    from auditor.render.bundles import bundle_stem
+
+    assert bundle_stem(name, "").upper() not in {"CON", "NUL", "COM1"}
+    assert bundle_stem(name, "") == f"{name}_"

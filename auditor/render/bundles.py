@@ -26,6 +26,7 @@ from .xlsx_report import write_xlsx
 
 BUNDLE_DIR = "etablissements"
 MAX_NAME_CHARS = 60
+WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1, 10)), *(f"LPT{n}" for n in range(1, 10))}
 LABEL = "établissements"
 PARALLEL_FROM = 50  # fewer bundles than this are not worth starting processes for
 # What the bundles are written from, inherited by the forked workers.
@@ -37,7 +38,8 @@ def bundle_stem(finess: str, name: str) -> str:
     """A file name safe everywhere: FINESS and folded name, no path characters."""
     safe_finess = "".join(ch for ch in str(finess) if ch.isalnum())[:12] or "sans-finess"
     slug = fold(name).replace(" ", "-")[:MAX_NAME_CHARS].strip("-")
-    return f"{safe_finess}_{slug}" if slug else safe_finess
+    stem = f"{safe_finess}_{slug}" if slug else safe_finess
+    return f"{stem}_" if stem.upper() in WINDOWS_RESERVED else stem  # CON.xlsx cannot be opened on Windows
 
 
 def split_by_establishment(result: AuditResult) -> dict[str, AuditResult]:

@@ -16,7 +16,7 @@ from typing import Iterable
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -147,7 +147,8 @@ def safe_value(sheet, value):
     """`value` ready for a write-only row: a plain value, or a cell where a plain one would be wrong."""
     if value is None or isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and not value.startswith(FORMULA_TRIGGERS) and not ILLEGAL_CHARACTERS_RE.search(value):
+    if (isinstance(value, str) and not value.startswith(FORMULA_TRIGGERS) and value not in ERROR_CODES
+            and not ILLEGAL_CHARACTERS_RE.search(value)):
         return value
     return safe_cell(sheet, value)
 
@@ -166,7 +167,7 @@ def safe_cell(sheet, value) -> WriteOnlyCell:
         return cell
     text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
     cell = WriteOnlyCell(sheet, value=text)
-    if text.startswith(FORMULA_TRIGGERS):
-        cell.data_type = "s"  # openpyxl took it for a formula: store the text itself
+    if text.startswith(FORMULA_TRIGGERS) or text in ERROR_CODES:
+        cell.data_type = "s"  # openpyxl took it for a formula or an error ("#N/A"): store the text itself
         cell.quotePrefix = True  # and Excel keeps it as text when the cell is edited
     return cell
