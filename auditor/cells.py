@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,6 +68,17 @@ def luhn_valid(digits: pd.Series) -> pd.Series:
     return valid
 
 
+def ascii_digits(text: pd.Series) -> pd.Series:
+    """Digits typed in another script (full-width １３, Arabic-Indic ١٣) as ASCII digits; other text as is."""
+    foreign = text.str.contains(r"[^\x00-\x7f]", regex=True).fillna(False)
+    if not foreign.any():
+        return text
+    converted = text[foreign].map(lambda value: "".join(
+        str(unicodedata.digit(ch)) if not ch.isascii() and unicodedata.category(ch) == "Nd" else ch
+        for ch in unicodedata.normalize("NFKC", value)))
+    return text.where(~foreign, converted.astype(TEXT))
+
+
 def finess_department(finess: pd.Series) -> pd.Series:
     """The department a FINESS begins with: two characters (2A, 2B in Corsica), three overseas (971…)."""
     text = finess.astype(TEXT)
@@ -98,19 +110,26 @@ def parse_typed_date(text: str) -> dt.date:
 
 def parse_finess(values: pd.Series) -> tuple[pd.Series, list[Problems]]:
     """FINESS as 9 characters of text; fixes what spreadsheets do to them, and says so."""
-    raw = blank_to_na(values)
+    raw = ascii_digits(blank_to_na(values))
+    # Spreadsheets turn a FINESS into 130000011.0 or 1.30000011E+08: undone before spaces and dots go.
+    decimal = raw.str.fullmatch(r"\d{8,9}[.,]0+").fillna(False)
+    raw = raw.where(~decimal, raw.str.replace(r"[.,]0+$", "", regex=True))
+    scientific = raw.str.strip().str.fullmatch(_SCIENTIFIC.pattern).fillna(False)
     text = raw.str.replace(r"[\s.\u00a0]", "", regex=True).str.upper()
-    scientific = text.str.fullmatch(_SCIENTIFIC.pattern).fillna(False)
-    spaced = raw.str.contains(r"[\s.\u00a0]", regex=True).fillna(False) & ~scientific
+    spaced = raw.str.contains(r"[\s.\u00a0]", regex=True).fillna(False) & ~scientific & ~decimal
     if scientific.any():
-        as_number = pd.to_numeric(text[scientific].str.replace(",", "."), errors="coerce")
-        text = text.where(~scientific, as_number.round().astype("Int64").astype(TEXT))
+        as_number = pd.to_numeric(raw[scientific].str.strip().str.replace(",", "."), errors="coerce")
+        as_number = as_number.where(as_number.between(1e6, 1e10))  # 1E+400 is no FINESS: left malformed
+        converted = as_number.round().astype("Int64").astype(TEXT)
+        text = text.where(~scientific, converted.reindex(text.index).fillna(raw[scientific]))
+        scientific &= converted.reindex(text.index).notna()
     lost_zero = text.str.fullmatch(r"\d{8}").fillna(False)
     text = text.where(~lost_zero, "0" + text)
     malformed = text.notna() & ~text.str.fullmatch(_FINESS.pattern).fillna(False)
     problems = [
         Problems.where(spaced, "FINESS écrit avec des espaces ou des points : nettoyé", "info"),
         Problems.where(scientific, "FINESS en notation scientifique (format Excel) : converti en texte"),
+        Problems.where(decimal, "FINESS écrit comme un nombre décimal (format Excel) : « ,0 » retiré"),
         Problems.where(lost_zero, "FINESS à 8 chiffres : zéro initial rétabli (perdu par Excel)"),
         Problems.where(malformed, "FINESS mal formé (9 caractères attendus)"),
         Problems.where(raw.isna(), "FINESS absent : ligne non rattachée à un établissement", "error"),
@@ -119,7 +138,7 @@ def parse_finess(values: pd.Series) -> tuple[pd.Series, list[Problems]]:
 
 
 def parse_rpps(values: pd.Series) -> tuple[pd.Series, list[Problems]]:
-    text = blank_to_na(values).str.replace(r"\s", "", regex=True)
+    text = ascii_digits(blank_to_na(values)).str.replace(r"\s", "", regex=True)
     text = text.str.replace(r"\.0$", "", regex=True)
     bad = text.notna() & ~(text.str.fullmatch(r"\d{11}").fillna(False) & luhn_valid(text))
     return text.mask(bad), [Problems.where(bad, "RPPS invalide (11 chiffres, clé de contrôle) : ignoré")]

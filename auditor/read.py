@@ -28,7 +28,8 @@ from .frames import TEXT
 from .text import fold
 
 SEPARATORS = (";", ",", "|", "\t")
-SEPARATOR_NAMES = {";": "point-virgule", ",": "virgule", "|": "barre verticale", "\t": "tabulation"}
+SEPARATOR_NAMES = {";": "point-virgule", ",": "virgule", "|": "barre verticale", "\t": "tabulation",
+                   ":": "deux-points"}
 HEAD_ROWS = 20  # the header is looked for in the first rows
 # Bounds that keep a hostile file from exhausting memory (see README).
 MAX_CELL_CHARS = 100_000  # longer cells are cut (and reported) by the loader
@@ -93,6 +94,14 @@ def _decode(path: Path, data: bytes) -> tuple[str, str, list[InputIssue]]:
         if data.startswith(bom):
             return data.decode("utf-16"), "UTF-16", []
     if b"\x00" in data[:8192]:
+        # UTF-16 without a BOM: text whose every other byte is zero (ASCII letters), not a binary file.
+        sample = data[:8192]
+        for encoding, zeros in (("utf-16-le", sample[1::2]), ("utf-16-be", sample[0::2])):
+            if zeros.count(0) > 0.6 * len(zeros):
+                try:
+                    return data.decode(encoding), "UTF-16 sans BOM", []
+                except UnicodeDecodeError:
+                    break
         raise AuditError(f"{path} : fichier binaire, ni CSV ni XLSX")
     try:
         return data.decode("utf-8-sig"), "UTF-8", []
@@ -132,6 +141,9 @@ def _sniff_separator(text: str, known: frozenset[str]) -> tuple[str, int]:
     """
     first_line = text.split("\n", 1)[0].strip()
     if first_line.lower().startswith("sep=") and len(first_line) == 5:
+        if first_line[4] not in SEPARATOR_NAMES:
+            raise AuditError(f"ligne 1 « {first_line} » : séparateur non pris en charge (séparateurs : "
+                             f"{', '.join(SEPARATOR_NAMES.values())})")
         return first_line[4], 1
     head = text[:65536].splitlines()[:HEAD_ROWS]
     best = (-1, 0, ";")

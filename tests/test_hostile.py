@@ -601,3 +601,39 @@ def test_a_bundle_never_takes_a_name_windows_reserves(name):
 
     assert bundle_stem(name, "").upper() not in {"CON", "NUL", "COM1"}
     assert bundle_stem(name, "") == f"{name}_"
+
+
+@pytest.mark.parametrize(("finess", "rpps"), [("１３０００００１１", "１００００００００１７"),
+                                              ("١٣٠٠٠٠٠١١", "١٠٠٠٠٠٠٠٠١٧")])
+def test_identifiers_in_other_digits_are_read_as_digits(tmp_path, finess, rpps):
+    exports = write_csv(tmp_path / "comptes.csv", [account_row(finess=finess, rpps=rpps)])
+    out = tmp_path / "out"
+    main(["run", str(exports), "--out", str(out), "--as-of", "2026-11-01", "--format", "json"])
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert [e["finess"] for e in report["establishments"]] == ["130000011"]
+    assert not [i for i in report["input_issues"] if i["column"] == "RPPS"]  # a valid RPPS once read
+
+
+@pytest.mark.parametrize(("written", "read"), [("1.30000011E+08", "130000011"), ("1,30000011E+08", "130000011"),
+                                               ("130000011.0", "130000011"), ("1E+400", None)])
+def test_finess_mangled_by_a_spreadsheet_is_repaired_or_reported_never_a_wrong_number(tmp_path, written, read):
+    exports = write_csv(tmp_path / "comptes.csv", [account_row(finess=written)])
+    out = tmp_path / "out"
+    main(["run", str(exports), "--out", str(out), "--as-of", "2026-11-01", "--format", "json"])
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert [e["finess"] for e in report["establishments"]] == ([read] if read else [])
+    reasons = [i["reason"] for i in report["input_issues"] if i["column"] == "FINESS ET"]
+    assert reasons and (read or reasons == ["FINESS mal formé (9 caractères attendus)"])
+
+
+def test_an_excel_sep_line_with_another_separator_and_utf16_without_bom_are_read(tmp_path):
+    text = "\n".join([":".join(ACCOUNT_HEADER), ":".join(account_row())]) + "\n"
+    (tmp_path / "deux-points.csv").write_text("sep=:\n" + text, encoding="utf-8")
+    (tmp_path / "utf16.csv").write_bytes(text.replace(":", ";").encode("utf-16-le"))
+    for name in ("deux-points.csv", "utf16.csv"):
+        out = tmp_path / f"out-{name}"
+        assert main(["run", str(tmp_path / name), "--out", str(out), "--as-of", "2026-11-01", "--format", "json"]) == 1
+        report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+        assert [e["accounts"] for e in report["establishments"]] == [1], name
+    (tmp_path / "etoile.csv").write_text("sep=*\n" + text.replace(":", "*"), encoding="utf-8")
+    assert main(["run", str(tmp_path / "etoile.csv"), "--out", str(tmp_path / "o")]) == 2
