@@ -637,3 +637,19 @@ def test_an_excel_sep_line_with_another_separator_and_utf16_without_bom_are_read
         assert [e["accounts"] for e in report["establishments"]] == [1], name
     (tmp_path / "etoile.csv").write_text("sep=*\n" + text.replace(":", "*"), encoding="utf-8")
     assert main(["run", str(tmp_path / "etoile.csv"), "--out", str(tmp_path / "o")]) == 2
+
+
+def test_a_header_only_accounts_file_with_a_staff_file_and_rows_without_finess_are_audited(tmp_path):
+    header_only = write_csv(tmp_path / "comptes.csv", [])
+    staff = write_csv(tmp_path / "personnel.csv", [["130000011", "Martin", "Julie"]],
+                      header=["FINESS", "Nom", "Prénom"], sep=",")
+    out = tmp_path / "out"
+    assert main(["run", str(header_only), str(staff), "--out", str(out), "--as-of", "2026-11-01",
+                 "--format", "json"]) == 1
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert {f["rule"] for f in report["findings"]} == {"REF-01", "ATT-01"}  # the staff file's establishment
+    no_finess = write_csv(tmp_path / "sans.csv", [account_row(finess=""), account_row(login="b", finess="")])
+    assert main(["run", str(no_finess), "--out", str(tmp_path / "o2"), "--as-of", "2026-11-01",
+                 "--format", "json"]) == 0
+    report = json.loads((tmp_path / "o2" / "findings.json").read_text(encoding="utf-8"))
+    assert sum(i["dropped_rows"] for i in report["input_issues"]) == 2  # both rows counted, none lost
