@@ -106,10 +106,9 @@ def _available(need: str, inputs: Inputs) -> bool:
 
 
 def _missing_text(missing: list[str]) -> str:
+    no_campaign = "aucune campagne le mois précédent (--history, vt-audit send et vt-audit answers)"
     labels = {"staff": "fichier du personnel absent", "establishments": "référentiel des établissements absent",
-              "directory": "annuaire santé (RPPS) absent",
-              "decisions": "aucune campagne le mois précédent (--history, vt-audit send et vt-audit answers)",
-              "campaign": "aucune campagne le mois précédent (--history, vt-audit send et vt-audit answers)"}
+              "directory": "annuaire santé (RPPS) absent", "decisions": no_campaign, "campaign": no_campaign}
     return " ; ".join(labels.get(n, f"colonne « {n.partition('.')[2]} » absente des comptes") for n in missing)
 
 

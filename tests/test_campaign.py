@@ -461,3 +461,12 @@ def test_the_directors_email_of_the_referential_is_a_recipient(tmp_path, capsys)
         recipients = opened.run_recipients("2026-11-01")
     assert set(zip(recipients["email"], recipients["role"])) == {("a@exemple.fr", "référent"),
                                                                   ("direction@ime.example", "direction")}
+
+
+def test_a_contacts_file_with_a_bad_row_names_its_line(month, tmp_path, capsys):
+    out, history = campaign_history(month, tmp_path)
+    (tmp_path / "contacts.csv").write_text("FINESS;E-mail;Rôle\n130000011;a@esms.example;direction\n;pas-un-mail;\n",
+                                           encoding="cp1252")
+    config = write_config(tmp_path, free_port(), extra="contacts: contacts.csv\n")
+    assert send(out, config, history, "--dry-run", str(tmp_path / "eml")) == 2
+    assert "contacts.csv : ligne 3 : FINESS ou e-mail manquant ou invalide" in capsys.readouterr().err

@@ -6,8 +6,6 @@ same messages as .eml files for review, and sends nothing.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid
@@ -16,6 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import AuditError
+from ..frames import TEXT
+from ..read import read_grids
 from ..render import atomic_path
 from ..render.bundles import BUNDLE_DIR, bundle_stems
 from ..render.json_report import read_report
@@ -38,43 +38,31 @@ class Outgoing:
 
 
 def read_contacts(path: Path) -> pd.DataFrame:
-    """An optional contacts file: FINESS; e-mail; role (UTF-8 or Windows-1252, ";" or ",")."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise AuditError(f"{path} : lecture impossible ({exc.strerror})") from None
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    first = text.splitlines()[0] if text.strip() else ""
-    separator = ";" if first.count(";") >= first.count(",") else ","
-    rows = list(csv.reader(io.StringIO(text), delimiter=separator))
-    if not rows:
-        raise AuditError(f"{path} : fichier de contacts vide (colonnes attendues : FINESS ; e-mail ; rôle)")
-    header = [fold(cell) for cell in rows[0]]
+    """An optional contacts file: FINESS; e-mail; role, read like the exports (any encoding or separator)."""
+    known = frozenset({"finess", "e mail", "email", "mail", "courriel", "role"})
+    grid = read_grids(Path(path), known)[0]
+    header = [fold(cell) for cell in grid.head[0]] if grid.head else []
     finess_at = next((i for i, h in enumerate(header) if "finess" in h), None)
     email_at = next((i for i, h in enumerate(header) if "mail" in h or "courriel" in h), None)
     role_at = next((i for i, h in enumerate(header) if "role" in h or "fonction" in h), None)
     if finess_at is None or email_at is None:
         raise AuditError(f"{path}, ligne 1 : colonnes « FINESS » et « e-mail » attendues "
-                         f"(trouvé : {', '.join(rows[0])})")
-    problems, contacts = [], []
-    for line, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        finess = row[finess_at].replace(" ", "").strip() if finess_at < len(row) else ""
-        email = row[email_at].strip().lower() if email_at < len(row) else ""
-        if not finess or "@" not in email:
-            problems.append(f"ligne {line} : FINESS ou e-mail manquant ou invalide")
-            continue
-        role = row[role_at].strip() if role_at is not None and role_at < len(row) else "contact"
-        contacts.append((finess, email, role or "contact"))
-    if problems:
-        raise AuditError(f"{path} : " + " ; ".join(problems))
-    return pd.DataFrame(contacts, columns=["finess", "email", "role"])
+                         f"(trouvé : {', '.join(grid.head[0]) if grid.head else 'rien'})")
+    body = grid.read_body(0)
+    cells = body.cells.reindex(columns=range(max(finess_at, email_at, role_at or 0) + 1))
+
+    def column(position):
+        return cells[position].astype(TEXT).str.strip().fillna("")
+
+    contacts = pd.DataFrame({"finess": column(finess_at).str.replace(" ", "", regex=False),
+                             "email": column(email_at).str.lower(),
+                             "role": column(role_at).replace("", "contact") if role_at is not None else "contact"})
+    blank = contacts[["finess", "email"]].eq("").all(axis=1)
+    bad = ~blank & (contacts["finess"].eq("") | ~contacts["email"].str.contains("@", regex=False))
+    if bad.any():
+        raise AuditError(f"{path} : " + " ; ".join(f"ligne {line} : FINESS ou e-mail manquant ou invalide"
+                                                 for line in body.lines[bad.to_numpy()]))
+    return contacts[~blank].reset_index(drop=True)
 
 
 def compose(reports: Path, config: CampaignConfig, recipients: pd.DataFrame) -> tuple[pd.Timestamp, list[Outgoing]]:

@@ -43,6 +43,7 @@ class Scope:
 
     as_of: str
     establishment: dict | None = None  # {"finess", "name"}
+    overview: pd.DataFrame | None = None  # the region's: overview.establishment_table, computed once
 
     @property
     def label(self) -> str:
@@ -65,8 +66,7 @@ def _iso_date(iso: str | None) -> dt.date | None:
 # -- the region --------------------------------------------------------------------------------------
 
 def _overview_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> None:
-    table = establishment_table(result)
-    figures = key_figures(result, table)
+    figures = key_figures(result, scope.overview)
     intro = [
         f"Audit des comptes ViaTrajectoire Handicap / ROR au {scope.as_of}",
         f"{plural(figures['establishments'], 'établissement audité')}, dont {figures['compliant']} "
@@ -92,7 +92,7 @@ def _overview_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> No
 
 def _summary_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> None:
     """Every establishment, worst first, with what is left to do and a link to its bundle."""
-    table = establishment_table(result)
+    table = scope.overview
     followed = result.follow_up is not None
     follow_columns = [("Score", 8), ("Évolution", 10), ("À relancer", 10)] if followed else []
     sheet = scope.sheet(workbook, "Synthèse", [
@@ -116,24 +116,20 @@ def _int(value):
 
 
 def _findings_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> None:
+    """Every finding, with its rule's fix and why (the region's; a director reads "À faire")."""
     rules = {rule.code: rule for rule in result.rules}
     followed = result.follow_up is not None
     follow_columns = [("Statut", 12), ("Depuis le", 11), ("Âge (mois)", 8), ("À relancer", 9)] if followed else []
-    waived = any(f.waived for f in result.findings)
-    where = [] if scope.director else [("FINESS", 12), ("Établissement", 30)]
-    technical = [] if scope.director else [("Clé", 28)]
     sheet = scope.sheet(workbook, "Constats", [
-        ("Sévérité", 13), ("Règle", 8), ("Intitulé", 34), *where, ("Compte", 16), ("Personne", 24),
-        ("Constat", 50), *follow_columns, *([("Dérogation", 30)] if waived or not scope.director else []),
-        ("Comment corriger", 60), ("Pourquoi", 50), *technical,
+        ("Sévérité", 13), ("Règle", 8), ("Intitulé", 34), ("FINESS", 12), ("Établissement", 30), ("Compte", 16),
+        ("Personne", 24), ("Constat", 50), *follow_columns, ("Dérogation", 30), ("Comment corriger", 60),
+        ("Pourquoi", 50), ("Clé", 28),
     ], rows=len(result.findings), freeze_columns=3)
     for f in result.findings:
         rule = rules[f.rule]
         follow = [f.status, _iso_date(f.first_seen), f.age_months, "oui" if f.overdue else None] if followed else []
-        sheet.append([SEVERITY_LABELS[f.severity], f.rule, rule.title,
-                      *([] if scope.director else [f.finess, f.establishment]), f.account, f.subject, f.message,
-                      *follow, *([f.waiver] if waived or not scope.director else []), rule.fix, rule.why,
-                      *([] if scope.director else [f.key])],
+        sheet.append([SEVERITY_LABELS[f.severity], f.rule, rule.title, f.finess, f.establishment, f.account,
+                      f.subject, f.message, *follow, f.waiver, rule.fix, rule.why, f.key],
                      severity_column=0, severity=f.severity)
     sheet.close()
 
@@ -366,7 +362,8 @@ DIRECTOR_SHEETS = (_todo_sheet, _access_review_sheet, _gone_sheet, _trend_sheet,
 
 def write_xlsx(result: AuditResult, target: Path, establishment: dict | None = None) -> Path:
     """The region's workbook, or with `establishment` ({finess, name}) its director's."""
-    scope = Scope(result.as_of.strftime("%d/%m/%Y"), establishment)
+    scope = Scope(result.as_of.strftime("%d/%m/%Y"), establishment,
+                  None if establishment else establishment_table(result))
     workbook = Workbook(write_only=True)
     for write_sheet in DIRECTOR_SHEETS if scope.director else REGIONAL_SHEETS:
         write_sheet(workbook, result, scope)
