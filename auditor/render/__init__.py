@@ -8,7 +8,7 @@ an interrupted run never leaves a half-written report.
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,12 +23,14 @@ DEFAULT_FORMATS = ("xlsx", "html", "json")
 def atomic_path(target: Path):
     """A temporary path beside `target`; moved onto it only if the block succeeds."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(handle)
+    # The name is registered before the file exists: a signal arriving between the two can
+    # still find it (mkstemp would create first, leaving a window where it is known to nobody).
+    temporary = str(target.parent / f".{target.name}.{secrets.token_hex(6)}.part")
     _PENDING.add(temporary)
     try:
+        os.close(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         yield Path(temporary)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp made it 0600: give the report the usual mode
+        os.chmod(temporary, 0o666 & ~_umask())  # created 0600 while written: the report gets the usual mode
         os.replace(temporary, target)
     finally:
         _PENDING.discard(temporary)
