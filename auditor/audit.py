@@ -16,11 +16,12 @@ from .history.settings import FollowUpSettings, load_settings
 from .history.store import History
 from .load import load_inputs
 from .progress import Progress, silent
-from .render import DEFAULT_FORMATS, prepare_out_dir
-from .render.bundles import bundle_links, write_bundles
+from .render import DEFAULT_FORMATS
+from .render.bundles import BUNDLE_DIR, bundle_links, write_bundles
 from .render.html_report import write_html
 from .render.json_report import write_json
 from .render.junit_report import write_junit
+from .render.output import output_folder, replace_reports
 from .render.xlsx_report import write_xlsx
 from .resources import rules_dir
 from .rulebook import Rule, apply_overrides, load_rules, rule_files
@@ -87,20 +88,24 @@ def write_reports(
     progress: Progress = silent,
     fail_on_new: bool = False,
 ) -> list[Path]:
-    out = prepare_out_dir(Path(out))
-    if per_establishment:  # the regional reports link to them
-        result.report.bundles = bundle_links(result.establishments)
-    written = []
-    if "json" in formats:
-        written.append(write_json(result, out / "findings.json"))
-    if "junit" in formats:
-        failing = {id(f) for f in result.failing(fail_on, fail_on_new)}
-        written.append(write_junit(result, out / "junit.xml", lambda f: id(f) in failing))
-    if "xlsx" in formats:
-        written.append(write_xlsx(result, out / "audit.xlsx"))
-    if "html" in formats:
-        written.append(write_html(result, out / "audit.html"))
-    if per_establishment:
-        written.extend(write_bundles(result, out, formats, progress))
-    log.info("%d rapports écrits dans %s", len(written), out)
+    """Every report asked for into `out` (locked meanwhile); the previous run's reports this one does
+    not write again are removed once the new ones are complete."""
+    with output_folder(Path(out), (BUNDLE_DIR,)) as out:
+        if per_establishment:  # the regional reports link to them
+            result.report.bundles = bundle_links(result.establishments)
+        written = []
+        if "json" in formats:
+            written.append(write_json(result, out / "findings.json"))
+        if "junit" in formats:
+            failing = {id(f) for f in result.failing(fail_on, fail_on_new)}
+            written.append(write_junit(result, out / "junit.xml", lambda f: id(f) in failing))
+        if "xlsx" in formats:
+            written.append(write_xlsx(result, out / "audit.xlsx"))
+        if "html" in formats:
+            written.append(write_html(result, out / "audit.html"))
+        if per_establishment:
+            written.extend(write_bundles(result, out, formats, progress))
+        removed = replace_reports(out, written)
+    log.info("%d rapports écrits dans %s, %d rapports d'une exécution précédente retirés", len(written), out,
+             len(removed))
     return written

@@ -5,10 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
-import multiprocessing
-import os
 import shlex
-import signal
 import sys
 import textwrap
 from contextlib import ExitStack
@@ -35,7 +32,7 @@ from .history.settings import load_settings
 from .history.store import open_history
 from .load import load_inputs
 from .progress import terminal_progress
-from .render import DEFAULT_FORMATS, FORMATS, discard_pending
+from .render import DEFAULT_FORMATS, FORMATS
 from .render.json_report import read_report
 from .text import plural
 from .waivers import load_waivers
@@ -418,26 +415,6 @@ def describe_rule(rule) -> str:
         outcome = plural(example.findings, "constat") if example.expected == "fail" else "aucun constat"
         lines.append(f"  - {example.description} : {outcome}")
     return "\n".join(lines)
-
-
-def _interrupt(signum, frame):
-    # Ctrl-C or SIGTERM (a stopped job, a CI timeout). Libraries that catch
-    # every exception would turn a KeyboardInterrupt into another error, so
-    # the handler itself removes the report being written and ends the process
-    # (and the bundle workers, which inherited this handler, do the same).
-    for worker in multiprocessing.active_children():
-        worker.terminate()
-    discard_pending()
-    if multiprocessing.parent_process() is None:
-        print("Erreur : interrompu ; aucun rapport partiel n'a été laissé", file=sys.stderr, flush=True)
-    os._exit(2)
-
-
-def entry_point() -> None:
-    """The `vt-audit` command (main() without the process-wide signal handlers, for tests)."""
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGINT, _interrupt)
-    sys.exit(main())
 
 
 def main(argv: list[str] | None = None) -> int:

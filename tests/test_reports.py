@@ -195,3 +195,19 @@ def test_reports_follow_the_umask(tmp_path, umask, mode):
         os.umask(previous)
     written = [p for p in (tmp_path / "o").rglob("*") if p.is_file()]
     assert written and {stat.S_IMODE(p.stat().st_mode) for p in written} == {mode}
+
+
+def test_findings_past_excel_last_row_are_cut_with_a_note_never_written_beyond(tmp_path, monkeypatch):
+    from auditor.render import xlsx_sheet
+
+    out = tmp_path / "out"
+    assert main(["run", str(SAMPLES), "--out", str(out), "--as-of", SAMPLES_AS_OF, "--format", "json"]) == 1
+    total = len(json.loads((out / "findings.json").read_text(encoding="utf-8"))["findings"])
+    monkeypatch.setattr(xlsx_sheet, "EXCEL_MAX_ROWS", 20)  # a sheet of 20 rows, as Excel's has 1,048,576
+    assert main(["run", str(SAMPLES), "--out", str(out), "--as-of", SAMPLES_AS_OF, "--format", "xlsx"]) == 1
+    sheet = load_workbook(out / "audit.xlsx")["Constats"]
+    assert sheet.max_row == 20
+    first = next(r for r in range(1, 20) if sheet.cell(r, 1).value == "Sévérité")
+    shown = 19 - first
+    assert sheet.cell(20, 1).value.startswith(f"… et {total - shown} constats de plus, au-delà de la dernière ligne")
+    assert "findings.json" in sheet.cell(20, 1).value

@@ -16,9 +16,9 @@ import pandas as pd
 from ..errors import AuditError
 from ..frames import TEXT
 from ..read import read_grids
-from ..render import atomic_path
 from ..render.bundles import BUNDLE_DIR, bundle_stems
 from ..render.json_report import read_report
+from ..render.output import atomic_path
 from ..text import fold, plural
 from .config import CampaignConfig
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine import AuditResult
+from ..errors import AuditError
 from ..progress import Progress, silent
 from ..text import fold
 from .html_report import write_html
@@ -126,7 +127,10 @@ def _die_with_parent() -> None:
 def write_bundles(result: AuditResult, out: Path, formats: tuple[str, ...], progress: Progress = silent) -> list[Path]:
     """Write every bundle (in parallel where the platform can fork); returns the files written."""
     folder = out / BUNDLE_DIR
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AuditError(f"{folder} : impossible de créer le dossier ({exc.strerror})") from None
     _PARTS.update(split_by_establishment(result))
     if result.access_review is not None:
         _REVIEW.update(review=result.access_review, positions=review_positions(result.access_review))

@@ -16,8 +16,8 @@ from ..findings import SEVERITY_LABELS, SEVERITY_RANK
 from ..history.follow_up import score_change
 from ..resources import templates_dir
 from ..text import french_number, plural
-from . import atomic_path
 from .blocks import rule_entries, todo_blocks
+from .output import atomic_path
 from .overview import establishment_table, key_figures, rules_by_department
 from .trend_chart import trend_svg
 

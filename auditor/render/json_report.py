@@ -12,7 +12,7 @@ from .. import __version__
 from ..engine import AuditResult
 from ..errors import AuditError
 from ..findings import SEVERITIES
-from . import atomic_path
+from .output import atomic_path
 
 SCHEMA_VERSION = 1
 

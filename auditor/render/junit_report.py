@@ -16,7 +16,7 @@ from ..engine import AuditResult
 from ..findings import SEVERITY_LABELS
 from ..history.follow_up import PERSISTING
 from ..text import plural
-from . import atomic_path
+from .output import atomic_path
 
 
 def write_junit(result: AuditResult, target: Path, fails) -> Path:

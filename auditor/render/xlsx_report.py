@@ -27,8 +27,8 @@ from ..engine import AuditResult
 from ..findings import SEVERITIES, SEVERITY_LABELS
 from ..history.follow_up import RESOLVED, UNVERIFIED
 from ..text import plural
-from . import atomic_path
 from .blocks import todo_blocks
+from .output import atomic_path
 from .overview import establishment_table, key_figures, rules_by_department
 from .xlsx_sheet import Sheet
 
@@ -125,12 +125,14 @@ def _findings_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> No
         ("Personne", 24), ("Constat", 50), *follow_columns, ("Dérogation", 30), ("Comment corriger", 60),
         ("Pourquoi", 50), ("Clé", 28),
     ], rows=len(result.findings), freeze_columns=3)
-    for f in result.findings:
+    shown = result.findings[:sheet.room()]
+    for f in shown:
         rule = rules[f.rule]
         follow = [f.status, _iso_date(f.first_seen), f.age_months, "oui" if f.overdue else None] if followed else []
         sheet.append([SEVERITY_LABELS[f.severity], f.rule, rule.title, f.finess, f.establishment, f.account,
                       f.subject, f.message, *follow, f.waiver, rule.fix, rule.why, f.key],
                      severity_column=0, severity=f.severity)
+    sheet.left_out(len(result.findings) - len(shown), "constats")
     sheet.close()
 
 
@@ -198,9 +200,11 @@ def _issues_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> None
         ("Fichier", 30), ("Ligne", 7), ("Colonne", 18), ("Gravité", 13), ("Problème", 50), ("Valeur", 24),
         ("FINESS", 12),
     ], rows=len(result.input_issues))
-    for issue in result.input_issues:
+    shown = result.input_issues[:sheet.room()]
+    for issue in shown:
         sheet.append([issue.file, issue.line, issue.column, SEVERITY_LABELS.get(issue.severity, issue.severity),
                       issue.reason, issue.value, issue.finess], severity_column=3, severity=issue.severity)
+    sheet.left_out(len(result.input_issues) - len(shown), "problèmes de lecture")
     sheet.close()
 
 
@@ -364,9 +368,9 @@ def write_xlsx(result: AuditResult, target: Path, establishment: dict | None = N
     """The region's workbook, or with `establishment` ({finess, name}) its director's."""
     scope = Scope(result.as_of.strftime("%d/%m/%Y"), establishment,
                   None if establishment else establishment_table(result))
-    workbook = Workbook(write_only=True)
-    for write_sheet in DIRECTOR_SHEETS if scope.director else REGIONAL_SHEETS:
-        write_sheet(workbook, result, scope)
-    with atomic_path(target) as temporary:
+    with atomic_path(target) as temporary:  # first: a folder that cannot be written stops before any work
+        workbook = Workbook(write_only=True)
+        for write_sheet in DIRECTOR_SHEETS if scope.director else REGIONAL_SHEETS:
+            write_sheet(workbook, result, scope)
         workbook.save(temporary)
     return target

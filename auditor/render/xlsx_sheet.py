@@ -20,6 +20,8 @@ from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from ..text import french_number
+
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 SEVERITY_FILLS = {
     "error": PatternFill("solid", fgColor="FFC7CE"),
@@ -40,6 +42,7 @@ WRAP_MAX_ROWS = 2_000
 DATE_FORMAT = "DD/MM/YYYY"
 ROW_POINTS = 15  # the height of one line of 11-point text
 MAX_ROW_POINTS = 409  # Excel's limit
+EXCEL_MAX_ROWS = 1_048_576  # a sheet's last row: rows written past it make a workbook Excel cannot open
 
 
 class Sheet:
@@ -120,6 +123,17 @@ class Sheet:
         self.sheet.append(row)
         self.rows += 1
         return row
+
+    def room(self) -> int:
+        """How many more rows fit, the last one kept for a note on what did not (see left_out)."""
+        return max(EXCEL_MAX_ROWS - self.rows - 1, 0)
+
+    def left_out(self, count: int, what: str) -> None:
+        """The note under a table cut at Excel's last row: how many `what` (plural) are not shown."""
+        if count:
+            self.append([f"… et {french_number(count)} {what} de plus, au-delà de la dernière ligne qu'une feuille "
+                         f"Excel peut contenir ({french_number(EXCEL_MAX_ROWS)}) : la liste complète est dans "
+                         "findings.json"])
 
     def _set_height(self, row: int, points: float) -> None:
         self.sheet.row_dimensions[row].height = min(points, MAX_ROW_POINTS)

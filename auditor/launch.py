@@ -1,0 +1,48 @@
+"""The `vt-audit` process: its signal handlers are set before anything heavy is imported.
+
+Importing pandas and the rest takes a second or two; a Ctrl-C, SIGTERM or SIGHUP in that time
+(or at any later moment) ends the run with one French line, no traceback, and no report left
+half-written.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+
+from .render.output import discard_pending
+
+HANDLED_SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP")  # SIGHUP: the terminal closed; not on Windows
+
+
+def _interrupt(signum, frame):
+    # Libraries that catch every exception would turn a KeyboardInterrupt into another error,
+    # so the handler itself removes the report being written and ends the process (and the
+    # bundle workers, which inherited this handler, do the same).
+    for worker in multiprocessing.active_children():
+        worker.terminate()
+    discard_pending()
+    if multiprocessing.parent_process() is None:
+        print("Erreur : interrompu ; aucun rapport partiel n'a été laissé", file=sys.stderr, flush=True)
+    os._exit(2)
+
+
+def _log_unraisable(unraisable) -> None:
+    # An error Python cannot raise (openpyxl's sheet writers finalised after a failed save on a full
+    # disk) would print a traceback after the run's own "Erreur :" line: it goes to the -vv log.
+    logging.getLogger("auditor").debug("erreur ignorée : %s", unraisable.exc_value,
+                                       exc_info=(unraisable.exc_type, unraisable.exc_value, unraisable.exc_traceback))
+
+
+def entry_point() -> None:
+    """The `vt-audit` command: cli.main() under the process-wide signal handlers."""
+    for name in HANDLED_SIGNALS:
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _interrupt)
+    sys.unraisablehook = _log_unraisable
+    from .cli import main
+
+    sys.exit(main())
