@@ -30,7 +30,9 @@ INPUT_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
 SOURCE_COLUMNS = ["source_file", "source_line"]
 
 
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab and line breaks stay
+# Control characters, and the line separators other than \n that some readers break rows on (NEL,
+# U+2028, U+2029): tab and \n (roles one per line) stay.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f" + "\x85\u2028\u2029]")
 
 
 @dataclass
@@ -93,15 +95,24 @@ class Inputs:
         return column in self.columns_present.get(kind, set())
 
 
-def expand_paths(paths: list[Path]) -> list[Path]:
-    """Files named, and the export files found in folders named (sorted, not recursive)."""
-    files = []
+def expand_paths(paths: list[Path]) -> tuple[list[Path], list[InputIssue]]:
+    """Files named, and the export files found in folders named (sorted, not recursive).
+
+    A link in a folder that leads nowhere (broken, or looping) is reported, not skipped in silence.
+    """
+    files, issues = [], []
     for path in map(Path, paths):
         if path.is_dir():
-            found = sorted(
-                p for p in path.iterdir()
-                if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES and not p.name.startswith(("~$", "."))
-            )
+            try:
+                entries = sorted(path.iterdir())
+            except OSError as exc:
+                raise AuditError(f"{path} : lecture impossible du dossier ({exc.strerror})") from None
+            candidates = [p for p in entries
+                          if p.suffix.lower() in INPUT_SUFFIXES and not p.name.startswith(("~$", "."))]
+            for link in (p for p in candidates if p.is_symlink() and not p.exists()):
+                issues.append(InputIssue(str(link), None, None, "lien symbolique cassé ou en boucle : fichier ignoré",
+                                         "warning"))
+            found = [p for p in candidates if p.is_file()]
             if not found:
                 raise AuditError(f"{path} : aucun fichier CSV ou XLSX dans ce dossier")
             files.extend(found)
@@ -109,7 +120,7 @@ def expand_paths(paths: list[Path]) -> list[Path]:
             files.append(path)
         else:
             raise AuditError(f"{path} : fichier ou dossier introuvable")
-    return files
+    return files, issues
 
 
 def load_inputs(
@@ -123,18 +134,21 @@ def load_inputs(
     forced_kinds = {Path(p): k for p, k in (forced_kinds or {}).items()}
     frames: dict[str, list[pd.DataFrame]] = {kind: [] for kind in KINDS}
     inputs = Inputs(accounts=pd.DataFrame())
-    files = expand_paths([*paths, *forced_kinds])
+    files, inputs.issues = expand_paths([*paths, *forced_kinds])
     directories = []
     for path in progress(files, len(files), "lecture"):
         if path not in forced_kinds and rpps_directory.recognise(path):
             directories.append(path)  # read last: only the rows of what the other files name are kept
             continue
-        kind, frame, issues, description = _load_file(path, catalogue, as_of, forced_kinds.get(path))
-        log.info("%s : %s, %s, %d lignes", path.name, catalogue.kinds[kind].label, description, len(frame))
-        frames[kind].append(frame)
+        tables, issues = _load_file(path, catalogue, as_of, forced_kinds.get(path))
         inputs.issues.extend(issues)
-        inputs.sources.append(SourceFile(str(path), kind, catalogue.kinds[kind].label, description, len(frame)))
-        inputs.columns_present.setdefault(kind, set()).update(frame.attrs["present"])
+        for kind, frame, grid in tables:
+            # The format only: a sheet's name may be a person's, and logs hold no names.
+            log.info("%s : %s, %s, %s", path.name, catalogue.kinds[kind].label, grid.description,
+                     plural(len(frame), "ligne"))
+            frames[kind].append(frame)
+            inputs.sources.append(SourceFile(str(path), kind, catalogue.kinds[kind].label, grid.label, len(frame)))
+            inputs.columns_present.setdefault(kind, set()).update(frame.attrs["present"])
     if not frames["accounts"]:
         raise AuditError(
             "aucun fichier de comptes utilisateurs parmi les fichiers donnés "
@@ -184,62 +198,92 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
 
 
+@dataclass
+class _Table:
+    """A table found in a file: a CSV, or one sheet of a workbook, with its header row and kind."""
+
+    grid: Grid
+    header_index: int
+    kind: str
+    score: tuple
+    missing: list[str]
+
+
 def _load_file(path: Path, catalogue: Catalogue, as_of, forced_kind: str | None):
+    """Every table of one file: (kind, frame, description) each, and the file's input issues."""
     known = frozenset(h for spec in catalogue.kinds.values() for h in spec.header_lookup())
     grids = read_grids(path, known)
-    grid, header_index, kind = _locate_table(path, grids, catalogue, forced_kind)
-    spec = catalogue.kinds[kind]
-    issues = list(grid.issues)
-    if len(grids) > 1:
-        issues.append(InputIssue(str(path), None, None, f"{grid.description} retenue "
-                                 f"(le classeur a {len(grids)} feuilles)", "info"))
-    header = grid.head[header_index]
-    mapping, header_issues = _map_headers(path, grid, header_index, spec)
-    issues.extend(header_issues)
-    raw, skipped = _data_rows(path, grid, header_index, header, mapping)
-    issues.extend(skipped)
-    frame, cell_issues = parse_table(kind, raw, catalogue, as_of, str(path), {c: header[i] for c, i in mapping.items()})
-    issues.extend(cell_issues)
-    frame.attrs["present"] = set(mapping)
-    return kind, frame, issues, grid.description
+    tables, issues = _locate_tables(path, grids, catalogue, forced_kind)
+    loaded = []
+    for table in tables:
+        grid, header_index, spec = table.grid, table.header_index, catalogue.kinds[table.kind]
+        issues.extend(grid.issues)
+        raw, row_issues, labels = _data_rows(path, grid, header_index, spec)
+        issues.extend(row_issues)
+        frame, cell_issues = parse_table(table.kind, raw, catalogue, as_of, str(path), labels)
+        issues.extend(cell_issues)
+        frame.attrs["present"] = set(labels)
+        loaded.append((table.kind, frame, grid))
+    return loaded, issues
 
 
-def _locate_table(path: Path, grids: list[Grid], catalogue: Catalogue, forced_kind: str | None):
-    """The grid, header row and kind that best match the catalogue's headers.
+def _locate_tables(path: Path, grids: list[Grid], catalogue: Catalogue, forced_kind: str | None):
+    """The tables to read: the CSV's, or every sheet with a complete header (visible sheets
+    preferred to hidden ones of the same kind). The sheets left out are reported."""
+    found = [(grid, _best_header(grid, catalogue, forced_kind)) for grid in grids]
+    complete = [table for _, table in found if table is not None and not table.missing]
+    if not complete:
+        candidates = [table for _, table in found if table is not None]
+        if not candidates:
+            expected = forced_kind or "comptes, établissements ou personnels"
+            raise AuditError(
+                f"{path} : aucune ligne d'en-tête reconnue dans les {HEAD_ROWS} premières lignes "
+                f"(fichier attendu : {expected}) ; vérifiez le séparateur et les noms de colonnes"
+            )
+        best = max(candidates, key=lambda table: table.score)
+        line = best.grid.head_lines[best.header_index]
+        where = f"{path}, {best.grid.label}" if best.grid.sheet is not None else str(path)
+        raise AuditError(f"{where}, ligne {line} (en-têtes, fichier de {catalogue.kinds[best.kind].label}) : "
+                         + " ; ".join(best.missing))
+    visible_kinds = {table.kind for table in complete if not table.grid.hidden}
+    chosen, issues = [], []
+    for grid, table in found:
+        if table is None:
+            issues.append(InputIssue(str(path), None, None, f"{grid.label} : aucun en-tête reconnu, feuille ignorée",
+                                     "info"))
+        elif table.missing:
+            issues.append(InputIssue(str(path), grid.head_lines[table.header_index], None,
+                                     f"{grid.label} ignorée : " + " ; ".join(table.missing), "warning"))
+        elif grid.hidden and table.kind in visible_kinds:
+            issues.append(InputIssue(str(path), None, None, f"{grid.label} masquée ignorée : une feuille visible "
+                                     f"de {catalogue.kinds[table.kind].label} est lue", "warning"))
+        else:
+            chosen.append(table)
+    return chosen, issues
+
+
+def _best_header(grid: Grid, catalogue: Catalogue, forced_kind: str | None) -> _Table | None:
+    """The header row and kind that best match the catalogue's headers in this grid.
 
     Kinds share many headers (Nom, FINESS, E-mail): a row is first judged by
     the headers only one kind knows (Rôles, Statut: accounts; Raison sociale:
     establishments), then by completeness, then by the number of headers.
     """
     lookups = {kind: frozenset(spec.header_lookup()) for kind, spec in catalogue.kinds.items()}
-    kinds = [forced_kind] if forced_kind else list(KINDS)
     best = None
-    for grid_order, grid in enumerate(grids):
-        for row_index, row in enumerate(grid.head):
-            folded = [fold(cell) for cell in row if cell.strip()]
-            for kind in kinds:
-                matches = sum(1 for cell in folded if cell in lookups[kind])
-                if matches < 2:
-                    continue
-                others = [lookups[k] for k in KINDS if k != kind]
-                specific = sum(1 for cell in folded if cell in lookups[kind] and not any(cell in o for o in others))
-                complete = not _missing_columns(catalogue.kinds[kind], _present(row, catalogue.kinds[kind]))
-                score = (specific, complete, matches, -grid_order, -row_index, -KINDS.index(kind))
-                if best is None or score > best[0]:
-                    best = (score, grid, row_index, kind)
-    if best is None:
-        expected = forced_kind or "comptes, établissements ou personnels"
-        raise AuditError(
-            f"{path} : aucune ligne d'en-tête reconnue dans les {HEAD_ROWS} premières lignes "
-            f"(fichier attendu : {expected}) ; vérifiez le séparateur et les noms de colonnes"
-        )
-    _, grid, row_index, kind = best
-    spec = catalogue.kinds[kind]
-    missing = _missing_columns(spec, _present(grid.head[row_index], spec))
-    if missing:
-        line = grid.head_lines[row_index]
-        raise AuditError(f"{path}, ligne {line} (en-têtes, fichier de {spec.label}) : " + " ; ".join(missing))
-    return grid, row_index, kind
+    for row_index, row in enumerate(grid.head):
+        folded = [fold(cell) for cell in row if cell.strip()]
+        for kind in [forced_kind] if forced_kind else KINDS:
+            matches = sum(1 for cell in folded if cell in lookups[kind])
+            if matches < 2:
+                continue
+            others = [lookups[k] for k in KINDS if k != kind]
+            specific = sum(1 for cell in folded if cell in lookups[kind] and not any(cell in o for o in others))
+            missing = _missing_columns(catalogue.kinds[kind], _present(row, catalogue.kinds[kind]))
+            score = (specific, not missing, matches, -row_index, -KINDS.index(kind))
+            if best is None or score > best.score:
+                best = _Table(grid, row_index, kind, score, missing)
+    return best
 
 
 def _present(header: list[str], spec: KindSpec) -> set[str]:
@@ -260,20 +304,19 @@ def _missing_columns(spec: KindSpec, present: set[str]) -> list[str]:
     return missing
 
 
-def _map_headers(path: Path, grid: Grid, header_index: int, spec: KindSpec):
+def _map_headers(path: Path, header: list[str], line: int, spec: KindSpec):
     """Canonical column -> position in the row; unknown or repeated headers are reported."""
     lookup = spec.header_lookup()
-    line = grid.head_lines[header_index]
     mapping: dict[str, int] = {}
     issues = []
-    for position, name in enumerate(grid.head[header_index]):
+    for position, name in enumerate(header):
         canonical = lookup.get(fold(name))
         if not name.strip():
             continue  # a blank header; its cells are checked in _data_rows
         if canonical is None:
             issues.append(InputIssue(str(path), line, name, "colonne non reconnue : ignorée", "info"))
         elif canonical in mapping:
-            first = grid.head[header_index][mapping[canonical]]
+            first = header[mapping[canonical]]
             issues.append(InputIssue(str(path), line, name, f"colonne en double avec « {first} » : "
                                      "seule la première est lue", "warning"))
         else:
@@ -281,39 +324,82 @@ def _map_headers(path: Path, grid: Grid, header_index: int, spec: KindSpec):
     return mapping, issues
 
 
-def _data_rows(path: Path, grid: Grid, header_index: int, header: list[str], mapping: dict[str, int]):
+@dataclass
+class _Segment:
+    """Rows read with one header: the file's, or a header repeated in another column order below it."""
+
+    start: int  # first row position in the body (the repeated header's own row excluded)
+    header: list[str]
+    mapping: dict[str, int]
+
+
+def _data_rows(path: Path, grid: Grid, header_index: int, spec: KindSpec):
     """The rows under the header as a frame of text; blank, repeated-header and odd rows reported.
 
-    Every test is a column operation: a national export has a million rows,
-    and only the few rows that need an issue are visited one by one.
+    Two exports pasted together may repeat the header in another column order: the rows under
+    it are read with its own mapping. Every test is a column operation: a national export has
+    a million rows, and only the few rows that need an issue are visited one by one.
+    Returns the frame, the issues and each column's header as written.
     """
+    file = str(path)
+    header = grid.head[header_index]
+    mapping, issues = _map_headers(path, header, grid.head_lines[header_index], spec)
     body = grid.read_body(header_index)
     cells, lines = body.cells, body.lines
-    file = str(path)
-    issues = []
-    width = len(header)
     present = list(cells.columns)
     used = sorted(mapping.values())
+    known_forms = {*(cell.strip() for cell in header), *(n for c in spec.columns.values() for n in (c.label, *c.names))}
+    known_forms |= {form.lower() for form in known_forms} | {form.upper() for form in known_forms}
 
-    stray = [p for p in present if p >= width or not header[p].strip()]
     blank = pd.Series(True, index=cells.index)
     # A row repeats the header when every named column holds its header's text again.
     repeated = pd.Series(bool(used) and all(p in cells for p in used), index=cells.index)
-    overflow = pd.Series(0, index=cells.index) if stray else None
+    header_like = np.zeros(len(cells), dtype=np.int64)
+    filled = {}
     for position in present:  # each column stripped once
         text = cells[position].str.strip().fillna("")
-        blank &= text.eq("")
+        filled[position] = text.ne("").to_numpy()
+        blank &= ~filled[position]
         if position in mapping.values():
             repeated &= text.eq(header[position].strip())
-        if position in stray:
-            overflow += text.ne("").astype(int)
+        header_like += text.isin(known_forms).to_numpy()
     repeated &= ~blank
-
     for line in lines[repeated.to_numpy()]:
         issues.append(InputIssue(file, int(line), None, "en-tête répété (fichiers mis bout à bout) : ligne ignorée",
                                  "info", dropped_rows=1))
-    if overflow is not None:
-        for line, count in zip(lines[(overflow > 0).to_numpy()], overflow[overflow > 0]):
+
+    segments, drop = [_Segment(0, header, mapping)], repeated.to_numpy() | blank.to_numpy()
+    for row in np.flatnonzero((header_like >= 2) & ~drop):  # the header again, in another column order?
+        row_cells = ["" if pd.isna(value) else str(value) for value in cells.iloc[row]]
+        if len(_present(row_cells, spec)) < max(2, len(mapping) // 2):
+            continue
+        line = int(lines[row])
+        new_mapping, mapping_issues = _map_headers(path, row_cells, line, spec)
+        missing = _missing_columns(spec, set(new_mapping))
+        drop[row] = True
+        if missing:  # rows that cannot be mapped are reported, never read with the wrong columns
+            end = next((s for s in np.flatnonzero((header_like >= 2) & ~drop) if s > row), len(cells))
+            kept_below = int((~drop[row + 1:end]).sum())
+            drop[row:end] = True
+            issues.append(InputIssue(file, line, None, "en-tête répété incomplet (" + " ; ".join(missing) + ") : "
+                                     f"{plural(kept_below, 'ligne suivante ignorée', 'lignes suivantes ignorées')}",
+                                     "error", dropped_rows=kept_below + 1))
+            continue
+        issues.extend(mapping_issues)
+        issues.append(InputIssue(file, line, None, "en-tête répété dans un autre ordre de colonnes (fichiers mis "
+                                 "bout à bout) : les lignes suivantes sont lues selon cet en-tête", "info",
+                                 dropped_rows=1))
+        segments.append(_Segment(row + 1, row_cells, new_mapping))
+
+    ends = [segment.start for segment in segments[1:]] + [len(cells)]
+    for segment, end in zip(segments, ends):
+        width = len(segment.header)
+        stray = [p for p in present if p >= width or not segment.header[p].strip()]
+        if not stray:
+            continue
+        overflow = sum(filled[p][segment.start:end].astype(np.int64) for p in stray)
+        for line, count in zip(lines[segment.start:end][(overflow > 0) & ~drop[segment.start:end]],
+                               overflow[(overflow > 0) & ~drop[segment.start:end]]):
             cells_text = plural(int(count), "cellule hors des colonnes nommées", "cellules hors des colonnes nommées")
             issues.append(InputIssue(file, int(line), None, f"{cells_text} : {'ignorées' if count > 1 else 'ignorée'}",
                                      "warning"))
@@ -324,16 +410,27 @@ def _data_rows(path: Path, grid: Grid, header_index: int, header: list[str], map
         issues.append(InputIssue(file, int(blank_lines[0]), None, f"{ignored} : {shown}", "info",
                                  dropped_rows=len(blank_lines)))
 
-    keep = ~(blank | repeated).to_numpy() if len(cells) else np.array([], dtype=bool)
-    frame = pd.DataFrame(index=pd.RangeIndex(int(keep.sum())))
-    for name, position in sorted(mapping.items(), key=lambda item: item[1]):
-        column = cells[position][keep] if position in cells else pd.Series(pd.NA, index=cells.index[keep])
-        frame[name] = column.astype(TEXT).fillna("").reset_index(drop=True)  # stays Arrow: no copy to objects
-    kept_lines = lines[keep]
-    for name, position in mapping.items():
+    labels = {}
+    for segment in reversed(segments):  # the file's own header names a column first
+        labels.update({name: segment.header[position] for name, position in segment.mapping.items()})
+    parts = []
+    for segment, end in zip(segments, ends):
+        keep = ~drop[segment.start:end]
+        part = pd.DataFrame(index=pd.RangeIndex(int(keep.sum())))
+        for name in labels:
+            position = segment.mapping.get(name)
+            if position is None or position not in cells:
+                part[name] = pd.Series("", index=part.index, dtype=TEXT)
+                continue
+            column = cells[position].iloc[segment.start:end][keep]
+            part[name] = column.astype(TEXT).fillna("").reset_index(drop=True)  # stays Arrow: no copy to objects
+        parts.append(part)
+    frame = _concat(parts)
+    kept_lines = lines[~drop] if len(cells) else lines
+    for name in labels:
         too_long = frame[name].str.len().gt(MAX_CELL_CHARS).fillna(False)
         for index in frame.index[too_long]:  # only the rare long cells are visited
-            issues.append(InputIssue(file, int(kept_lines[index]), header[position],
+            issues.append(InputIssue(file, int(kept_lines[index]), labels[name],
                                      f"cellule très longue ({len(frame.at[index, name])} caractères) : "
                                      f"tronquée à {MAX_CELL_CHARS}", "warning"))
         if too_long.any():
@@ -344,14 +441,14 @@ def _data_rows(path: Path, grid: Grid, header_index: int, header: list[str], map
             frame.loc[controlled, name] = frame.loc[controlled, name].str.replace(
                 _CONTROL_CHARACTERS.pattern, "", regex=True)
             for index in frame.index[controlled]:
-                issues.append(InputIssue(file, int(kept_lines[index]), header[position],
+                issues.append(InputIssue(file, int(kept_lines[index]), labels[name],
                                          "caractère de contrôle (invisible) retiré", "warning",
                                          frame.at[index, name]))
     if frame.empty:
         issues.append(InputIssue(file, None, None, "aucune ligne de données sous l'en-tête", "warning"))
     frame["source_file"] = file
     frame["source_line"] = kept_lines
-    return frame, issues
+    return frame, issues, labels
 
 
 # Which parser each canonical column goes through.

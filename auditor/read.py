@@ -36,6 +36,7 @@ MAX_CELL_CHARS = 100_000  # longer cells are cut (and reported) by the loader
 MAX_CSV_FIELD_CHARS = 16 * 1024 * 1024  # past this a CSV is refused as unreadable
 MAX_XLSX_UNCOMPRESSED = 2 * 1024**3
 MAX_XLSX_RATIO = 200
+MIN_INFLATED = 50 * 1024**2  # below this, any compression ratio is harmless
 
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -56,9 +57,16 @@ class Grid:
     path: Path
     head: list[list[str]]  # the first rows, to find the header in
     head_lines: list[int]
-    description: str  # "CSV UTF-8, séparateur point-virgule" / "XLSX, feuille « Comptes »"
+    description: str  # the format: "CSV UTF-8, séparateur point-virgule", "XLSX"
     read_body: Callable[[int], Body]  # rows under the header at this index of `head`
     issues: list[InputIssue] = field(default_factory=list)
+    sheet: str | None = None  # a workbook's sheet name: may hold a person's name, kept out of logs
+    hidden: bool = False
+
+    @property
+    def label(self) -> str:
+        """The description with the sheet, for people: "XLSX, feuille « Comptes »"."""
+        return f"{self.description}, feuille « {self.sheet} »" if self.sheet is not None else self.description
 
 
 def read_grids(path: Path, known_headers: frozenset[str]) -> list[Grid]:
@@ -75,7 +83,7 @@ def read_grids(path: Path, known_headers: frozenset[str]) -> list[Grid]:
     if not data.strip():
         raise AuditError(f"{path} : le fichier est vide")
     if data.startswith(b"PK\x03\x04"):
-        return _read_xlsx(path)
+        return _read_xlsx(path, known_headers)
     if data.startswith(_OLE2_MAGIC):
         raise AuditError(
             f"{path} : classeur Excel ancien format (.xls) ou protégé par mot de passe ; "
@@ -292,9 +300,13 @@ def _check_zip(path: Path) -> None:
             members = archive.infolist()
     except zipfile.BadZipFile:
         raise AuditError(f"{path} : fichier XLSX corrompu (archive illisible)") from None
-    total = sum(m.file_size for m in members)
+    total, packed = sum(m.file_size for m in members), sum(m.compress_size for m in members)
+    # The ratio is judged per member and for the whole workbook: twelve 45 MB sheets, each under
+    # the member's threshold, are still 300 times their 1.7 MB archive.
     inflated = [m for m in members if m.compress_size and m.file_size / m.compress_size > MAX_XLSX_RATIO
-                and m.file_size > 50 * 1024**2]
+                and m.file_size > MIN_INFLATED]
+    if total > MIN_INFLATED and total > MAX_XLSX_RATIO * max(packed, 1):
+        inflated.append(None)
     if total > MAX_XLSX_UNCOMPRESSED or inflated:
         raise AuditError(
             f"{path} : classeur refusé : son contenu décompressé est anormalement grand "
@@ -335,33 +347,53 @@ def _column_number(letters: bytes) -> int:
     return number
 
 
-def xlsx_sheets(path: Path) -> list[tuple[str, list[list[str]]]]:
-    """Each sheet of a workbook as rows of text cells, read with calamine (Rust): 15x openpyxl's
-    speed on a 40,000-row sheet, no XML entities; the archive is checked before it is expanded."""
+def _calamine_sheets(path: Path):
+    """Each sheet of a workbook in turn, as (metadata, rows of values), read with calamine (Rust):
+    15x openpyxl's speed on a 40,000-row sheet, no XML entities. The archive is checked before it
+    is expanded, and only one sheet is held at a time."""
     from python_calamine import CalamineWorkbook
 
     _check_zip(path)
     _check_extent(path)
     try:
         workbook = CalamineWorkbook.from_path(str(path))
-        sheets = [(name, workbook.get_sheet_by_name(name).to_python(skip_empty_area=False))
-                  for name in workbook.sheet_names]
+        if not workbook.sheets_metadata:
+            raise AuditError(f"{path} : le classeur ne contient aucune feuille")
+        for metadata in workbook.sheets_metadata:
+            yield metadata, workbook.get_sheet_by_name(metadata.name).to_python(skip_empty_area=False)
+    except AuditError:
+        raise
     except Exception as exc:  # calamine raises its own types for each kind of broken file
         if type(exc).__name__ == "WorksheetNotFound":
             raise AuditError(f"{path} : le classeur ne contient aucune feuille lisible") from None
         raise AuditError(f"{path} : fichier XLSX illisible ({type(exc).__name__})") from None
-    if not sheets:
-        raise AuditError(f"{path} : le classeur ne contient aucune feuille")
-    return [(name, [[_cell_text(v) for v in row] for row in values]) for name, values in sheets]
 
 
-def _read_xlsx(path: Path) -> list[Grid]:
+def _text_rows(values) -> list[list[str]]:
+    return [[_cell_text(v) for v in row] for row in values]
+
+
+def xlsx_sheets(path: Path) -> list[tuple[str, list[list[str]]]]:
+    """Each sheet of a (small) workbook as rows of text cells, by name."""
+    return [(metadata.name, _text_rows(values)) for metadata, values in _calamine_sheets(path)]
+
+
+def _read_xlsx(path: Path, known_headers: frozenset[str]) -> list[Grid]:
+    """A grid per sheet. The cells of a sheet without any known header in its first rows are not
+    kept (twelve junk sheets cost their heads, not their contents)."""
+    from python_calamine import SheetVisibleEnum
+
     grids = []
-    for name, rows in xlsx_sheets(path):
+    for metadata, values in _calamine_sheets(path):
+        rows = _text_rows(values[:HEAD_ROWS])
+        if any(count_known(row, known_headers) >= 2 for row in rows):
+            rows += _text_rows(values[HEAD_ROWS:])
+        del values
         numbers = list(range(1, len(rows) + 1))
 
         def read_body(header_index: int, rows=rows, numbers=numbers) -> Body:
             return _body_from_rows(rows[header_index + 1:], numbers[header_index + 1:])
 
-        grids.append(Grid(path, rows[:HEAD_ROWS], numbers[:HEAD_ROWS], f"XLSX, feuille « {name} »", read_body))
+        grids.append(Grid(path, rows[:HEAD_ROWS], numbers[:HEAD_ROWS], "XLSX", read_body,
+                          sheet=metadata.name, hidden=metadata.visible != SheetVisibleEnum.Visible))
     return grids

@@ -18,7 +18,7 @@ from .errors import AuditError
 from .findings import SEVERITIES
 from .load import HISTORY_TABLES
 from .text import plural
-from .yamlfile import LineDict, read_yaml
+from .yamlfile import LineDict, read_yaml, yaml_date
 
 RULE_KEYS = ("code", "check", "severity", "title", "params", "why", "fix", "source", "group", "examples")
 # `group: establishment`: people read the rule's findings as one entry per establishment listing
@@ -190,13 +190,16 @@ def _read_examples(path, entry, code, catalogue: Catalogue, errors) -> tuple[Exa
                                        f"colonne inconnue « {column} » dans « {kind} » ; "
                                        f"colonnes valides : {', '.join(sorted(known))}")
                 tables[kind] = [dict(row) for row in rows]
+            as_of = yaml_date(item["as_of"]) if "as_of" in item else None
+            if "as_of" in item and as_of is None:
+                errors.add(path, item.line_of("as_of"), code, f"date d'audit invalide « {item['as_of']} » (AAAA-MM-JJ)")
             findings = item.get("findings")
             if expected == "fail" and not (isinstance(findings, int) and findings > 0):
                 errors.add(path, item.line, code,
                            "un exemple « fail » donne « findings » : le nombre de constats attendus")
             examples.append(Example(expected, str(item.get("description", "")), tables,
                                     findings if expected == "fail" else 0,
-                                    str(item["as_of"]) if "as_of" in item else None))
+                                    as_of.isoformat() if as_of else None))
     return tuple(examples)
 
 

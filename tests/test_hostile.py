@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -325,8 +326,9 @@ def test_input_files_are_never_modified(tmp_path):
 
 PAUSE_MID_WRITE = """
 import os, sys, time
-from auditor.cli import entry_point
-from auditor.render import atomic_path, bundles
+from auditor.launch import entry_point
+from auditor.render import bundles
+from auditor.render.output import atomic_path
 
 notify, written = int(sys.argv.pop(1)), [0]
 write_html = bundles.write_html
@@ -349,7 +351,7 @@ entry_point()
 """
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL])
 def test_interrupted_run_leaves_no_half_written_report(tmp_path, sig):
     region = tmp_path / "region"
     write_region(generate(300, seed=3), region)
@@ -374,7 +376,7 @@ def test_interrupted_run_leaves_no_half_written_report(tmp_path, sig):
             assert path.read_text(encoding="utf-8").rstrip().endswith("</html>")
         elif path.suffix == ".json":
             json.loads(path.read_text(encoding="utf-8"))
-    if sig == signal.SIGTERM:
+    if sig != signal.SIGKILL:
         stderr = process.stderr.read().decode()
         assert process.returncode == 2, (process.returncode, stderr)
         assert stderr.startswith("Erreur : interrompu"), stderr
@@ -385,9 +387,11 @@ def test_interrupted_run_leaves_no_half_written_report(tmp_path, sig):
     else:  # nothing can clean up after SIGKILL of the main process: its workers are told (PDEATHSIG)
         assert process.returncode == -signal.SIGKILL
         assert all(p.name.startswith(".") for p in out.rglob("*.part"))  # never under a report's name
-        (out / ".audit.html.part").write_text("laissé par une exécution tuée", encoding="utf-8")
+        (out / ".vt-audit-0a1b2c3d4e5f.audit.html.part").write_text("laissé par une exécution tuée", encoding="utf-8")
+        (out / "mes-notes.part").write_text("fichier de l'utilisateur", encoding="utf-8")
         assert main(["run", str(SAMPLES), "--out", str(out), "--as-of", SAMPLES_AS_OF, "--format", "json"]) == 1
-        assert not list(out.rglob("*.part")), "the next run clears what a killed run left"
+        assert [p.name for p in out.rglob("*.part")] == ["mes-notes.part"], \
+            "the next run clears what a killed run left, and only that"
 
 
 # --- privacy ----------------------------------------------------------------------------------
@@ -653,3 +657,166 @@ def test_a_header_only_accounts_file_with_a_staff_file_and_rows_without_finess_a
                  "--format", "json"]) == 0
     report = json.loads((tmp_path / "o2" / "findings.json").read_text(encoding="utf-8"))
     assert sum(i["dropped_rows"] for i in report["input_issues"]) == 2  # both rows counted, none lost
+
+
+def test_links_that_lead_nowhere_in_an_input_folder_are_reported(tmp_path, catalogue):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    write_csv(folder / "comptes.csv", [account_row()])
+    (folder / "ancien.csv").symlink_to(tmp_path / "supprimé.csv")  # dangling
+    (folder / "boucle.csv").symlink_to(folder / "boucle.csv")  # loops on itself
+    inputs = load([folder], catalogue)
+    assert len(inputs.accounts) == 1
+    reported = sorted((Path(i.file).name, i.reason) for i in inputs.issues if "lien" in i.reason)
+    assert reported == [("ancien.csv", "lien symbolique cassé ou en boucle : fichier ignoré"),
+                        ("boucle.csv", "lien symbolique cassé ou en boucle : fichier ignoré")]
+
+
+@pytest.mark.parametrize("form", ["csv", "csv with a ragged row", "xlsx"])
+def test_line_separators_inside_cells_never_break_a_row(tmp_path, catalogue, form):
+    separators = {"a2": "\u2028", "a3": "\u2029", "a4": "\x85", "a5": "\x0b", "a6": "\x0c"}
+    if form == "xlsx":  # a workbook cannot hold the last two
+        separators.update(a5="\u2028", a6="\u2029")
+    rows = [account_row(login="a1"), *(account_row(login=login, last_name=f"DU{sep}PONT")
+                                       for login, sep in separators.items()), account_row(login="a7")]
+    if form == "csv with a ragged row":
+        rows[-1] = [*rows[-1], ""]  # one more cell: read by the exact reader, not Arrow's
+    if form == "xlsx":
+        exports = tmp_path / "comptes.xlsx"
+        workbook = Workbook()
+        workbook.active.append(ACCOUNT_HEADER)
+        for row in rows:
+            workbook.active.append(row)
+        workbook.save(exports)
+    else:
+        exports = write_csv(tmp_path / "comptes.csv", rows)
+    inputs = load([exports], catalogue)
+    assert list(inputs.accounts["account_id"]) == [f"a{n}" for n in range(1, 8)]
+    assert list(inputs.accounts["source_line"]) == list(range(2, 9))
+    assert set(inputs.accounts["last_name"]) == {"A1", "DUPONT", "A7"}
+    reported = [i.line for i in inputs.issues if i.reason == "caractère de contrôle (invisible) retiré"]
+    assert reported == [3, 4, 5, 6, 7]
+
+
+def _workbook(path, sheets):
+    """sheets: (title, rows, state) with state "visible" or "hidden"."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for title, rows, state in sheets:
+        sheet = workbook.create_sheet(title)
+        sheet.sheet_state = state
+        for row in rows:
+            sheet.append(row)
+    workbook.save(path)
+    return path
+
+
+def test_every_accounts_sheet_of_a_workbook_is_read_and_a_stale_hidden_one_is_not(tmp_path, catalogue):
+    path = _workbook(tmp_path / "export.xlsx", [
+        ("Ancien export", [ACCOUNT_HEADER, account_row(login="old1"), account_row(login="old2")], "hidden"),
+        ("Comptes A-L", [ACCOUNT_HEADER, account_row(login="a1"), account_row(login="a2")], "visible"),
+        ("Comptes M-Z", [ACCOUNT_HEADER, account_row(login="m1")], "visible"),
+        ("Lisez-moi", [["Export du 01/11/2026"]], "visible"),
+    ])
+    inputs = load([path], catalogue)
+    assert sorted(inputs.accounts["account_id"]) == ["a1", "a2", "m1"]
+    assert [(s.description, s.rows) for s in inputs.sources] == [
+        ("XLSX, feuille « Comptes A-L »", 2), ("XLSX, feuille « Comptes M-Z »", 1)]
+    assert sorted(i.reason for i in inputs.issues) == [
+        "XLSX, feuille « Ancien export » masquée ignorée : une feuille visible de comptes utilisateurs est lue",
+        "XLSX, feuille « Lisez-moi » : aucun en-tête reconnu, feuille ignorée"]
+
+
+def test_a_hidden_sheet_is_read_when_no_visible_sheet_has_its_kind(tmp_path, catalogue):
+    path = _workbook(tmp_path / "export.xlsx", [
+        ("Comptes", [ACCOUNT_HEADER, account_row(login="a1")], "visible"),
+        ("Réf", [["FINESS", "Raison sociale", "Département"], ["130000011", "IME Les Calanques", "13"]], "hidden"),
+    ])
+    inputs = load([path], catalogue)
+    assert list(inputs.accounts["account_id"]) == ["a1"]
+    assert list(inputs.establishments["finess"]) == ["130000011"]
+
+
+def test_a_sheet_title_never_reaches_the_log(tmp_path):
+    path = _workbook(tmp_path / "export.xlsx", [
+        ("Marie DUPONT", [ACCOUNT_HEADER, account_row(login="a1")], "visible")])
+    result = subprocess.run([sys.executable, "-m", "auditor", "validate", str(path), "-vv"], capture_output=True,
+                            text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "export.xlsx : comptes utilisateurs, XLSX, 1 ligne" in result.stderr
+    assert "DUPONT" not in result.stderr
+    assert "feuille « Marie DUPONT »" in result.stdout  # what the user reads still names the sheet
+
+
+def test_junk_sheets_that_inflate_the_workbook_are_refused_before_expansion(tmp_path, catalogue):
+    path = tmp_path / "export.xlsx"
+    _workbook(path, [("Comptes", [ACCOUNT_HEADER, account_row()], "visible")])
+    junk = b"<row>" + b"<c><v>0</v></c>" * 1000 + b"</row>"
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
+        for number in range(2, 14):  # twelve sheets of 6 MB, each under the per-member threshold
+            with archive.open(f"xl/worksheets/sheet{number}.xml", "w") as member:
+                for _ in range(400):
+                    member.write(junk)
+    assert path.stat().st_size < 1024**2
+    with pytest.raises(AuditError, match="anormalement grand"):
+        load([path], catalogue)
+
+
+def test_a_header_repeated_in_another_column_order_switches_the_reading(tmp_path, catalogue):
+    order = list(reversed(range(len(ACCOUNT_HEADER))))  # the second export has its columns reversed
+    second_header = [ACCOUNT_HEADER[i] for i in order]
+    late = account_row(login="b1", last_name="MARTIN", first_name="Paul", last_login="01/01/2020")
+    rows = [account_row(login="a1"), second_header, [late[i] for i in order]]
+    exports = write_csv(tmp_path / "comptes.csv", rows)
+    inputs = load([exports], catalogue)
+    accounts = inputs.accounts.set_index("account_id")
+    assert list(accounts.index) == ["a1", "b1"]  # the header is no account
+    assert (accounts.at["b1", "last_name"], accounts.at["b1", "first_name"]) == ("MARTIN", "Paul")
+    assert accounts.at["b1", "last_login"] == pd.Timestamp("2020-01-01")
+    assert list(inputs.accounts["source_line"]) == [2, 4]
+    (switch,) = [i for i in inputs.issues if "autre ordre" in i.reason]
+    assert (switch.line, switch.dropped_rows) == (3, 1)
+    assert rows_accounted_for(inputs) == 3
+
+
+def test_a_repeated_header_missing_a_required_column_drops_its_rows_with_a_reason(tmp_path, catalogue):
+    kept = [i for i, name in enumerate(ACCOUNT_HEADER) if name != "Identifiant"]
+    short = [ACCOUNT_HEADER[i] for i in reversed(kept)]
+    other = account_row(login="b1")
+    rows = [account_row(login="a1"), short, [other[i] for i in reversed(kept)], [other[i] for i in reversed(kept)]]
+    exports = write_csv(tmp_path / "comptes.csv", rows)
+    inputs = load([exports], catalogue)
+    assert list(inputs.accounts["account_id"]) == ["a1"]
+    (dropped,) = [i for i in inputs.issues if "en-tête répété incomplet" in i.reason]
+    assert (dropped.line, dropped.severity, dropped.dropped_rows) == (3, "error", 3)
+    assert dropped.reason.endswith(": 2 lignes suivantes ignorées")
+    assert rows_accounted_for(inputs) == 4
+
+
+@pytest.mark.parametrize("written", ["2026-02-30", "2026-12-15T10:00:00+02:00", "2026-12-15 10:00"])
+def test_a_waiver_expiry_that_is_no_day_is_refused_with_its_line(tmp_path, capsys, written):
+    waivers = tmp_path / "w.yaml"
+    waivers.write_text('waivers:\n  - rule: REF-01\n    finess: "130000011"\n    reason: r\n    approved_by: a\n'
+                       f"    expires: {written}\n", encoding="utf-8")
+    exports = write_csv(tmp_path / "comptes.csv", [account_row()])
+    assert main(["run", str(exports), "--out", str(tmp_path / "o"), "--waivers", str(waivers)]) == 2
+    err = capsys.readouterr().err
+    assert "w.yaml, ligne 2 : date d'expiration invalide" in err and "Traceback" not in err
+
+
+def test_a_rule_example_on_a_day_that_does_not_exist_is_refused_with_its_line(tmp_path, capsys):
+    folder = _rules_dir(tmp_path, """rules:
+  - code: ACC-01
+    check: inactive_accounts
+    severity: warning
+    title: a
+    why: b
+    fix: c
+    params: {inactivity_days: 180}
+    examples:
+      pass:
+        - description: jour impossible
+          as_of: 2026-02-30
+""")
+    assert main(["rules", "--rules", str(folder)]) == 2
+    assert "regles.yaml, ligne 12, règle ACC-01 : date d'audit invalide « 2026-02-30 »" in capsys.readouterr().err

@@ -137,7 +137,9 @@ def test_xlsx_with_dates_numbers_and_several_sheets(tmp_path, catalogue):
     account = inputs.accounts.iloc[0]
     assert account["finess"] == "060000015"
     assert account["last_login"] == pd.Timestamp("2026-10-01")
-    assert any("feuille « Comptes » retenue" in i.reason for i in inputs.issues)
+    assert [i.reason for i in inputs.issues] == ["XLSX, feuille « Notes » : aucun en-tête reconnu, feuille ignorée",
+                                                 "FINESS à 8 chiffres : zéro initial rétabli (perdu par Excel)"]
+    assert [s.description for s in inputs.sources] == ["XLSX, feuille « Comptes »"]
 
 
 def test_kinds_are_recognised_from_headers_and_files_found_in_folders(tmp_path, catalogue):
