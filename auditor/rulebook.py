@@ -25,7 +25,8 @@ RULE_KEYS = ("code", "check", "severity", "title", "params", "why", "fix", "sour
 # the accounts (a closed establishment's), while findings.json keeps one finding per account.
 GROUPS = ("establishment",)
 REQUIRED_KEYS = ("code", "check", "severity", "title", "why", "fix")
-EXAMPLE_KEYS = ("description", "findings", "as_of", "accounts", "establishments", "staff", "directory",
+EXAMPLE_KEYS = ("description", "findings", "flagged", "severity", "message", "as_of", "accounts", "establishments",
+                "staff", "directory",
                 *HISTORY_TABLES)
 # Example tables that are no export kind: the history's, and the RPPS directory's.
 _OTHER_TABLES = {**HISTORY_TABLES, "directory": tuple(rpps_directory.COLUMNS.values())}
@@ -39,6 +40,11 @@ class Example:
     tables: dict[str, list[dict]]
     findings: int | None = None  # exact count expected, for a "fail" example
     as_of: str | None = None
+    # What a "fail" example's findings must be, when given: the accounts (or FINESS, for an
+    # establishment's finding) flagged, the severity of each, a text every message holds.
+    flagged: tuple[str, ...] | None = None
+    severity: str | None = None
+    message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -197,9 +203,20 @@ def _read_examples(path, entry, code, catalogue: Catalogue, errors) -> tuple[Exa
             if expected == "fail" and not (isinstance(findings, int) and findings > 0):
                 errors.add(path, item.line, code,
                            "un exemple « fail » donne « findings » : le nombre de constats attendus")
+            flagged = item.get("flagged")
+            if flagged is not None and not (isinstance(flagged, list) and all(isinstance(f, str) for f in flagged)):
+                errors.add(path, item.line_of("flagged"), code, "« flagged » est une liste de comptes ou de FINESS "
+                           "(entre guillemets)")
+                flagged = None
+            severity = item.get("severity")
+            if severity is not None and severity not in SEVERITIES:
+                errors.add(path, item.line_of("severity"), code, f"sévérité « {severity} » inconnue ; valeurs "
+                           f"valides : {', '.join(SEVERITIES)}")
             examples.append(Example(expected, str(item.get("description", "")), tables,
                                     findings if expected == "fail" else 0,
-                                    as_of.isoformat() if as_of else None))
+                                    as_of.isoformat() if as_of else None,
+                                    tuple(sorted(flagged)) if flagged is not None else None, severity,
+                                    str(item["message"]) if "message" in item else None))
     return tuple(examples)
 
 

@@ -257,3 +257,92 @@ def test_progress_bar_shows_on_a_terminal_only(tmp_path):
     assert "établissements" in shown and "%" in shown
     assert _stderr_on_a_terminal(tmp_path, "--quiet") == ""
     assert _stderr_on_a_terminal(tmp_path, env_ci="true") == ""
+
+
+@pytest.fixture
+def two_stale(tmp_path):
+    """Two referents, and two stale accounts in the same establishment (two ACC-01 findings)."""
+    return write_csv(tmp_path / "comptes.csv", [
+        account_row(login="ref", roles=BOTH_REFERENT_ROLES),
+        account_row(login="ref2", last_name="DEUX", roles=BOTH_REFERENT_ROLES),
+        account_row(login="old", last_name="ANCIEN", roles="IAM - MSPH - Statistiques ESMS (IAM)",
+                    last_login="01/01/2025"),
+        account_row(login="old2", last_name="AUTRE", roles="IAM - MSPH - Statistiques ESMS (IAM)",
+                    last_login="01/01/2025"),
+    ])
+
+
+def _waived(out):
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    return sorted((f["rule"], f["account"]) for f in report["findings"] if f["waived"]), report
+
+
+@pytest.mark.parametrize("expires, covered, soon", [
+    ("2026-10-31", False, False),  # the day before the audit: expired
+    ("2026-11-01", True, True),  # the audit date itself: still in force, "expire aujourd'hui"
+    ("2026-12-01", True, True),  # in 30 days: announced
+    ("2026-12-02", True, False),  # in 31 days: not yet announced
+])
+def test_waiver_expiry_boundaries(two_stale, tmp_path, expires, covered, soon):
+    waivers = write_waivers(tmp_path / "w.yaml", f"""waivers:
+  - {{rule: ACC-01, finess: "130000011", account: old, reason: Congé, approved_by: IES, expires: {expires}}}
+""")
+    out = tmp_path / "out"
+    run(two_stale, out, "--waivers", str(waivers), "--fail-on", "warning")
+    waived, report = _waived(out)
+    assert waived == ([("ACC-01", "old")] if covered else [])
+    assert [w["account"] for w in report["waivers"]["expiring_soon"]] == (["old"] if soon else [])
+    assert [w["account"] for w in report["waivers"]["expired"]] == ([] if covered else ["old"])
+
+
+def test_an_account_waiver_leaves_the_other_accounts_findings_failing(two_stale, tmp_path):
+    waivers = write_waivers(tmp_path / "w.yaml", """waivers:
+  - {rule: ACC-01, finess: "130000011", account: old, reason: Congé, approved_by: IES, expires: 2027-06-30}
+""")
+    out = tmp_path / "out"
+    assert run(two_stale, out, "--waivers", str(waivers), "--fail-on", "warning") == 1  # old2 still fails
+    assert _waived(out)[0] == [("ACC-01", "old")]
+    waivers.write_text("""waivers:
+  - {rule: ACC-01, finess: "130000011", reason: Réorganisation, approved_by: ARS, expires: 2027-06-30}
+""", encoding="utf-8")
+    assert run(two_stale, out, "--waivers", str(waivers), "--fail-on", "warning") == 0  # the whole establishment
+    assert _waived(out)[0] == [("ACC-01", "old"), ("ACC-01", "old2")]
+
+
+@pytest.mark.parametrize("fail_on, failing", [("error", set()), ("warning", {"ACC-01"}), ("never", set())])
+def test_junit_failures_follow_fail_on(two_stale, tmp_path, fail_on, failing):
+    out = tmp_path / "out"
+    code = run(two_stale, out, "--format", "junit", "--fail-on", fail_on)
+    root = ET.parse(out / "junit.xml").getroot()
+    failed = {case.get("classname") for case in root.iter("testcase") if case.find("failure") is not None}
+    assert failed == failing
+    assert code == (1 if failing else 0)
+    assert root.find("testsuite").get("failures") == str(len(failing))  # one case per rule and establishment
+
+
+def test_an_internal_error_exits_3_with_one_line_and_no_traceback(one_referent, tmp_path, capsys, monkeypatch):
+    def broken(*args, **kwargs):
+        raise KeyError("bogue")
+
+    monkeypatch.setattr(engine, "_coverage", broken)  # a bug inside the engine, whatever the input
+    assert run(one_referent, tmp_path / "out") == 3
+    err = capsys.readouterr().err
+    assert err.startswith("Erreur interne de vt-audit (KeyError) : merci de la signaler")
+    assert "Traceback" not in err and not (tmp_path / "out" / "findings.json").exists()
+
+
+def test_a_rule_whose_optional_column_is_absent_is_skipped_and_says_why(tmp_path):
+    from tests.helpers import ACCOUNT_HEADER
+
+    unit = ACCOUNT_HEADER.index("Unité")
+    header = [h for i, h in enumerate(ACCOUNT_HEADER) if i != unit]
+    rows = [[v for i, v in enumerate(account_row(login=login, roles=BOTH_REFERENT_ROLES)) if i != unit]
+            for login in ("a", "b")]
+    exports = write_csv(tmp_path / "comptes.csv", rows, header=header)
+    out = tmp_path / "out"
+    run(exports, out, "--format", "json")
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    rule = next(r for r in report["rules"] if r["code"] == "ATT-02")
+    assert (rule["evaluated"], rule["findings"]) == (False, 0)
+    assert "absente des comptes" in rule["skipped_because"]
+    assert not [f for f in report["findings"] if f["rule"] == "ATT-02"]

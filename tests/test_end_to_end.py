@@ -247,3 +247,44 @@ def test_readme_rule_table_lists_every_rule_with_its_severity():
     _, rules = load_rulebook()
     for rule in rules:
         assert f"| {rule.code} | {rule.severity} |" in readme, rule.code
+
+
+def _sheet_rows(workbook, title):
+    sheet = workbook[title]
+    rows = list(sheet.iter_rows(values_only=True))
+    start = next(i for i, row in enumerate(rows) if "FINESS" in row)  # below the title lines
+    header = rows[start]
+    return [dict(zip(header, row)) for row in rows[start + 1:] if any(row)]
+
+
+def test_bundles_hold_only_their_own_waivers_input_issues_and_review(tmp_path):
+    """Two establishments, each with findings, a waiver and an input issue: nothing crosses over."""
+    exports = write_csv(tmp_path / "comptes.csv", [
+        account_row(login="a1", finess="130000011", roles="Référent Établissement", last_login="01/01/2025"),
+        account_row(login="a2", finess="130000011", last_login="31/02/2026"),  # unreadable date: an input issue
+        account_row(login="b1", finess="830000014", roles="Référent Établissement", last_login="01/01/2025"),
+        account_row(login="b2", finess="830000014", last_login="hier"),
+    ])
+    waivers = tmp_path / "w.yaml"
+    waivers.write_text("""waivers:
+  - {rule: REF-01, finess: "130000011", reason: Recrutement A, approved_by: ARS, expires: 2027-01-31}
+  - {rule: REF-01, finess: "830000014", reason: Recrutement B, approved_by: ARS, expires: 2027-01-31}
+""", encoding="utf-8")
+    out = tmp_path / "out"
+    main(["run", str(exports), "--out", str(out), "--as-of", "2026-11-01", "--per-establishment",
+          "--waivers", str(waivers)])
+    region = load_workbook(out / "audit.xlsx")
+    region_review = _sheet_rows(region, "Revue des accès")
+    for finess, own, other in (("130000011", "A", "B"), ("830000014", "B", "A")):
+        (path,) = (out / "etablissements").glob(f"{finess}_*.xlsx")
+        workbook = load_workbook(path)
+        issues = _sheet_rows(workbook, "Problèmes de lecture")
+        assert [i["FINESS"] for i in issues] == [finess], path.name
+        waived = _sheet_rows(workbook, "Dérogations")
+        assert [(w["FINESS"], w["Motif"]) for w in waived] == [(finess, f"Recrutement {own}")]
+        header = [c.value for c in workbook["Revue des accès"][1]]
+        review = sorted(row[header.index("Compte")] for row in workbook["Revue des accès"].iter_rows(
+            min_row=2, values_only=True) if any(row))
+        assert review == sorted(r["Compte"] for r in region_review if r["FINESS"] == finess) and len(review) == 2
+        page = path.with_suffix(".html").read_text(encoding="utf-8")
+        assert f"Recrutement {own}" in page and f"Recrutement {other}" not in page

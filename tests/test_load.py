@@ -1,14 +1,16 @@
 """The loader on the formats French back offices produce, and on bad input."""
 
 import datetime as dt
+import shutil
 
 import pandas as pd
 import pytest
 from openpyxl import Workbook
 
+from auditor.catalogue import load_catalogue
 from auditor.errors import AuditError
 from auditor.load import load_inputs
-from tests.helpers import ACCOUNT_HEADER, account_row, write_csv
+from tests.helpers import ACCOUNT_HEADER, ROOT, account_row, write_csv
 
 AS_OF = pd.Timestamp("2026-11-01")
 
@@ -169,3 +171,53 @@ def test_no_accounts_file_is_an_error(tmp_path, catalogue):
     staff = write_csv(tmp_path / "p.csv", [["Dupont", "Marie", "130000011"]], header=["Nom", "Prénom", "FINESS"])
     with pytest.raises(AuditError, match="aucun fichier de comptes"):
         load([staff], catalogue)
+
+
+def test_a_role_whose_name_begins_another_at_a_comma_never_cuts_the_longer_one(tmp_path):
+    # An auditor adds a role whose name is the start of a legacy one, up to a comma: a cell
+    # holding the legacy name is still that role (the longest name wins), not the shorter one
+    # plus an unknown "Paramédical, Psychologue".
+    folder = tmp_path / "regles" / "catalogue"
+    shutil.copytree(ROOT / "rules" / "catalogue", folder)
+    with open(folder / "roles.yaml", "a", encoding="utf-8") as roles:
+        roles.write("\n  - name: Handicap - ESMS Médical\n    system: legacy\n"
+                    "    iam_equivalent: [IAM - MSPH - Statistiques ESMS (IAM)]\n    rights: [statistics]\n")
+    catalogue = load_catalogue(folder.parent)
+    rows = [account_row(login="a", roles="Handicap - ESMS Médical, Paramédical, Psychologue"),
+            account_row(login="b", roles="Handicap - ESMS Médical, Référent Établissement")]
+    inputs = load([write_csv(tmp_path / "c.csv", rows)], catalogue)
+    roles = inputs.accounts.set_index("account_id")["roles"]
+    assert roles["a"] == ("Handicap - ESMS Médical, Paramédical, Psychologue",)
+    assert roles["b"] == ("Handicap - ESMS Médical", "Référent Établissement")
+    assert not [i for i in inputs.issues if "rôle non reconnu" in i.reason]
+
+
+def test_an_rpps_with_a_wrong_check_key_is_reported_and_ignored(tmp_path, catalogue):
+    rows = [account_row(login="ok", rpps="10000000017"), account_row(login="key", rpps="10000000018"),
+            account_row(login="short", rpps="1000000001")]
+    inputs = load([write_csv(tmp_path / "c.csv", rows)], catalogue)
+    rpps = inputs.accounts.set_index("account_id")["rpps"]
+    assert rpps["ok"] == "10000000017" and pd.isna(rpps["key"]) and pd.isna(rpps["short"])
+    reported = sorted((i.line, i.value) for i in inputs.issues if i.reason.startswith("RPPS invalide"))
+    assert reported == [(3, "10000000018"), (4, "1000000001")]
+
+
+def test_a_referential_listing_an_establishment_twice_keeps_the_first_row_and_says_so(tmp_path, catalogue):
+    write_csv(tmp_path / "comptes.csv", [account_row()])
+    write_csv(tmp_path / "etab.csv", [["130000011", "IME Les Calanques", "13", ""],
+                                      ["830000014", "ESAT du Var", "83", ""],
+                                      ["130000011", "IME Les Calanques (ancien nom)", "13", "01/01/2020"]],
+              header=["FINESS", "Raison sociale", "Département", "Date de fermeture"])
+    inputs = load([tmp_path], catalogue)
+    assert list(inputs.establishments["name"]) == ["IME Les Calanques", "ESAT du Var"]
+    (twice,) = [i for i in inputs.issues if "en double dans le référentiel" in i.reason]
+    assert (twice.line, twice.finess, twice.dropped_rows) == (4, "130000011", 1)
+
+
+def test_a_row_without_login_nor_finess_is_left_out_and_counted_once(tmp_path, catalogue):
+    rows = [account_row(login="a"), account_row(login="", finess=""), account_row(login="c")]
+    inputs = load([write_csv(tmp_path / "c.csv", rows)], catalogue)
+    assert list(inputs.accounts["account_id"]) == ["a", "c"]
+    about_line_3 = [i for i in inputs.issues if i.line == 3]
+    assert sum(i.dropped_rows for i in about_line_3) == 1
+    assert len(inputs.accounts) + sum(i.dropped_rows for i in inputs.issues) == 3

@@ -24,6 +24,12 @@ def test_rule_example(rule, example):
     assert len(findings) == example.findings, f"{example.description} : {messages}"
     assert all(f.rule == rule.code for f in findings)
     assert all(SEVERITY_RANK[f.severity] <= SEVERITY_RANK[rule.severity] for f in findings)
+    if example.flagged is not None:  # who is flagged: an account, else the establishment
+        assert sorted(f.account or f.finess for f in findings) == list(example.flagged), messages
+    if example.severity is not None:
+        assert {f.severity for f in findings} == {example.severity}, messages
+    if example.message is not None:
+        assert all(example.message in f.message for f in findings), messages
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)

@@ -11,7 +11,7 @@ import dataclasses
 import multiprocessing
 import os
 import signal
-from collections import Counter, defaultdict
+from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -57,7 +57,6 @@ def split_by_establishment(result: AuditResult) -> dict[str, AuditResult]:
             issues[issue.finess].append(issue)
     parts = {}
     for finess, rows in result.establishments.groupby("finess", sort=True):
-        per_rule = Counter(f.rule for f in findings.get(finess, []))
         parts[finess] = dataclasses.replace(
             result,
             findings=findings.get(finess, []),
@@ -66,8 +65,6 @@ def split_by_establishment(result: AuditResult) -> dict[str, AuditResult]:
             waivers=result.waivers.restricted_to(finess) if result.waivers is not None else None,
             follow_up=result.follow_up.restricted_to(finess) if result.follow_up is not None else None,
             access_review=None,
-            outcomes={code: dataclasses.replace(outcome, findings=per_rule[code])
-                      for code, outcome in result.outcomes.items()},
         )
     return parts
 

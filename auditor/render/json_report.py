@@ -104,8 +104,9 @@ def waiver_data(result: AuditResult) -> dict | None:
 def write_json(result: AuditResult, target: Path) -> Path:
     with atomic_path(target) as temporary:
         with open(temporary, "w", encoding="utf-8") as handle:
-            # No indent: Python's JSON encoder only runs in C without it (5x faster on a national run).
-            json.dump(report_data(result), handle, ensure_ascii=False, default=_plain)
+            # json.dumps, not json.dump: only the one-shot encoder without indent runs in C (json.dump
+            # walks the data in Python: several times slower on a national run's 400,000 findings).
+            handle.write(json.dumps(report_data(result), ensure_ascii=False, default=_plain))
     return target
 
 
