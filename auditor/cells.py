@@ -23,7 +23,11 @@ from .text import fold_series
 # Corsica's departments make FINESS numbers start with 2A / 2B.
 _FINESS = re.compile(r"^(?:\d{2}|2[AB])\d{7}$")
 _SCIENTIFIC = re.compile(r"^\d+(?:[.,]\d+)?[eE]\+?\d+$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Whitespace as a character class written with the characters themselves (what Python's \s matches
+# in a cell): pandas hands a pattern holding \s or \u escapes to Python's re, row by row, instead
+# of Arrow's RE2 (seconds on a national export's e-mail column).
+SPACES = " \t\n\r\f\v\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_EMAIL = re.compile("^[^@" + SPACES + "]+@[^@" + SPACES + "]+\\.[^@" + SPACES + "]+$")
 _ROLE_SEPARATORS = re.compile(r"[|;\r\n]+")
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M:%S.%f",
@@ -115,8 +119,8 @@ def parse_finess(values: pd.Series) -> tuple[pd.Series, list[Problems]]:
     decimal = raw.str.fullmatch(r"\d{8,9}[.,]0+").fillna(False)
     raw = raw.where(~decimal, raw.str.replace(r"[.,]0+$", "", regex=True))
     scientific = raw.str.strip().str.fullmatch(_SCIENTIFIC.pattern).fillna(False)
-    text = raw.str.replace(r"[\s.\u00a0]", "", regex=True).str.upper()
-    spaced = raw.str.contains(r"[\s.\u00a0]", regex=True).fillna(False) & ~scientific & ~decimal
+    text = raw.str.replace("[." + SPACES + "]", "", regex=True).str.upper()
+    spaced = raw.str.contains("[." + SPACES + "]", regex=True).fillna(False) & ~scientific & ~decimal
     if scientific.any():
         as_number = pd.to_numeric(raw[scientific].str.strip().str.replace(",", "."), errors="coerce")
         as_number = as_number.where(as_number.between(1e6, 1e10))  # 1E+400 is no FINESS: left malformed
@@ -138,7 +142,7 @@ def parse_finess(values: pd.Series) -> tuple[pd.Series, list[Problems]]:
 
 
 def parse_rpps(values: pd.Series) -> tuple[pd.Series, list[Problems]]:
-    text = ascii_digits(blank_to_na(values)).str.replace(r"\s", "", regex=True)
+    text = ascii_digits(blank_to_na(values)).str.replace("[" + SPACES + "]", "", regex=True)
     text = text.str.replace(r"\.0$", "", regex=True)
     bad = text.notna() & ~(text.str.fullmatch(r"\d{11}").fillna(False) & luhn_valid(text))
     return text.mask(bad), [Problems.where(bad, "RPPS invalide (11 chiffres, clé de contrôle) : ignoré")]
@@ -154,7 +158,7 @@ def parse_email(values: pd.Series) -> tuple[pd.Series, list[Problems]]:
 
 def parse_text(values: pd.Series) -> tuple[pd.Series, list[Problems]]:
     """Free text with its spaces tidied; never a problem."""
-    return blank_to_na(values).str.replace(r"\s+", " ", regex=True), []
+    return blank_to_na(values).str.replace("[" + SPACES + "]+", " ", regex=True), []
 
 
 def on_distinct(values: pd.Series, parse, *args) -> tuple[pd.Series, list[Problems]]:

@@ -31,6 +31,7 @@ SEPARATORS = (";", ",", "|", "\t")
 SEPARATOR_NAMES = {";": "point-virgule", ",": "virgule", "|": "barre verticale", "\t": "tabulation",
                    ":": "deux-points"}
 HEAD_ROWS = 20  # the header is looked for in the first rows
+HEAD_CHARS = 1 << 20  # where they are read from first
 # Bounds that keep a hostile file from exhausting memory (see README).
 MAX_CELL_CHARS = 100_000  # longer cells are cut (and reported) by the loader
 MAX_CSV_FIELD_CHARS = 16 * 1024 * 1024  # past this a CSV is refused as unreadable
@@ -153,7 +154,7 @@ def _sniff_separator(text: str, known: frozenset[str]) -> tuple[str, int]:
             raise AuditError(f"ligne 1 « {first_line} » : séparateur non pris en charge (séparateurs : "
                              f"{', '.join(SEPARATOR_NAMES.values())})")
         return first_line[4], 1
-    head = text[:65536].splitlines()[:HEAD_ROWS]
+    head = _first_lines(text, HEAD_ROWS)
     best = (-1, 0, ";")
     for sep in SEPARATORS:
         rows = list(csv.reader(head, delimiter=sep))
@@ -163,22 +164,32 @@ def _sniff_separator(text: str, known: frozenset[str]) -> tuple[str, int]:
     return best[2], 0
 
 
+def _first_lines(text: str, count: int) -> list[str]:
+    """The first `count` lines, however long, without splitting (or copying) the whole text."""
+    lines, start = [], 0
+    while len(lines) < count and start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        lines.extend(text[start:end].splitlines() or [""])  # a file of bare \r line ends is one chunk
+        start = end + 1
+    return lines[:count]
+
+
 def _read_csv(path: Path, text: str, encoding: str, issues: list[InputIssue], known: frozenset[str]) -> Grid:
     separator, skip = _sniff_separator(text, known)
     csv.field_size_limit(MAX_CSV_FIELD_CHARS)
-    head, head_lines = [], []
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
-    start = 1
+    # The first rows from the file's first megabyte (a StringIO of the whole text copies it: a
+    # second on a national export); the whole text only if they do not fit in it.
+    long_text = len(text) > HEAD_CHARS
     try:
-        for record in reader:
-            if reader.line_num > skip:
-                head.append(record)
-                head_lines.append(start)
-            start = reader.line_num + 1
-            if len(head) > HEAD_ROWS:
-                break
-    except csv.Error as exc:
-        raise AuditError(f"{path}, ligne {start} : CSV illisible ({exc})") from None
+        head, head_lines = _head(path, text[:HEAD_CHARS] if long_text else text, separator, skip)
+    except AuditError:
+        if not long_text:
+            raise
+        head = []  # a quoted field cut at the end of the first megabyte: read from the whole text
+    if len(head) <= HEAD_ROWS + 1 and long_text:
+        head, head_lines = _head(path, text, separator, skip)
+    head, head_lines = head[:HEAD_ROWS + 1], head_lines[:HEAD_ROWS + 1]  # the last one read may be cut
 
     def read_body(header_index: int) -> Body:
         after = header_index + 1
@@ -191,6 +202,24 @@ def _read_csv(path: Path, text: str, encoding: str, issues: list[InputIssue], kn
 
     description = f"CSV {encoding}, séparateur {SEPARATOR_NAMES[separator]}"
     return Grid(path, head[:HEAD_ROWS], head_lines[:HEAD_ROWS], description, read_body, issues)
+
+
+def _head(path: Path, text: str, separator: str, skip: int) -> tuple[list[list[str]], list[int]]:
+    """Up to HEAD_ROWS + 2 records after the `skip` lines, with the line each starts on."""
+    head, head_lines = [], []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+    start = 1
+    try:
+        for record in reader:
+            if reader.line_num > skip:
+                head.append(record)
+                head_lines.append(start)
+            start = reader.line_num + 1
+            if len(head) > HEAD_ROWS + 1:
+                break
+    except csv.Error as exc:
+        raise AuditError(f"{path}, ligne {start} : CSV illisible ({exc})") from None
+    return head, head_lines
 
 
 def _check_swallowed_lines(path: Path, body: Body, separator: str, width: int, header: list[str]) -> None:

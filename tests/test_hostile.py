@@ -828,3 +828,12 @@ def test_a_rule_example_on_a_day_that_does_not_exist_is_refused_with_its_line(tm
 """)
     assert main(["rules", "--rules", str(folder)]) == 2
     assert "regles.yaml, ligne 12, règle ACC-01 : date d'audit invalide « 2026-02-30 »" in capsys.readouterr().err
+
+
+def test_a_header_below_a_title_longer_than_the_first_megabyte_is_found(tmp_path, catalogue):
+    # The header is first looked for in the file's first megabyte; past it, in the whole file.
+    title = '"Export ' + "x" * (1_200_000) + '"\r\n'
+    exports = write_csv(tmp_path / "comptes.csv", [account_row(login="a"), account_row(login="b")], before=title)
+    inputs = load([exports], catalogue)
+    assert list(inputs.accounts["account_id"]) == ["a", "b"]
+    assert list(inputs.accounts["source_line"]) == [3, 4]

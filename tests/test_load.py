@@ -183,11 +183,11 @@ def test_a_role_whose_name_begins_another_at_a_comma_never_cuts_the_longer_one(t
         roles.write("\n  - name: Handicap - ESMS Médical\n    system: legacy\n"
                     "    iam_equivalent: [IAM - MSPH - Statistiques ESMS (IAM)]\n    rights: [statistics]\n")
     catalogue = load_catalogue(folder.parent)
-    rows = [account_row(login="a", roles="Handicap - ESMS Médical, Paramédical, Psychologue"),
+    rows = [account_row(login="a", roles="Handicap - ESMS Médical, Paramédical, Psychologue, Référent Établissement"),
             account_row(login="b", roles="Handicap - ESMS Médical, Référent Établissement")]
     inputs = load([write_csv(tmp_path / "c.csv", rows)], catalogue)
     roles = inputs.accounts.set_index("account_id")["roles"]
-    assert roles["a"] == ("Handicap - ESMS Médical, Paramédical, Psychologue",)
+    assert roles["a"] == ("Handicap - ESMS Médical, Paramédical, Psychologue", "Référent Établissement")
     assert roles["b"] == ("Handicap - ESMS Médical", "Référent Établissement")
     assert not [i for i in inputs.issues if "rôle non reconnu" in i.reason]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..frames import TEXT, join_within
+from ..frames import TEXT, is_in, join_within
 from ..identities import STRONG_IDENTIFIERS, display_name, link_people
 from ..text import fold_series
 from . import account_hits, check, hits, lookup_text
@@ -80,7 +80,7 @@ def staff_leaver(ctx) -> pd.DataFrame:
     # The RPPS directory places health professionals only: an establishment is judged on its staff file.
     listed = staff.loc[~staff["from_directory"], "finess"] if "from_directory" in staff else staff["finess"]
     attachments = ctx.attachments
-    judged = attachments[attachments["state"].ne("archived") & attachments["finess"].isin(listed)]
+    judged = attachments[attachments["state"].ne("archived") & is_in(attachments["finess"], listed.dropna().unique())]
     present = ctx.staff_links["right"]
     found = judged[~judged.index.isin(present)]
     message = pd.Series("absent de la liste du personnel de l'établissement : a probablement quitté "
