@@ -192,7 +192,8 @@ def parse_dates(values: pd.Series, as_of: pd.Timestamp | None = None) -> tuple[p
     if todo.any():
         serial = pd.to_numeric(text[todo].str.replace(",", "."), errors="coerce")
         serial = serial[(serial >= 1) & (serial < 2958466)]
-        parsed[serial.index] = EXCEL_EPOCH + pd.to_timedelta(serial.round(), unit="D")
+        # The whole part is the day; the fraction, the time (rounding would move afternoons to the next day).
+        parsed[serial.index] = EXCEL_EPOCH + pd.to_timedelta(np.floor(serial), unit="D")
     implausible = parsed.notna() & ~parsed.between(*PLAUSIBLE_DATES)
     parsed = parsed.mask(implausible).dt.normalize().astype("datetime64[ns]")
     bad = text.notna() & parsed.isna() & ~implausible

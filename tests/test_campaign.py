@@ -3,6 +3,7 @@ written by the tool, filled in with openpyxl (and once re-saved by LibreOffice),
 
 import email
 import json
+import re
 import shutil
 import socket
 import sqlite3
@@ -300,12 +301,22 @@ def test_answers_are_recorded_and_the_latest_one_counts(month, tmp_path, capsys)
     db.close()
 
 
+def _last_months_row(sheet, header):
+    """Row 2 as last month's workbook had it: same account and establishment, another audit date."""
+    from auditor.access_review import REFERENCE_HEADER, review_reference
+
+    account = sheet.cell(2, header.index("Compte") + 1).value
+    finess = re.search(r"FINESS (\d{9})", sheet.parent["À faire"]["A1"].value).group(1)
+    sheet.cell(2, header.index(REFERENCE_HEADER) + 1).value = review_reference("2026-10-01", finess, account)
+
+
 @pytest.mark.parametrize(("edit", "problem"), [
     (lambda sheet, header: setattr(sheet.cell(2, header.index("Compte") + 1), "value", "autre.compte"),
      "modifié, ou ligne d'un autre établissement"),
     (lambda sheet, header: sheet.append(["intrus", "INTRUS Jean", *[None] * 6, "Conserver"]), "ajoutée à la main"),
     (lambda sheet, header: setattr(sheet.cell(2, next(i for i, h in enumerate(header, 1) if h.startswith("Déci"))),
                                    "value", "Supprimer"), "« Supprimer » inconnue ; choix : Conserver"),
+    (_last_months_row, "ligne d'un autre établissement ou d'un autre mois"),
 ])
 def test_a_tampered_answer_is_refused_whole_with_its_line(month, tmp_path, capsys, edit, problem):
     out, history = campaign_history(month, tmp_path)

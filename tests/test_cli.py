@@ -92,6 +92,7 @@ def test_waived_finding_stays_in_reports_and_no_longer_fails(one_referent, tmp_p
     report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     waived = [f for f in report["findings"] if f["waived"]]
     assert [f["rule"] for f in waived] == ["REF-01"] and "Recrutement en cours" in waived[0]["waiver"]
+    assert report["summary"]["waived"] == 1 and report["summary"]["findings"]["error"] == 1
     assert [w["rule"] for w in report["waivers"]["expiring_soon"]] == ["REF-01"]
     assert "Sous dérogation : Recrutement en cours" in (out / "audit.html").read_text(encoding="utf-8")
 

@@ -221,3 +221,13 @@ def test_a_row_without_login_nor_finess_is_left_out_and_counted_once(tmp_path, c
     about_line_3 = [i for i in inputs.issues if i.line == 3]
     assert sum(i.dropped_rows for i in about_line_3) == 1
     assert len(inputs.accounts) + sum(i.dropped_rows for i in inputs.issues) == 3
+
+
+@pytest.mark.parametrize("serial, day", [
+    ("46310", "2026-10-15"), ("46310.25", "2026-10-15"),  # 06:00
+    ("46310.75", "2026-10-15"),  # 18:00: an afternoon login is still that day, not the next
+    ("46310.999988", "2026-10-15"),  # 23:59:59
+])
+def test_an_excel_serial_with_a_time_is_the_day_it_falls_on(tmp_path, catalogue, serial, day):
+    inputs = load([write_csv(tmp_path / "c.csv", [account_row(last_login=serial)])], catalogue)
+    assert inputs.accounts["last_login"].iloc[0] == pd.Timestamp(day)
