@@ -210,7 +210,7 @@ class _Table:
 
 
 def _load_file(path: Path, catalogue: Catalogue, as_of, forced_kind: str | None):
-    """Every table of one file: (kind, frame, description) each, and the file's input issues."""
+    """Every table of one file: (kind, frame, grid) each, and the file's input issues."""
     known = frozenset(h for spec in catalogue.kinds.values() for h in spec.header_lookup())
     grids = read_grids(path, known)
     tables, issues = _locate_tables(path, grids, catalogue, forced_kind)

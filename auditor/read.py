@@ -330,13 +330,14 @@ def _check_zip(path: Path) -> None:
     except zipfile.BadZipFile:
         raise AuditError(f"{path} : fichier XLSX corrompu (archive illisible)") from None
     total, packed = sum(m.file_size for m in members), sum(m.compress_size for m in members)
+
+    def inflated(size: int, compressed: int) -> bool:
+        return size > MIN_INFLATED and size > MAX_XLSX_RATIO * max(compressed, 1)
+
     # The ratio is judged per member and for the whole workbook: twelve 45 MB sheets, each under
     # the member's threshold, are still 300 times their 1.7 MB archive.
-    inflated = [m for m in members if m.compress_size and m.file_size / m.compress_size > MAX_XLSX_RATIO
-                and m.file_size > MIN_INFLATED]
-    if total > MIN_INFLATED and total > MAX_XLSX_RATIO * max(packed, 1):
-        inflated.append(None)
-    if total > MAX_XLSX_UNCOMPRESSED or inflated:
+    if (total > MAX_XLSX_UNCOMPRESSED or inflated(total, packed)
+            or any(inflated(m.file_size, m.compress_size) for m in members if m.compress_size)):
         raise AuditError(
             f"{path} : classeur refusé : son contenu décompressé est anormalement grand "
             "(archive piégée ?)"

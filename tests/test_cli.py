@@ -292,6 +292,7 @@ def test_waiver_expiry_boundaries(two_stale, tmp_path, expires, covered, soon):
     run(two_stale, out, "--waivers", str(waivers), "--fail-on", "warning")
     waived, report = _waived(out)
     assert waived == ([("ACC-01", "old")] if covered else [])
+    assert report["summary"]["waived"] == len(waived)
     assert [w["account"] for w in report["waivers"]["expiring_soon"]] == (["old"] if soon else [])
     assert [w["account"] for w in report["waivers"]["expired"]] == ([] if covered else ["old"])
 
