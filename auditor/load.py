@@ -368,23 +368,26 @@ def _data_rows(path: Path, grid: Grid, header_index: int, spec: KindSpec):
         issues.append(InputIssue(file, int(line), None, "en-tête répété (fichiers mis bout à bout) : ligne ignorée",
                                  "info", dropped_rows=1))
 
-    segments, drop = [_Segment(0, header, mapping)], repeated.to_numpy() | blank.to_numpy()
-    for row in np.flatnonzero((header_like >= 2) & ~drop):  # the header again, in another column order?
+    drop = repeated.to_numpy() | blank.to_numpy()
+    headers = []  # rows that hold the header again, in another column order: (row, cells)
+    for row in np.flatnonzero((header_like >= 2) & ~drop):
         row_cells = ["" if pd.isna(value) else str(value) for value in cells.iloc[row]]
-        if len(_present(row_cells, spec)) < max(2, len(mapping) // 2):
-            continue
+        if len(_present(row_cells, spec)) >= max(2, len(mapping) // 2):
+            headers.append((row, row_cells))
+    segments = [_Segment(0, header, mapping)]
+    for number, (row, row_cells) in enumerate(headers):
         line = int(lines[row])
         new_mapping, mapping_issues = _map_headers(path, row_cells, line, spec)
         missing = _missing_columns(spec, set(new_mapping))
-        drop[row] = True
-        if missing:  # rows that cannot be mapped are reported, never read with the wrong columns
-            end = next((s for s in np.flatnonzero((header_like >= 2) & ~drop) if s > row), len(cells))
+        if missing:  # its rows cannot be mapped: reported, never read with another header's columns
+            end = headers[number + 1][0] if number + 1 < len(headers) else len(cells)
             kept_below = int((~drop[row + 1:end]).sum())
             drop[row:end] = True
             issues.append(InputIssue(file, line, None, "en-tête répété incomplet (" + " ; ".join(missing) + ") : "
                                      f"{plural(kept_below, 'ligne suivante ignorée', 'lignes suivantes ignorées')}",
                                      "error", dropped_rows=kept_below + 1))
             continue
+        drop[row] = True
         issues.extend(mapping_issues)
         issues.append(InputIssue(file, line, None, "en-tête répété dans un autre ordre de colonnes (fichiers mis "
                                  "bout à bout) : les lignes suivantes sont lues selon cet en-tête", "info",

@@ -837,3 +837,18 @@ def test_a_header_below_a_title_longer_than_the_first_megabyte_is_found(tmp_path
     inputs = load([exports], catalogue)
     assert list(inputs.accounts["account_id"]) == ["a", "b"]
     assert list(inputs.accounts["source_line"]) == [3, 4]
+
+
+def test_rows_after_an_incomplete_repeated_header_never_take_a_wrong_mapping(tmp_path, catalogue):
+    kept = [i for i, name in enumerate(ACCOUNT_HEADER) if name != "Identifiant"]
+    order = list(reversed(range(len(ACCOUNT_HEADER))))
+    dropped, later = account_row(login="x1"), account_row(login="b1", last_name="MARTIN")
+    rows = [account_row(login="a1"),
+            [ACCOUNT_HEADER[i] for i in reversed(kept)], [dropped[i] for i in reversed(kept)],
+            [ACCOUNT_HEADER[i] for i in order], [later[i] for i in order]]
+    inputs = load([write_csv(tmp_path / "comptes.csv", rows)], catalogue)
+    accounts = inputs.accounts.set_index("account_id")
+    assert list(accounts.index) == ["a1", "b1"] and accounts.at["b1", "last_name"] == "MARTIN"
+    (incomplete,) = [i for i in inputs.issues if "incomplet" in i.reason]
+    assert (incomplete.line, incomplete.dropped_rows) == (3, 2)
+    assert rows_accounted_for(inputs) == 5

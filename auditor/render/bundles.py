@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 
 from ..engine import AuditResult
-from ..errors import AuditError
 from ..progress import Progress, silent
 from ..text import fold
 from .html_report import write_html
+from .output import make_folder
 from .xlsx_report import write_xlsx
 
 BUNDLE_DIR = "etablissements"
@@ -123,11 +123,7 @@ def _die_with_parent() -> None:
 
 def write_bundles(result: AuditResult, out: Path, formats: tuple[str, ...], progress: Progress = silent) -> list[Path]:
     """Write every bundle (in parallel where the platform can fork); returns the files written."""
-    folder = out / BUNDLE_DIR
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise AuditError(f"{folder} : impossible de créer le dossier ({exc.strerror})") from None
+    folder = make_folder(out / BUNDLE_DIR)
     _PARTS.update(split_by_establishment(result))
     if result.access_review is not None:
         _REVIEW.update(review=result.access_review, positions=review_positions(result.access_review))

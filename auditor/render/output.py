@@ -27,16 +27,22 @@ MANIFEST_NAME = ".vt-audit-rapports.json"
 _PENDING: set[str] = set()  # temporary files being written, for discard_pending()
 
 
+def make_folder(folder: Path) -> Path:
+    """`folder`, created if needed; a file system error becomes an AuditError naming it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AuditError(f"{folder} : impossible de créer le dossier ({exc.strerror})") from None
+    return folder
+
+
 @contextmanager
 def atomic_path(target: Path):
     """A temporary path beside `target`; moved onto it only if the block succeeds.
 
     A file system error (disk full, read-only folder) becomes an AuditError naming the report.
     """
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise AuditError(f"{target.parent} : impossible de créer le dossier ({exc.strerror})") from None
+    make_folder(target.parent)
     # The name is registered before the file exists: a signal arriving between the two can
     # still find it (mkstemp would create first, leaving a window where it is known to nobody).
     temporary = str(target.parent / f"{TEMPORARY_PREFIX}{secrets.token_hex(6)}.{target.name}{TEMPORARY_SUFFIX}")
@@ -74,11 +80,7 @@ def discard_pending() -> None:
 def output_folder(out: Path, subfolders: tuple[str, ...] = ()):
     """The output folder, created if needed and locked for this run; the tool's temporary files a
     killed run left there (and in `subfolders`) are removed. Yields the folder's path."""
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise AuditError(f"{out} : impossible de créer le dossier de sortie ({exc.strerror})") from None
+    out = make_folder(Path(out))
     if not os.access(out, os.W_OK):
         raise AuditError(f"{out} : dossier de sortie non accessible en écriture")
     for name in subfolders:
