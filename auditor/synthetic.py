@@ -5,8 +5,13 @@ is either clean or carries exactly one planted problem, and the generator
 writes the findings it expects (`attendu.json`), so that the end-to-end tests
 compare the audit with what was planted, not with what the engine computed.
 
+With `--dirt`, a share of the other professionals carry a problem of their own
+too (an old login, a legacy role, a missing e-mail...), as in real exports,
+where an establishment has about ten findings: the benchmarks measure on such
+data, and those findings are in `attendu.json` as well.
+
     python -m auditor.synthetic --establishments 36 --seed 7 --out samples
-    python -m auditor.synthetic --establishments 40000 --staff 12 24 --out national   # ~1M rows
+    python -m auditor.synthetic --establishments 40000 --staff 12 24 --dirt 0.4 --out national   # ~1M rows
 """
 
 from __future__ import annotations
@@ -68,6 +73,10 @@ PROBLEMS = ("one_referent", "no_account", "ror_only_referent", "vt_only_referent
             "legacy_role", "unknown_function", "closed_with_accounts", "bad_finess", "unit_missing",
             "left_unarchived")
 CYCLE = 40  # past the first establishments, len(PROBLEMS) in CYCLE carry a problem
+# Problems of one professional, which `dirt` plants on others than the referents and people[3].
+PERSONAL_PROBLEMS = ("inactive_account", "never_logged_in", "never_activated", "blocked", "no_unit", "no_role",
+                     "missing_fields", "backup_same", "educ_medical", "legacy_role", "unknown_function",
+                     "left_unarchived")
 
 
 def problem_of(index: int) -> str | None:
@@ -100,6 +109,7 @@ class Person:
     units: list[str] = field(default_factory=list)
     email: str = ""
     backup_email: str = ""
+    off_staff_list: bool = False  # left, but the account stays active (ATT-04)
 
     def __post_init__(self):
         self.email = self.email or f"{self.login}@esms-paca.fr"
@@ -163,8 +173,12 @@ class _Generator:
                       self.random.sample(units, k=min(len(units), self.random.choice((1, 1, 2)))))
 
 
-def generate(n_establishments: int, seed: int = 7, staff: tuple[int, int] = (4, 9)) -> Region:
-    """A region of `n_establishments`, each with 2 referents, `staff` (min, max) professionals and a leaver."""
+def generate(n_establishments: int, seed: int = 7, staff: tuple[int, int] = (4, 9), dirt: float = 0.0) -> Region:
+    """A region of `n_establishments`, each with 2 referents, `staff` (min, max) professionals and a leaver.
+
+    `dirt`: the share of the professionals past people[4] who carry a problem of their own (see
+    PERSONAL_PROBLEMS), in establishments whose planted problem is not about all of their accounts.
+    """
     gen = _Generator(seed)
     region = Region()
     people_by_finess: dict[str, list[Person]] = {}
@@ -201,7 +215,12 @@ def generate(n_establishments: int, seed: int = 7, staff: tuple[int, int] = (4, 
         departed = gen.person("Éducateur spécialisé", [NOTIFICATIONS], False, units, people)
         departed.status, departed.last_login = "Archivé", AS_OF - dt.timedelta(days=700)
         people.append(departed)
+        others = people[5:-1]  # not the leaver, last until _plant adds a twin
         second_finess = _plant(problem, finess, name, people, region, gen)
+        if dirt and problem not in ("closed_with_accounts", "bad_finess"):
+            for person in others:
+                if gen.random.random() < dirt:
+                    _plant(gen.random.choice(PERSONAL_PROBLEMS), finess, name, people, region, gen, person)
         if problem:
             region.planted[problem] = (finess, people[3])
         else:
@@ -219,13 +238,14 @@ def generate(n_establishments: int, seed: int = 7, staff: tuple[int, int] = (4, 
 LEGACY_MEDICAL = "Handicap - ESMS Médical, Paramédical, Psychologue"
 
 
-def _plant(problem, finess, name, people, region, gen: _Generator) -> str | None:
+def _plant(problem, finess, name, people, region, gen: _Generator, person: Person | None = None) -> str | None:
     """Change the people of one establishment so that it carries `problem`; record what to expect.
 
-    Returns a second FINESS the establishment's rows are also written under (bad_finess).
+    A professional's problem is planted on `person` (people[3] unless given). Returns a second
+    FINESS the establishment's rows are also written under (bad_finess).
     """
     expect = region.expected
-    person = people[3]
+    person = person or people[3]
 
     def expect_on(rule, subject=person.display, where=finess):
         expect.append({"rule": rule, "finess": where, "subject": subject})
@@ -279,11 +299,15 @@ def _plant(problem, finess, name, people, region, gen: _Generator) -> str | None
         expect_on("DRT-02")
     elif problem == "unknown_function":
         person.function = "Chargée de mission qualité"
+        person.roles = [NOTIFICATIONS]  # DRT-03 is about nominative or medical rights
         expect_on("DRT-03")
     elif problem == "closed_with_accounts":
         for colleague in people:
             if colleague.status == "Actif":
                 expect_on("ETB-01", colleague.display)
+    elif problem == "left_unarchived":
+        person.off_staff_list = True
+        expect_on("ATT-04")
     elif problem == "bad_finess":
         digits = finess[:8]
         wrong = digits + str((int(luhn_key(digits)) + 1) % 10)
@@ -317,9 +341,8 @@ def _staff_file(region: Region, people_by_finess: dict[str, list[Person]], gen: 
         for person in people:
             if person.status == "Archivé":  # who works there: blocked colleagues too, not those who left
                 continue
-            if problems.get(finess) == "left_unarchived" and person is people[3]:
-                region.expected.append({"rule": "ATT-04", "finess": finess, "subject": person.display})
-                continue  # left, off the staff list, but the account stays active
+            if person.off_staff_list:
+                continue
             unit = person.units[0] if person.units and person.units[0] else ""
             if problems.get(finess) == "unit_missing" and person is people[3]:
                 unit = next(u for u in UNITS if u not in person.units)  # listed in a unit not on the account
@@ -598,6 +621,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, required=True, metavar="DOSSIER", help="dossier de sortie")
     parser.add_argument("--staff", type=int, nargs=2, default=(4, 9), metavar=("MIN", "MAX"),
                         help="professionnels par établissement, en plus des 2 référents (défaut : 4 9)")
+    parser.add_argument("--dirt", type=float, default=0.0, metavar="PART",
+                        help="part des autres professionnels qui ont aussi un problème, comme dans les exports "
+                        "réels (défaut : 0, un problème au plus par établissement)")
     parser.add_argument("--accounts-xlsx", action="store_true", help="écrire les comptes en XLSX plutôt qu'en CSV")
     parser.add_argument("--months", type=int, default=1, metavar="N",
                         help="N exports mensuels successifs (un dossier AAAA-MM-JJ par mois) avec des constats "
@@ -607,7 +633,7 @@ def main(argv: list[str] | None = None) -> None:
     except AuditError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    region = generate(args.establishments, args.seed, tuple(args.staff))
+    region = generate(args.establishments, args.seed, tuple(args.staff), args.dirt)
     if args.months <= 1:
         written = write_region(region, args.out, args.accounts_xlsx)
     else:

@@ -6,7 +6,8 @@
 Each size runs in a fresh process, so that its peak memory is its own. The
 exports are generated once into --data (deterministic: same seed, same files)
 in the formats of real exports: accounts as a Windows-1252 ";" CSV,
-establishments as XLSX, staff as a UTF-8 "," CSV.
+establishments as XLSX, staff as a UTF-8 "," CSV; and as dirty as real ones,
+about ten findings per establishment (`dirt`, see auditor/synthetic.py).
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ from pathlib import Path
 
 # name: (establishments, professionals per establishment (min, max), write every bundle)
 SIZES = {
-    "10k": (650, (6, 12), False),
-    "region": (1_000, (6, 12), True),
-    "100k": (5_000, (10, 20), False),
+    "10k": (500, (12, 24), False),
+    "region": (1_000, (12, 24), True),
+    "100k": (5_000, (12, 24), False),
     "national": (40_000, (12, 24), False),
 }
+DIRT = 0.55  # the share of professionals with a problem of their own: about ten findings per establishment
 BUNDLE_SAMPLE = 1_000  # sizes that don't write every bundle time this many
 AS_OF = "2026-11-01"
 
@@ -37,9 +39,9 @@ def ensure_data(name: str, folder: Path) -> Path:
     from auditor.synthetic import generate, write_region
 
     establishments, staff, _ = SIZES[name]
-    target = folder / name
+    target = folder / f"{name}-{establishments}-{staff[0]}-{staff[1]}-{DIRT}"  # other data, other folder
     if not (target / "comptes.csv").exists():
-        write_region(generate(establishments, seed=11, staff=staff), target)
+        write_region(generate(establishments, seed=11, staff=staff, dirt=DIRT), target)
     return target
 
 

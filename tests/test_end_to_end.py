@@ -12,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from auditor.cli import main
+from auditor.synthetic import generate, write_region
 from tests.helpers import SAMPLES, SAMPLES_AS_OF, account_row, write_csv
 
 
@@ -43,6 +44,20 @@ def test_samples_give_exactly_the_planted_problems(sample_run):
     assert report["as_of"] == SAMPLES_AS_OF
     for finding in report["findings"]:
         assert set(finding) >= {"rule", "severity", "finess", "establishment", "account", "subject", "message", "key"}
+
+
+def test_a_region_as_dirty_as_real_exports_gives_exactly_what_was_planted(tmp_path):
+    """The benchmarks' data: several problems per establishment, each one found, nothing else."""
+    data, out = tmp_path / "region", tmp_path / "out"
+    write_region(generate(60, seed=3, staff=(6, 12), dirt=0.5), data)
+    main(["run", str(data), "--out", str(out), "--as-of", SAMPLES_AS_OF, "--format", "json", "--quiet"])
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    expected = json.loads((data / "attendu.json").read_text(encoding="utf-8"))
+    assert finding_triples(report["findings"]) == finding_triples(expected["findings"])
+    per_establishment = len(report["findings"]) / len(report["establishments"])
+    assert per_establishment > 3
+    assert {f["rule"] for f in report["findings"]} >= {"ACC-01", "ACC-02", "ACC-03", "ATT-02", "ATT-03", "ATT-04",
+                                                        "DAT-01", "DAT-02", "DRT-01", "DRT-02", "DRT-03"}
 
 
 def test_samples_have_clean_establishments_and_full_coverage(sample_run):
