@@ -18,7 +18,7 @@ from .catalogue import Catalogue
 from .checks import REGISTRY
 from .context import AuditContext
 from .errors import InputIssue
-from .findings import SEVERITY_RANK, Finding, RuleOutcome, finding_key
+from .findings import SEVERITY_RANK, Finding, RuleOutcome
 from .frames import TEXT
 from .history.follow_up import PERSISTING, FollowUp
 from .load import Inputs
@@ -77,7 +77,7 @@ def run(rules: list[Rule], inputs: Inputs, catalogue: Catalogue, as_of: pd.Times
         progress: Progress = silent, access_review: bool = True) -> AuditResult:
     """Evaluate the rules; `access_review=False` skips the review (machine outputs don't show it)."""
     ctx = AuditContext(inputs, catalogue, pd.Timestamp(as_of).normalize())
-    findings: list[Finding] = []
+    found: list[pd.DataFrame] = []
     outcomes: dict[str, RuleOutcome] = {}
     names = ctx.establishment_names()
     for rule in progress(rules, len(rules), "règles"):
@@ -87,10 +87,9 @@ def run(rules: list[Rule], inputs: Inputs, catalogue: Catalogue, as_of: pd.Times
             outcomes[rule.code] = RuleOutcome(rule.code, False, 0, _missing_text(missing), rule.params)
             continue
         rule_hits = kind.function(ctx, **rule.params)
-        found = _to_findings(rule, rule_hits, names)
-        findings.extend(found)
-        outcomes[rule.code] = RuleOutcome(rule.code, True, len(found), None, rule.params)
-    findings.sort(key=lambda f: (f.finess, -SEVERITY_RANK[f.severity], f.rule, f.subject, f.key))
+        found.append(_finding_columns(rule, rule_hits, names))
+        outcomes[rule.code] = RuleOutcome(rule.code, True, len(rule_hits), None, rule.params)
+    findings = _to_findings(_in_report_order(found))
     return AuditResult(ctx.as_of, rules, findings, outcomes, _coverage(ctx, findings),
                        list(inputs.issues), list(inputs.sources),
                        access_review=build_access_review(ctx, findings) if access_review else None,
@@ -112,21 +111,40 @@ def _missing_text(missing: list[str]) -> str:
     return " ; ".join(labels.get(n, f"colonne « {n.partition('.')[2]} » absente des comptes") for n in missing)
 
 
-def _to_findings(rule: Rule, rule_hits: pd.DataFrame, names: pd.Series) -> list[Finding]:
-    if rule_hits.empty:
-        return []
-    frame = rule_hits.astype({"finess": TEXT})
-    establishment = frame["finess"].map(names).astype(TEXT).fillna("")  # an empty map gives floats
-    severity = frame["severity"].fillna(rule.severity)
-    return [
-        Finding(rule.code, level, finess, str(name), None if pd.isna(account) else str(account),
-                "" if pd.isna(subject) else str(subject), str(message),
-                finding_key(rule.code, finess, None if pd.isna(subject_id) else str(subject_id)))
-        for finess, name, account, subject, subject_id, message, level in zip(
-            frame["finess"], establishment, frame["account"], frame["subject"], frame["subject_id"],
-            frame["message"], severity,
-        )
-    ]
+FINDING_COLUMNS = ["rule", "severity", "finess", "establishment", "account", "subject", "message", "key"]
+
+
+def _finding_columns(rule: Rule, rule_hits: pd.DataFrame, names: pd.Series) -> pd.DataFrame:
+    """A rule's hits as the columns of its findings (see Finding), computed column by column."""
+    finess = rule_hits["finess"].astype(TEXT).reset_index(drop=True)
+    subject_id = rule_hits["subject_id"].astype(TEXT).reset_index(drop=True)
+    subject_id = subject_id.mask(subject_id.eq(""))  # no subject: the key is the establishment's
+    prefix = rule.code + ":" + finess
+    return pd.DataFrame({
+        "rule": rule.code,
+        "severity": rule_hits["severity"].astype(TEXT).fillna(rule.severity).to_numpy(),
+        "finess": finess,
+        "establishment": finess.map(names).astype(TEXT).fillna(""),  # an empty map gives floats
+        "account": rule_hits["account"].astype(TEXT).to_numpy(),
+        "subject": rule_hits["subject"].astype(TEXT).fillna("").to_numpy(),
+        "message": rule_hits["message"].astype(TEXT).to_numpy(),
+        "key": (prefix + ":" + subject_id).fillna(prefix),  # see finding_key
+    }, columns=FINDING_COLUMNS)
+
+
+def _in_report_order(found: list[pd.DataFrame]) -> pd.DataFrame:
+    """Every rule's findings in one frame: by establishment, most severe first, then rule, subject, key."""
+    if not found:
+        return pd.DataFrame(columns=FINDING_COLUMNS)
+    frame = pd.concat(found, ignore_index=True)
+    frame["rank"] = -frame["severity"].map(SEVERITY_RANK).astype("int64")
+    return frame.sort_values(["finess", "rank", "rule", "subject", "key"], kind="stable", ignore_index=True)
+
+
+def _to_findings(frame: pd.DataFrame) -> list[Finding]:
+    """The records the reports format, from plain Python lists (an Arrow column iterates slowly)."""
+    columns = [frame[name].to_numpy(dtype=object, na_value=None).tolist() for name in FINDING_COLUMNS]
+    return [Finding(*values) for values in zip(*columns)]
 
 
 def _coverage(ctx: AuditContext, findings: list[Finding]) -> pd.DataFrame:

