@@ -17,7 +17,7 @@ import pandas as pd
 from . import finess_extract
 from .catalogue import Catalogue
 from .cells import finess_department, finess_problem
-from .frames import TEXT
+from .frames import TEXT, lookup
 from .identities import RPPS_ONLY, display_name, link_people
 from .load import Inputs
 from .text import fold_series
@@ -33,7 +33,9 @@ class AuditContext:
     def _attachment_of_row(self) -> np.ndarray:
         """Attachment number of each account row, numbered in order of first appearance."""
         rows = self.inputs.accounts
-        codes, _ = pd.factorize(rows["account_id"] + "\x1f" + rows["finess"])  # \x1f: in neither
+        account, _ = pd.factorize(rows["account_id"])
+        finess, finesses = pd.factorize(rows["finess"])
+        codes, _ = pd.factorize(account.astype(np.int64) * len(finesses) + finess)  # one number per pair
         return codes
 
     @cached_property
@@ -51,7 +53,7 @@ class AuditContext:
         )
         functions = attachments["function"].dropna().unique()
         categories = {text: self.catalogue.function_category(text) for text in functions}
-        attachments["function_category"] = attachments["function"].map(categories).astype(TEXT)
+        attachments["function_category"] = lookup(attachments["function"], categories).astype(TEXT)
         return attachments
 
     def _long(self, column: str, name: str) -> pd.DataFrame:
@@ -101,7 +103,8 @@ class AuditContext:
 
     @cached_property
     def _accounts_per_finess(self) -> pd.Series:
-        return self.attachments.groupby("finess")["account_id"].nunique().rename("accounts")
+        # An attachment is one account in one establishment: counting them counts the accounts.
+        return self.attachments["finess"].value_counts(sort=False).sort_index().rename("accounts")
 
     @cached_property
     def _names_seen(self) -> pd.Series:

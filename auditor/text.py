@@ -24,11 +24,11 @@ def fold(text: str) -> str:
 
 
 def fold_series(values: pd.Series) -> pd.Series:
-    """`fold` over a column, computed once per distinct value (columns repeat a lot)."""
-    text = values.astype(TEXT)
-    distinct = text.dropna().unique()
-    mapping = {value: fold(value) for value in distinct}
-    return text.map(mapping).astype(TEXT)
+    """`fold` over a column, computed once per distinct value (columns repeat a lot) and spread back
+    by position (a `map` over a million Arrow strings costs ten times more)."""
+    codes, distinct = pd.factorize(values.astype(TEXT))
+    folded = pd.Series([fold(value) for value in distinct], dtype=TEXT)
+    return pd.Series(folded.array.take(codes, allow_fill=True), index=values.index, dtype=TEXT)
 
 
 def french_number(value: int) -> str:

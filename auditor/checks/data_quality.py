@@ -69,7 +69,8 @@ def duplicate_accounts(ctx) -> pd.DataFrame:
     Groups are kept as (group, account) rows, never as strings to split (a login may hold "+"),
     and a group's text names a sample of its members: the cost stays linear in the accounts.
     """
-    attachments = ctx.attachments[ctx.attachments["state"].ne("archived")]
+    columns = ["account_id", "finess", "display_name", "rpps", "email", "name_key"]  # a narrow copy is cheap
+    attachments = ctx.attachments.loc[ctx.attachments["state"].ne("archived").to_numpy(), columns]
     accounts = attachments.drop_duplicates("account_id")
     memberships = []
     for rank, (column, label, scope) in enumerate((("rpps", "même RPPS", None), ("email", "même e-mail", None),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..findings import SEVERITIES, SEVERITY_LABELS
-from ..frames import join_within
+from ..frames import join_within, lookup
 from . import Param, account_hits, check, lookup_text
 
 MEDICAL = "medical_information"
@@ -41,9 +41,9 @@ def medical_access_function(ctx, *, borderline_severity: str) -> pd.DataFrame:
     attachments = ctx.attachments
     categories = ctx.catalogue.function_categories
     # A function missing or unknown: the profession of the account's RPPS (directory) says it instead.
-    profession_category = attachments["rpps"].map(ctx.rpps_professions).map(ctx.catalogue.professions)
+    profession_category = lookup(lookup(attachments["rpps"], ctx.rpps_professions), ctx.catalogue.professions)
     category = attachments["function_category"].fillna(profession_category)
-    access = category.map({name: c.medical_access for name, c in categories.items()})
+    access = lookup(category, {name: c.medical_access for name, c in categories.items()})
     not_medical = access.ne("yes").fillna(True)
     found = attachments[ctx.has_right({MEDICAL}) & not_medical & attachments["state"].ne("archived")]
     labels = found["function_category"].map({name: c.label for name, c in categories.items()}).fillna(
