@@ -31,7 +31,7 @@ DESCRIPTION = "extrait FINESS des établissements"
 
 def recognise(text: str) -> str | None:
     """"stock" (etalab, no header) or "header" (nofinesset;…) when `text` is a FINESS extract."""
-    first = text.lstrip("\ufeff").split("\n", 1)[0].strip().lower()
+    first = text[:4096].lstrip("\ufeff").split("\n", 1)[0].strip().lower()  # not a copy of the whole text
     if first.startswith("finess;etalab"):
         return "stock"
     if first.startswith("nofinesset;nofinessej;rs"):

@@ -425,8 +425,10 @@ def _data_rows(path: Path, grid: Grid, header_index: int, spec: KindSpec):
             if position is None or position not in cells:
                 part[name] = pd.Series("", index=part.index, dtype=TEXT)
                 continue
-            column = cells[position].iloc[segment.start:end][keep]
-            part[name] = column.astype(TEXT).fillna("").reset_index(drop=True)  # stays Arrow: no copy to objects
+            column = cells[position].iloc[segment.start:end]
+            column = column if keep.all() else column[keep]  # a filter copies every string: only when needed
+            column = column.astype(TEXT)  # stays Arrow: no copy to objects
+            part[name] = (column.fillna("") if column.hasnans else column).reset_index(drop=True)
         parts.append(part)
     frame = _concat(parts)
     kept_lines = lines[~drop] if len(cells) else lines
@@ -519,7 +521,7 @@ def parse_table(
                                   pd.Series("identifiant absent : ligne ignorée", index=frame.index), "error",
                                   file_label))
         unusable |= no_id
-    return frame[~unusable], issues
+    return (frame[~unusable] if unusable.any() else frame), issues
 
 
 def _issues_for(frame, raw, rows, column, header, reasons, severity, file_label) -> list[InputIssue]:
@@ -527,13 +529,17 @@ def _issues_for(frame, raw, rows, column, header, reasons, severity, file_label)
     if len(rows) == 0:
         return []
     dropped = 1 if severity == "error" else 0
-    lines = frame.loc[rows, "source_line"]
-    values = raw.loc[rows, column] if column in raw else pd.Series(pd.NA, index=rows)
-    finess = frame.loc[rows, "finess"] if "finess" in frame else pd.Series(pd.NA, index=rows)
+
+    def values_of(table, name):  # plain Python values, None for NA: an Arrow column iterates slowly
+        if name not in table:
+            return [None] * len(rows)
+        return table.loc[rows, name].astype(object).to_numpy(dtype=object, na_value=None).tolist()
+
     return [
-        InputIssue(file_label, None if pd.isna(line) else int(line), header, str(reason), severity,
-                   None if pd.isna(value) else str(value), None if pd.isna(fin) else str(fin), dropped)
-        for line, reason, value, fin in zip(lines, reasons.loc[rows], values, finess)
+        InputIssue(file_label, None if line is None else int(line), header, str(reason), severity,
+                   None if value is None else str(value), None if fin is None else str(fin), dropped)
+        for line, reason, value, fin in zip(values_of(frame, "source_line"), reasons.loc[rows].tolist(),
+                                            values_of(raw, column), values_of(frame, "finess"))
     ]
 
 

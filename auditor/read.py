@@ -151,7 +151,8 @@ def _sniff_separator(text: str, known: frozenset[str]) -> tuple[str, int]:
 
     Returns the separator and how many leading lines to skip (Excel's "sep=;").
     """
-    first_line = text.split("\n", 1)[0].strip()
+    end = text.find("\n")
+    first_line = (text if end < 0 else text[:end]).strip()  # not text.split(): it copies the whole text
     if first_line.lower().startswith("sep=") and len(first_line) == 5:
         if first_line[4] not in SEPARATOR_NAMES:
             raise AuditError(f"ligne 1 « {first_line} » : séparateur non pris en charge (séparateurs : "
