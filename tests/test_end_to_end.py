@@ -12,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from auditor.cli import main
+from auditor.findings import SEVERITY_RANK
 from auditor.synthetic import generate, write_region
 from tests.helpers import SAMPLES, SAMPLES_AS_OF, account_row, write_csv
 
@@ -56,6 +57,8 @@ def test_a_region_as_dirty_as_real_exports_gives_exactly_what_was_planted(tmp_pa
     assert finding_triples(report["findings"]) == finding_triples(expected["findings"])
     per_establishment = len(report["findings"]) / len(report["establishments"])
     assert per_establishment > 3
+    order = [(f["finess"], -SEVERITY_RANK[f["severity"]], f["rule"]) for f in report["findings"]]
+    assert order == sorted(order)  # by establishment, most severe first, then by rule
     assert {f["rule"] for f in report["findings"]} >= {"ACC-01", "ACC-02", "ACC-03", "ATT-02", "ATT-03", "ATT-04",
                                                         "DAT-01", "DAT-02", "DRT-01", "DRT-02", "DRT-03"}
 
