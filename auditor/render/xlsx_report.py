@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from openpyxl import Workbook
 from openpyxl.chart import LineChart, Reference
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -30,7 +29,7 @@ from ..text import plural
 from .blocks import todo_blocks
 from .output import atomic_path
 from .overview import establishment_table, key_figures, rules_by_department
-from .xlsx_sheet import Sheet
+from .xlsx_sheet import Book, Sheet
 
 TREND_COLOURS = {"error": "C00000", "warning": "B38600", "info": "3A78C3"}  # as in the HTML curve
 TICK = "✔"
@@ -55,8 +54,8 @@ class Scope:
     def director(self) -> bool:
         return self.establishment is not None
 
-    def sheet(self, workbook, title, columns, **options) -> Sheet:
-        return Sheet(workbook, title, columns, scope=self.label, as_of=self.as_of, **options)
+    def sheet(self, book, title, columns, **options) -> Sheet:
+        return Sheet(book, title, columns, scope=self.label, as_of=self.as_of, **options)
 
 
 def _iso_date(iso: str | None) -> dt.date | None:
@@ -65,7 +64,7 @@ def _iso_date(iso: str | None) -> dt.date | None:
 
 # -- the region --------------------------------------------------------------------------------------
 
-def _overview_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> None:
+def _overview_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
     figures = key_figures(result, scope.overview)
     intro = [
         f"Audit des comptes ViaTrajectoire Handicap / ROR au {scope.as_of}",
@@ -82,7 +81,7 @@ def _overview_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> No
     by_department = rules_by_department(result)
     departments = [c for c in by_department.columns if c != "Total"]
     titles = {rule.code: rule.title for rule in result.rules}
-    sheet = scope.sheet(workbook, "Vue d'ensemble",
+    sheet = scope.sheet(book, "Vue d'ensemble",
                         [("Règle", 9), ("Intitulé", 50), *((f"Dép. {d}", 8) for d in departments), ("Total", 8)],
                         intro=intro, rows=len(by_department))
     for code, counts in by_department.iterrows():
@@ -90,12 +89,12 @@ def _overview_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> No
     sheet.close()
 
 
-def _summary_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> None:
+def _summary_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
     """Every establishment, worst first, with what is left to do and a link to its bundle."""
     table = scope.overview
     followed = result.follow_up is not None
     follow_columns = [("Score", 8), ("Évolution", 10), ("À relancer", 10)] if followed else []
-    sheet = scope.sheet(workbook, "Synthèse", [
+    sheet = scope.sheet(book, "Synthèse", [
         ("FINESS", 12), ("Établissement", 40), ("Dép.", 6), ("Dans le référentiel", 11), ("Fermé", 8),
         ("Comptes rattachés", 10), ("Erreurs", 9), ("Avertissements", 14), ("Informations", 13),
         ("Conforme", 10), *follow_columns, ("Rapport de l'établissement", 30),
@@ -115,28 +114,32 @@ def _int(value):
     return None if pd.isna(value) else int(value)
 
 
-def _findings_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> None:
+def _findings_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
     """Every finding, with its rule's fix and why (the region's; a director reads "À faire")."""
     rules = {rule.code: rule for rule in result.rules}
     followed = result.follow_up is not None
     follow_columns = [("Statut", 12), ("Depuis le", 11), ("Âge (mois)", 8), ("À relancer", 9)] if followed else []
-    sheet = scope.sheet(workbook, "Constats", [
+    sheet = scope.sheet(book, "Constats", [
         ("Sévérité", 13), ("Règle", 8), ("Intitulé", 34), ("FINESS", 12), ("Établissement", 30), ("Compte", 16),
         ("Personne", 24), ("Constat", 50), *follow_columns, ("Dérogation", 30), ("Comment corriger", 60),
         ("Pourquoi", 50), ("Clé", 28),
     ], rows=len(result.findings), freeze_columns=3)
     shown = result.findings[:sheet.room()]
-    for f in shown:
-        rule = rules[f.rule]
-        follow = [f.status, _iso_date(f.first_seen), f.age_months, "oui" if f.overdue else None] if followed else []
-        sheet.append([SEVERITY_LABELS[f.severity], f.rule, rule.title, f.finess, f.establishment, f.account,
-                      f.subject, f.message, *follow, f.waiver, rule.fix, rule.why, f.key],
-                     severity_column=0, severity=f.severity)
+    severities = [f.severity for f in shown]
+    codes = [f.rule for f in shown]
+    follow = [[f.status for f in shown], [_iso_date(f.first_seen) for f in shown], [f.age_months for f in shown],
+              ["oui" if f.overdue else None for f in shown]] if followed else []
+    sheet.append_table([
+        [SEVERITY_LABELS[s] for s in severities], codes, [rules[c].title for c in codes],
+        [f.finess for f in shown], [f.establishment for f in shown], [f.account for f in shown],
+        [f.subject for f in shown], [f.message for f in shown], *follow, [f.waiver for f in shown],
+        [rules[c].fix for c in codes], [rules[c].why for c in codes], [f.key for f in shown],
+    ], severity_column=0, severities=severities)
     sheet.left_out(len(result.findings) - len(shown), "constats")
     sheet.close()
 
 
-def _access_review_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> None:
+def _access_review_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
     """One row per active account and establishment: who can do what, and the director's decision.
 
     Each right is a column ticked ✔, so that who has medical access reads down one column.
@@ -152,7 +155,7 @@ def _access_review_sheet(workbook: Workbook, result: AuditResult, scope: Scope) 
                ("Rôles", 32), ("Constats", 10), (DECISION_HEADER, 14), ("Commentaire", 30),
                *((right, 4) for right in rights), *reference]
     too_large = len(review) > MAX_REVIEW_ROWS
-    sheet = scope.sheet(workbook, "Revue des accès", columns, rows=len(review), freeze_columns=len(where) + 2,
+    sheet = scope.sheet(book, "Revue des accès", columns, rows=len(review), freeze_columns=len(where) + 2,
                         vertical_headers=len(rights) + len(reference), hidden_columns=len(reference))
     as_of = result.as_of.date().isoformat()
     if too_large:
@@ -179,8 +182,8 @@ def _access_review_sheet(workbook: Workbook, result: AuditResult, scope: Scope) 
     sheet.close()
 
 
-def _rules_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> None:
-    sheet = scope.sheet(workbook, "Règles", [
+def _rules_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
+    sheet = scope.sheet(book, "Règles", [
         ("Code", 8), ("Sévérité", 13), ("Intitulé", 36), ("Paramètres", 30), ("Évaluée", 14),
         ("Constats", 9), ("Pourquoi", 50), ("Comment corriger", 55), ("Source", 40),
     ], rows=len(result.rules))
@@ -193,26 +196,28 @@ def _rules_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> None:
     sheet.close()
 
 
-def _issues_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> None:
+def _issues_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
     if scope.director and not result.input_issues:
         return
-    sheet = scope.sheet(workbook, "Problèmes de lecture", [
+    sheet = scope.sheet(book, "Problèmes de lecture", [
         ("Fichier", 30), ("Ligne", 7), ("Colonne", 18), ("Gravité", 13), ("Problème", 50), ("Valeur", 24),
         ("FINESS", 12),
     ], rows=len(result.input_issues))
     shown = result.input_issues[:sheet.room()]
-    for issue in shown:
-        sheet.append([issue.file, issue.line, issue.column, SEVERITY_LABELS.get(issue.severity, issue.severity),
-                      issue.reason, issue.value, issue.finess], severity_column=3, severity=issue.severity)
+    severities = [issue.severity for issue in shown]
+    sheet.append_table([[issue.file for issue in shown], [issue.line for issue in shown],
+                        [issue.column for issue in shown], [SEVERITY_LABELS.get(s, s) for s in severities],
+                        [issue.reason for issue in shown], [issue.value for issue in shown],
+                        [issue.finess for issue in shown]], severity_column=3, severities=severities)
     sheet.left_out(len(result.input_issues) - len(shown), "problèmes de lecture")
     sheet.close()
 
 
-def _waivers_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> None:
+def _waivers_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
     if result.waivers is None or scope.director and not result.waivers.by_state():
         return
     states = result.waivers.by_state()
-    sheet = scope.sheet(workbook, "Dérogations", [
+    sheet = scope.sheet(book, "Dérogations", [
         ("État", 18), ("Règle", 8), ("FINESS", 12), ("Compte", 16), ("Motif", 40), ("Approuvée par", 25),
         ("Expire le", 11), ("Fichier", 24), ("Ligne", 7),
     ], rows=len(states))
@@ -221,8 +226,8 @@ def _waivers_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> Non
     sheet.close()
 
 
-def _about_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> None:
-    sheet = scope.sheet(workbook, "À propos", [("Élément", 28), ("Valeur", 90)], rows=0)
+def _about_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
+    sheet = scope.sheet(book, "À propos", [("Élément", 28), ("Valeur", 90)], rows=0)
     if scope.director:  # what a returned workbook is recognised by (see auditor/campaign/answers.py)
         sheet.append(["FINESS", scope.establishment["finess"]])
         sheet.append(["Établissement", scope.establishment["name"]])
@@ -242,12 +247,12 @@ def _about_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> None:
 
 # -- the follow-up (with a history) ------------------------------------------------------------------
 
-def _gone_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> None:
+def _gone_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
     """The previous audit's findings that are gone: resolved, or unverified for lack of data."""
     if result.follow_up is None:
         return
     follow_up = result.follow_up
-    sheet = scope.sheet(workbook, "Résolus", [
+    sheet = scope.sheet(book, "Résolus", [
         ("Statut", 12), ("Règle", 8), ("FINESS", 12), ("Établissement", 30), ("Compte", 16), ("Personne", 24),
         ("Constat du dernier audit", 55), ("Ouvert depuis le", 12),
     ], rows=len(follow_up.resolved) + len(follow_up.unverified))
@@ -258,12 +263,12 @@ def _gone_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> None:
     sheet.close()
 
 
-def _trend_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> None:
+def _trend_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
     """Findings by severity over the last audits, with a native Excel line chart under the table."""
     if result.follow_up is None:
         return
     trend = result.follow_up.region_trend()
-    sheet = scope.sheet(workbook, "Tendances", [("Audit du", 12), *((f"{SEVERITY_LABELS[s]}s".capitalize(), 16)
+    sheet = scope.sheet(book, "Tendances", [("Audit du", 12), *((f"{SEVERITY_LABELS[s]}s".capitalize(), 16)
                                                                     for s in SEVERITIES)], rows=len(trend))
     for row in trend.itertuples(index=False):
         sheet.append([_iso_date(row.as_of), *(int(getattr(row, s)) for s in SEVERITIES)])
@@ -285,7 +290,7 @@ def _trend_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> None:
     sheet.sheet.add_chart(chart, f"A{last + 3}")
 
 
-def _establishment_trend_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> None:
+def _establishment_trend_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
     """Each establishment's findings (all severities) at each of the last audits, worst score first."""
     if result.follow_up is None:
         return
@@ -293,7 +298,7 @@ def _establishment_trend_sheet(workbook: Workbook, result: AuditResult, scope: S
     trend = follow_up.trend.assign(total=follow_up.trend[list(SEVERITIES)].sum(axis=1))
     wide = trend.pivot_table(index="finess", columns="as_of", values="total", aggfunc="sum")
     dates = list(wide.columns)
-    sheet = scope.sheet(workbook, "Tendances par établissement", [
+    sheet = scope.sheet(book, "Tendances par établissement", [
         ("FINESS", 12), ("Établissement", 40), ("Score", 8),
         *((f"{d[8:10]}/{d[5:7]}/{d[:4]}", 11) for d in dates)], rows=len(follow_up.scores), freeze_columns=2)
     wide = wide.reindex(follow_up.scores["finess"])
@@ -302,7 +307,7 @@ def _establishment_trend_sheet(workbook: Workbook, result: AuditResult, scope: S
     sheet.close()
 
 
-def _campaign_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> None:
+def _campaign_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
     """Last month's campaign: each establishment written to, whether and when it answered, who is late."""
     campaign = result.campaign
     if campaign is None:
@@ -315,7 +320,7 @@ def _campaign_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> No
     names = dict(zip(result.establishments["finess"], result.establishments["name"]))
     late = set(campaign.late["finess"])
     table = campaign.establishments
-    sheet = scope.sheet(workbook, "Campagne", [
+    sheet = scope.sheet(book, "Campagne", [
         ("FINESS", 12), ("Établissement", 36), ("Envoyé le", 11), ("Date limite", 11), ("Répondu le", 11),
         ("Répondu par", 24), ("Comptes", 9), ("Décisions", 9), ("En retard", 9),
     ], intro=intro, rows=len(table), freeze_columns=2)
@@ -329,7 +334,7 @@ def _campaign_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> No
 
 # -- the director ------------------------------------------------------------------------------------
 
-def _todo_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> None:
+def _todo_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
     """One block per person (the establishment's own first) with all their findings and the guide's steps."""
     blocks = todo_blocks(result.findings, result.rules)
     report = result.report
@@ -342,7 +347,7 @@ def _todo_sheet(workbook: Workbook, result: AuditResult, scope: Scope) -> None:
         intro.append(f"Réponses et questions : {report.contact}")
     if not blocks:
         intro.append("Aucun constat : il reste à compléter la revue des accès.")
-    sheet = scope.sheet(workbook, "À faire", [
+    sheet = scope.sheet(book, "À faire", [
         ("Personne / compte", 24), ("Sévérité", 13), ("Constats", 60), ("Que faire (fiche pratique)", 70),
         ("Fait le", 11), ("Commentaire", 30),
     ], intro=intro, rows=len(blocks), freeze_columns=1)
@@ -369,8 +374,8 @@ def write_xlsx(result: AuditResult, target: Path, establishment: dict | None = N
     scope = Scope(result.as_of.strftime("%d/%m/%Y"), establishment,
                   None if establishment else establishment_table(result))
     with atomic_path(target) as temporary:  # first: a folder that cannot be written stops before any work
-        workbook = Workbook(write_only=True)
+        book = Book()
         for write_sheet in DIRECTOR_SHEETS if scope.director else REGIONAL_SHEETS:
-            write_sheet(workbook, result, scope)
-        workbook.save(temporary)
+            write_sheet(book, result, scope)
+        book.save(temporary)
     return target

@@ -6,14 +6,21 @@
 - A4 landscape, one page wide, with the report's scope, the audit date and
   "page n / N" in the page header and footer.
 - Long columns (wide ones) wrap; dates are real dates.
+- A long table (past WRAP_MAX_ROWS) is written in bulk, column by column
+  (xlsx_rows.py): the same cells, without openpyxl's cost per cell.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Iterable
+import tempfile
+from itertools import repeat
+from pathlib import Path
+from typing import BinaryIO, Iterable, Sequence
 
+import numpy as np
+import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
@@ -21,6 +28,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from ..text import french_number
+from . import xlsx_rows
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 SEVERITY_FILLS = {
@@ -45,17 +53,37 @@ MAX_ROW_POINTS = 409  # Excel's limit
 EXCEL_MAX_ROWS = 1_048_576  # a sheet's last row: rows written past it make a workbook Excel cannot open
 
 
+class Book:
+    """A write-only workbook whose long tables are written in bulk when it is saved."""
+
+    def __init__(self):
+        self.workbook = Workbook(write_only=True)
+        self.sheets: list[Sheet] = []
+
+    def save(self, path: Path) -> None:
+        if not any(sheet.bulk for sheet in self.sheets):
+            self.workbook.save(path)
+            return
+        with tempfile.TemporaryDirectory(prefix="vt-audit-") as folder:
+            written = Path(folder) / "openpyxl.xlsx"  # every sheet, the long tables without their rows
+            self.workbook.save(written)
+            # A sheet's path in the package (xl/worksheets/sheetN.xml) is numbered by openpyxl's save.
+            xlsx_rows.splice(written, path, {sheet.sheet.path.lstrip("/"): sheet.write_bulk_rows
+                                             for sheet in self.sheets if sheet.bulk})
+
+
 class Sheet:
     """A write-only sheet with optional lines above its table, then a header row and rows."""
 
-    def __init__(self, workbook: Workbook, title: str, columns: list[tuple[str, int]], *, scope: str, as_of: str,
+    def __init__(self, book: Book, title: str, columns: list[tuple[str, int]], *, scope: str, as_of: str,
                  intro: Iterable[str] = (), rows: int = 0, freeze_columns: int = 0, vertical_headers: int = 0,
                  hidden_columns: int = 0):
         """`columns`: (header, width); `intro`: lines of text above the table; `rows`: how many will
         follow (long texts are wrapped below WRAP_MAX_ROWS); `freeze_columns`: name columns kept in
         view; `vertical_headers`: the last columns' headers written upwards (narrow tick columns);
         `hidden_columns`: the last columns hidden (checks for the tool, not for people)."""
-        self.sheet = workbook.create_sheet(title)
+        self.sheet = book.workbook.create_sheet(title)
+        book.sheets.append(self)
         self.width = len(columns)
         self.widths = [width for _, width in columns]
         self.wrapped = {i for i, width in enumerate(self.widths) if width >= LONG_COLUMN} if rows <= WRAP_MAX_ROWS \
@@ -86,6 +114,7 @@ class Sheet:
                                               + [length * 6 + 10 for length in vertical]))
         self.sheet.append(header)
         self.rows = self.header_row
+        self.bulk: list[xlsx_rows.Rows] = []  # written when the book is saved
 
     def _print_setup(self, scope: str, as_of: str) -> None:
         sheet = self.sheet
@@ -102,9 +131,47 @@ class Sheet:
         sheet.oddFooter.left.text = "&A"
         sheet.oddFooter.right.text = "Page &P / &N"
 
+    def append_table(self, columns: Sequence[Sequence], severity_column: int | None = None,
+                     severities: Sequence[str] | None = None) -> None:
+        """Rows given as columns (lists of equal length), the severity of each row filling `severity_column`.
+
+        A long table (no wrapping) is written in bulk; a short one row by row, wrapped and sized.
+        """
+        count = len(columns[0]) if columns else 0
+        if self.wrapped or count <= WRAP_MAX_ROWS:
+            for values, severity in zip(zip(*columns), repeat(None) if severities is None else severities):
+                self.append(values, severity_column, severity)
+            return
+        frame = pd.DataFrame({number: _typed(values) for number, values in enumerate(columns)})
+        styles = {}
+        if severity_column is not None and severities is not None:
+            fills = {severity: self._style_id(fill=fill) for severity, fill in SEVERITY_FILLS.items()}
+            styles[severity_column] = pd.Series(severities, dtype=object).map(fills).fillna(0).to_numpy(dtype=int)
+        self._write_bulk(frame, styles)
+
+    def _write_bulk(self, frame: pd.DataFrame, styles: dict[int, np.ndarray]) -> None:
+        # Styles are numbered now, before openpyxl writes the stylesheet; the rows when the book is saved.
+        self.bulk.append(xlsx_rows.Rows(frame, self.rows + 1, styles, text_style=self._style_id(quotePrefix=True),
+                                        date_style=self._style_id(number_format=DATE_FORMAT)))
+        self.rows += len(frame)
+
+    def write_bulk_rows(self, out: BinaryIO) -> None:
+        for rows in self.bulk:
+            rows.write(out)
+
+    def _style_id(self, **style) -> int:
+        """The workbook's number for a cell style (openpyxl writes its stylesheet from these)."""
+        cell = WriteOnlyCell(self.sheet)
+        for name, value in style.items():
+            setattr(cell, name, value)
+        return cell.style_id
+
     def append(self, values: Iterable, severity_column: int | None = None, severity: str | None = None):
         # Plain values where they are safe: a styled cell costs several times a plain one.
         values = list(values)
+        if self.bulk:  # rows after bulk ones go the same way, to stay in order
+            self._write_bulk(pd.DataFrame({number: _typed([value]) for number, value in enumerate(values)}), {})
+            return None
         lines = 1
         if self.wrapped:  # spreadsheets do not size rows to wrapped text on opening: give each its height
             lines = max((_lines(values[i], self.widths[i]) for i in self.wrapped if i < len(values)), default=1)
@@ -141,6 +208,22 @@ class Sheet:
     def close(self):
         last = get_column_letter(self.width)
         self.sheet.auto_filter.ref = f"A{self.header_row}:{last}{max(self.rows, self.header_row + 1)}"
+
+
+def _typed(values: Sequence) -> pd.Series:
+    """A column for xlsx_rows, typed as safe_value would write its cells: numbers, dates, or text."""
+    column = pd.Series(values, dtype=object)
+    kind = pd.api.types.infer_dtype(column, skipna=True)
+    if kind == "integer":
+        return column.astype("Int64")
+    if kind in ("floating", "mixed-integer-float"):
+        return column.astype(float)
+    if kind in ("date", "datetime"):
+        return pd.to_datetime(column)
+    if kind == "boolean":
+        return column.astype("boolean")
+    return column.map(lambda value: value if value is None or isinstance(value, str) else str(value)) \
+        if kind not in ("string", "empty") else column
 
 
 def _lines(value, width: int) -> int:

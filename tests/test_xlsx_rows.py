@@ -1,0 +1,87 @@
+"""A long table is written in bulk (auditor/render/xlsx_rows.py): the same cells as openpyxl writes row by row.
+
+The same hostile table goes through both ways; openpyxl, python-calamine and LibreOffice read the
+bulk one back.
+"""
+
+import datetime as dt
+import subprocess
+
+import pytest
+from openpyxl import load_workbook
+from python_calamine import CalamineWorkbook
+
+from auditor.render import xlsx_sheet
+from auditor.render.xlsx_sheet import Book
+from tests.test_rendering import SOFFICE
+
+TEXTS = ["=1+1", "+33 6 12", "-", "@SOMME(A1)", "\tTAB", "#N/A", "a\x01b\x1fc", "<b>Tom & Jerry</b>",
+         "  entouré  ", "   ", "", None, "Élodie ✔ « VT PH »", "deux\nlignes", "ordinaire", "é" * 300]
+ROWS = 32  # every text twice
+
+
+def _table():
+    numbers = [n if n % 5 else None for n in range(ROWS)]
+    dates = [dt.date(2026, 1 + n % 12, 1 + n % 28) if n % 4 else None for n in range(ROWS)]
+    decimals = [n / 2 if n % 7 else None for n in range(ROWS)]
+    flags = [bool(n % 2) if n % 3 else None for n in range(ROWS)]
+    severities = [("error", "warning", "info", "unknown")[n % 4] for n in range(ROWS)]
+    labels = [s.upper() for s in severities]
+    return [labels, [TEXTS[n % len(TEXTS)] for n in range(ROWS)], numbers, dates, decimals, flags], severities
+
+
+def _write(path, bulk: bool, monkeypatch):
+    monkeypatch.setattr(xlsx_sheet, "WRAP_MAX_ROWS", 0 if bulk else 10_000)
+    book = Book()
+    sheet = xlsx_sheet.Sheet(book, "Table", [(name, 12) for name in ("Sévérité", "Texte", "Nombre", "Date",
+                                                                      "Décimal", "Oui/non")],
+                             scope="Région & co", as_of="01/11/2026", intro=["Titre"], rows=ROWS)
+    columns, severities = _table()
+    sheet.append_table(columns, severity_column=0, severities=severities)
+    sheet.left_out(7, "lignes")
+    sheet.close()
+    book.save(path)
+    return path
+
+
+def _cells(path):
+    sheet = load_workbook(path)["Table"]
+    return [[(c.value, c.data_type, c.fill.fgColor.rgb if c.fill.fill_type else None, c.quotePrefix,
+              c.number_format) for c in row] for row in sheet.iter_rows()]
+
+
+def test_a_table_written_in_bulk_reads_back_as_the_cells_written_row_by_row(tmp_path, monkeypatch):
+    by_row = _cells(_write(tmp_path / "rang.xlsx", False, monkeypatch))
+    bulk = _cells(_write(tmp_path / "bloc.xlsx", True, monkeypatch))
+    assert len(bulk) == 3 + ROWS + 1  # title, blank line, header, the rows, the note
+    assert bulk == by_row
+    # What the comparison covers: formulas kept as text with the quote prefix, fills, dates.
+    formula = next(row[1] for row in bulk if row[1][0] == "=1+1")
+    assert formula[1:4] == ("s", None, True)
+    assert {row[0][2] for row in bulk[3:-1]} == {"00FFC7CE", "00FFEB9C", "00DDEBF7", None}
+    assert any(row[3][4] == "DD/MM/YYYY" and isinstance(row[3][0], dt.datetime) for row in bulk)
+    assert bulk[-1][0][0].startswith("… et 7 lignes de plus")
+
+
+def test_calamine_reads_the_bulk_table(tmp_path, monkeypatch):
+    path = _write(tmp_path / "bloc.xlsx", True, monkeypatch)
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Table").to_python()
+    body = rows[3:3 + ROWS]
+    columns, _ = _table()
+    # Characters XML cannot hold are dropped, and a blank text is an empty cell, as openpyxl writes them.
+    assert [row[1] for row in body] == [
+        "" if text is None or not text.strip() else text.replace("\x01", "").replace("\x1f", "")
+        for text in columns[1]]
+    assert [row[3] for row in body] == ["" if d is None else d for d in columns[3]]
+
+
+@pytest.mark.skipif(not SOFFICE, reason="LibreOffice absent (apt-get install libreoffice-calc-nogui)")
+def test_libreoffice_opens_the_bulk_table_with_its_texts_and_dates(tmp_path, monkeypatch):
+    path = _write(tmp_path / "bloc.xlsx", True, monkeypatch)
+    subprocess.run([SOFFICE, f"-env:UserInstallation=file://{tmp_path / 'profile'}", "--headless", "--convert-to",
+                    "csv:Text - txt - csv (StarCalc):59,34,76", "--outdir", str(tmp_path), str(path)],
+                   capture_output=True, timeout=300, check=True)
+    text = (tmp_path / "bloc.csv").read_text(encoding="utf-8")
+    assert "<b>Tom & Jerry</b>" in text and "=1+1" in text and "Élodie ✔ « VT PH »" in text
+    assert "02/02/2026" in text  # row 1's date (2026-02-02) shown in the column's date format
+    assert text.count("\n") >= 3 + ROWS
