@@ -89,6 +89,12 @@ def test_the_region_page_is_an_overview_with_links_and_no_access_review(sample_r
     errors = [r["Erreurs"] for r in summary]
     assert errors == sorted(errors, reverse=True)  # worst first
     assert summary[0]["Rapport de l'établissement"] == "ouvrir"
+    # Each "ouvrir" is a link to its establishment's workbook, next to audit.xlsx.
+    sheet = load_workbook(out / "audit.xlsx")["Synthèse"]
+    targets = {row[0].value: row[-1].hyperlink.target for row in sheet.iter_rows(min_row=2) if row[-1].hyperlink}
+    assert len(targets) == len(summary)
+    assert all(target.startswith(f"etablissements/{finess}_") and target.endswith(".xlsx") and (out / target).exists()
+               for finess, target in targets.items())
 
 
 def test_a_rule_with_many_findings_shows_the_first_ones_and_says_where_the_rest_is(tmp_path):

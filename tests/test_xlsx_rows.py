@@ -27,17 +27,19 @@ def _table():
     flags = [bool(n % 2) if n % 3 else None for n in range(ROWS)]
     severities = [("error", "warning", "info", "unknown")[n % 4] for n in range(ROWS)]
     labels = [s.upper() for s in severities]
-    return [labels, [TEXTS[n % len(TEXTS)] for n in range(ROWS)], numbers, dates, decimals, flags], severities
+    links = [f"etablissements/{n}.xlsx" if n % 3 else None for n in range(ROWS)]
+    return ([labels, [TEXTS[n % len(TEXTS)] for n in range(ROWS)], numbers, dates, decimals, flags,
+             [link and "ouvrir" for link in links]], severities, links)
 
 
 def _write(path, bulk: bool, monkeypatch):
     monkeypatch.setattr(xlsx_sheet, "WRAP_MAX_ROWS", 0 if bulk else 10_000)
     book = Book()
     sheet = xlsx_sheet.Sheet(book, "Table", [(name, 12) for name in ("Sévérité", "Texte", "Nombre", "Date",
-                                                                      "Décimal", "Oui/non")],
+                                                                      "Décimal", "Oui/non", "Lien")],
                              scope="Région & co", as_of="01/11/2026", intro=["Titre"], rows=ROWS)
-    columns, severities = _table()
-    sheet.append_table(columns, severity_column=0, severities=severities)
+    columns, severities, links = _table()
+    sheet.append_table(columns, severity_column=0, severities=severities, link_column=6, links=links)
     sheet.left_out(7, "lignes")
     sheet.close()
     book.save(path)
@@ -47,7 +49,8 @@ def _write(path, bulk: bool, monkeypatch):
 def _cells(path):
     sheet = load_workbook(path)["Table"]
     return [[(c.value, c.data_type, c.fill.fgColor.rgb if c.fill.fill_type else None, c.quotePrefix,
-              c.number_format) for c in row] for row in sheet.iter_rows()]
+              c.number_format, c.hyperlink and c.hyperlink.target, c.font.underline) for c in row]
+            for row in sheet.iter_rows()]
 
 
 def test_a_table_written_in_bulk_reads_back_as_the_cells_written_row_by_row(tmp_path, monkeypatch):
@@ -60,6 +63,8 @@ def test_a_table_written_in_bulk_reads_back_as_the_cells_written_row_by_row(tmp_
     assert formula[1:4] == ("s", None, True)
     assert {row[0][2] for row in bulk[3:-1]} == {"00FFC7CE", "00FFEB9C", "00DDEBF7", None}
     assert any(row[3][4] == "DD/MM/YYYY" and isinstance(row[3][0], dt.datetime) for row in bulk)
+    assert [row[6][5:] for row in bulk[3:6]] == [(None, None), ("etablissements/1.xlsx", "single"),
+                                                 ("etablissements/2.xlsx", "single")]
     assert bulk[-1][0][0].startswith("… et 7 lignes de plus")
 
 
@@ -67,7 +72,7 @@ def test_calamine_reads_the_bulk_table(tmp_path, monkeypatch):
     path = _write(tmp_path / "bloc.xlsx", True, monkeypatch)
     rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Table").to_python()
     body = rows[3:3 + ROWS]
-    columns, _ = _table()
+    columns, _, _ = _table()
     # Characters XML cannot hold are dropped, and a blank text is an empty cell, as openpyxl writes them.
     assert [row[1] for row in body] == [
         "" if text is None or not text.strip() else text.replace("\x01", "").replace("\x1f", "")

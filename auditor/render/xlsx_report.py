@@ -14,7 +14,10 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from openpyxl.chart import LineChart, Reference
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -99,14 +102,18 @@ def _summary_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
         ("Comptes rattachés", 10), ("Erreurs", 9), ("Avertissements", 14), ("Informations", 13),
         ("Conforme", 10), *follow_columns, ("Rapport de l'établissement", 30),
     ], rows=len(table), freeze_columns=2)
-    overdue = result.follow_up.scores.set_index("finess")["overdue"] if followed else None
-    for row in table.itertuples(index=False):
-        follow = ([_int(row.score), _int(row.change), int(overdue.get(row.finess, 0))] if followed else [])
-        cells = sheet.append([row.finess, row.name, row.department, bool(row.in_referential), bool(row.closed),
-                              int(row.accounts), int(row.error), int(row.warning), int(row.info),
-                              bool(row.compliant), *follow, None if pd.isna(row.bundle) else "ouvrir"])
-        if not pd.isna(row.bundle):
-            cells[-1].hyperlink = row.bundle.replace(".html", ".xlsx")
+    follow = []
+    if followed:
+        overdue = result.follow_up.scores.set_index("finess")["overdue"]
+        follow = [[_int(v) for v in table["score"]], [_int(v) for v in table["change"]],
+                  table["finess"].map(overdue).fillna(0).astype(int).tolist()]
+    links = [None if pd.isna(bundle) else bundle.replace(".html", ".xlsx") for bundle in table["bundle"]]
+    sheet.append_table([
+        table["finess"].tolist(), table["name"].tolist(), table["department"].tolist(),
+        table["in_referential"].astype(bool).tolist(), table["closed"].astype(bool).tolist(),
+        *(table[column].astype(int).tolist() for column in ("accounts", "error", "warning", "info")),
+        table["compliant"].astype(bool).tolist(), *follow, [None if link is None else "ouvrir" for link in links],
+    ], link_column=10 + len(follow), links=links)
     sheet.close()
 
 
@@ -162,12 +169,14 @@ def _access_review_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
         sheet.append([None, too_large_note(len(review))])
         sheet.close()
         return
-    for row in review.itertuples(index=False):
-        held = set(row.rights.split(" | ")) if row.rights else set()
-        sheet.append([*([] if scope.director else [row.finess, row.establishment]), row.account, row.name,
-                      row.function, row.category, row.units, row.roles, row.findings, None, None,
-                      *(TICK if right in held else None for right in rights),
-                      *([review_reference(as_of, row.finess, row.account)] if reference else [])])
+    blank = [None] * len(review)  # the decision and the comment: the director's to fill in
+    references = [[review_reference(as_of, finess, account)
+                   for finess, account in zip(review["finess"], review["account"])]] if reference else []
+    sheet.append_table([
+        *(list(review[column]) for column in ([] if scope.director else ["finess", "establishment"])),
+        *(list(review[column]) for column in ("account", "name", "function", "category", "units", "roles",
+                                              "findings")),
+        blank, blank, *_ticks(review["rights"], rights), *references])
     if len(review):
         column = get_column_letter(len(where) + 8)
         first = sheet.header_row + 1
@@ -180,6 +189,19 @@ def _access_review_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
         decision.add(f"{column}{first}:{column}{first + len(review) - 1}")
         sheet.sheet.data_validations.append(decision)  # write-only sheets have no add_data_validation()
     sheet.close()
+
+
+def _ticks(held: pd.Series, rights: list[str]) -> list[list[str | None]]:
+    """For each right, a column ticked where the row's rights (joined with " | ") hold it."""
+    lists = pc.split_pattern(pa.array(held, type=pa.large_string(), from_pandas=True).fill_null(""), " | ")
+    items = pc.list_flatten(lists)
+    rows = pc.list_parent_indices(lists).to_numpy()
+    columns = []
+    for right in rights:
+        ticked = np.zeros(len(held), dtype=bool)
+        ticked[rows[pc.equal(items, right).to_numpy(zero_copy_only=False)]] = True
+        columns.append(np.where(ticked, TICK, None).tolist())
+    return columns
 
 
 def _rules_sheet(book: Book, result: AuditResult, scope: Scope) -> None:

@@ -26,6 +26,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.hyperlink import Hyperlink
 
 from ..text import french_number
 from . import xlsx_rows
@@ -39,6 +40,7 @@ SEVERITY_FILLS = {
 HEADER_FONT = Font(bold=True)
 TITLE_FONT = Font(bold=True, size=13)
 HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
+LINK_FONT = Font(color="0563C1", underline="single")  # Excel's own hyperlink style
 WRAP = Alignment(wrap_text=True, vertical="top")
 TOP = Alignment(vertical="top")
 HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="center")
@@ -132,22 +134,34 @@ class Sheet:
         sheet.oddFooter.right.text = "Page &P / &N"
 
     def append_table(self, columns: Sequence[Sequence], severity_column: int | None = None,
-                     severities: Sequence[str] | None = None) -> None:
-        """Rows given as columns (lists of equal length), the severity of each row filling `severity_column`.
+                     severities: Sequence[str] | None = None, link_column: int | None = None,
+                     links: Sequence[str | None] | None = None) -> None:
+        """Rows given as columns (sequences of equal length): the severity of each row fills
+        `severity_column`, and `links` (a target or None per row) make `link_column` a hyperlink.
 
         A long table (no wrapping) is written in bulk; a short one row by row, wrapped and sized.
         """
         count = len(columns[0]) if columns else 0
+        first_row = self.rows + 1
         if self.wrapped or count <= WRAP_MAX_ROWS:
-            for values, severity in zip(zip(*columns), repeat(None) if severities is None else severities):
-                self.append(values, severity_column, severity)
-            return
-        frame = pd.DataFrame({number: _typed(values) for number, values in enumerate(columns)})
-        styles = {}
-        if severity_column is not None and severities is not None:
-            fills = {severity: self._style_id(fill=fill) for severity, fill in SEVERITY_FILLS.items()}
-            styles[severity_column] = pd.Series(severities, dtype=object).map(fills).fillna(0).to_numpy(dtype=int)
-        self._write_bulk(frame, styles)
+            for values, severity, link in zip(zip(*columns), repeat(None) if severities is None else severities,
+                                              repeat(None) if links is None else links):
+                self.append(values, severity_column, severity, link_column=link_column if link else None)
+        else:
+            frame = pd.DataFrame({number: _typed(values) for number, values in enumerate(columns)})
+            styles = {}
+            if severity_column is not None and severities is not None:
+                fills = {severity: self._style_id(fill=fill) for severity, fill in SEVERITY_FILLS.items()}
+                styles[severity_column] = pd.Series(severities, dtype=object).map(fills).fillna(0).to_numpy(int)
+            if links is not None:
+                styles[link_column] = np.where(pd.Series(links, dtype=object).notna(), self._style_id(font=LINK_FONT),
+                                               0)
+            self._write_bulk(frame, styles)
+        if links is not None:
+            letter = get_column_letter(link_column + 1)
+            # openpyxl writes a write-only sheet's hyperlinks from this list when it closes the sheet.
+            self.sheet._hyperlinks.extend(Hyperlink(ref=f"{letter}{first_row + number}", target=target)
+                                          for number, target in enumerate(links) if target is not None)
 
     def _write_bulk(self, frame: pd.DataFrame, styles: dict[int, np.ndarray]) -> None:
         # Styles are numbered now, before openpyxl writes the stylesheet; the rows when the book is saved.
@@ -166,7 +180,9 @@ class Sheet:
             setattr(cell, name, value)
         return cell.style_id
 
-    def append(self, values: Iterable, severity_column: int | None = None, severity: str | None = None):
+    def append(self, values: Iterable, severity_column: int | None = None, severity: str | None = None,
+               link_column: int | None = None):
+        """One row; `link_column` is shown as a link (its target: see append_table)."""
         # Plain values where they are safe: a styled cell costs several times a plain one.
         values = list(values)
         if self.bulk:  # rows after bulk ones go the same way, to stay in order
@@ -187,6 +203,10 @@ class Sheet:
             if not isinstance(row[severity_column], Cell):
                 row[severity_column] = safe_cell(self.sheet, row[severity_column])
             row[severity_column].fill = SEVERITY_FILLS[severity]
+        if link_column is not None:
+            if not isinstance(row[link_column], Cell):
+                row[link_column] = safe_cell(self.sheet, row[link_column])
+            row[link_column].font = LINK_FONT
         self.sheet.append(row)
         self.rows += 1
         return row
