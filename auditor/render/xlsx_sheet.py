@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import tempfile
+from copy import copy
 from itertools import repeat
 from pathlib import Path
 from typing import BinaryIO, Iterable, Sequence
@@ -25,6 +26,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 
@@ -61,6 +63,25 @@ class Book:
     def __init__(self):
         self.workbook = Workbook(write_only=True)
         self.sheets: list[Sheet] = []
+        self._styles: dict[tuple, StyleArray] = {}
+
+    def style(self, cell: WriteOnlyCell, *, font: Font | None = None, fill: PatternFill | None = None,
+              alignment: Alignment | None = None) -> WriteOnlyCell:
+        """`cell` with these styles (this module's constants), numbered once per workbook.
+
+        openpyxl looks a style object up by its hash each time one is set: a quarter of the time of
+        a director's workbook went there.
+        """
+        key = (id(font), id(fill), id(alignment), tuple(cell._style or ()))
+        numbers = self._styles.get(key)
+        if numbers is None:
+            for name, value in (("font", font), ("fill", fill), ("alignment", alignment)):
+                if value is not None:
+                    setattr(cell, name, value)
+            self._styles[key] = copy(cell._style)
+        else:
+            cell._style = copy(numbers)  # the numbers openpyxl gave the same styles on an earlier cell
+        return cell
 
     def save(self, path: Path) -> None:
         if not any(sheet.bulk for sheet in self.sheets):
@@ -85,6 +106,7 @@ class Sheet:
         view; `vertical_headers`: the last columns' headers written upwards (narrow tick columns);
         `hidden_columns`: the last columns hidden (checks for the tool, not for people)."""
         self.sheet = book.workbook.create_sheet(title)
+        self.book = book
         book.sheets.append(self)
         self.width = len(columns)
         self.widths = [width for _, width in columns]
@@ -99,18 +121,15 @@ class Sheet:
         self.sheet.freeze_panes = f"{get_column_letter(freeze_columns + 1)}{self.header_row + 1}"
         self._print_setup(scope, as_of)
         for number, line in enumerate(intro):
-            cell = safe_cell(self.sheet, line)
-            cell.font = TITLE_FONT if number == 0 else HEADER_FONT
-            self.sheet.append([cell])
+            font = TITLE_FONT if number == 0 else HEADER_FONT
+            self.sheet.append([book.style(safe_cell(self.sheet, line), font=font)])
         if intro:
             self.sheet.append([])
         header = []
         vertical_from = self.width - vertical_headers
         for index, (name, _) in enumerate(columns):
-            cell = WriteOnlyCell(self.sheet, value=name)
-            cell.font, cell.fill = HEADER_FONT, HEADER_FILL
-            cell.alignment = VERTICAL_HEADER if index >= vertical_from else HEADER_ALIGNMENT
-            header.append(cell)
+            header.append(book.style(WriteOnlyCell(self.sheet, value=name), font=HEADER_FONT, fill=HEADER_FILL,
+                                     alignment=VERTICAL_HEADER if index >= vertical_from else HEADER_ALIGNMENT))
         vertical = [len(name) for name, _ in columns[vertical_from:]]
         self._set_height(self.header_row, max([_lines(name, width) * ROW_POINTS for name, width in columns]
                                               + [length * 6 + 10 for length in vertical]))
@@ -193,23 +212,24 @@ class Sheet:
             lines = max((_lines(values[i], self.widths[i]) for i in self.wrapped if i < len(values)), default=1)
             if lines > 1:
                 self._set_height(self.rows + 1, lines * ROW_POINTS)
-        if lines > 1:  # a tall row: every cell reads from the top, level with the wrapped texts
-            row = [_aligned(self.sheet, value, WRAP if index in self.wrapped else TOP)
+        if lines > 1:  # a tall row: every value reads from the top, level with the wrapped texts
+            row = [self.book.style(safe_cell(self.sheet, value), alignment=WRAP) if index in self.wrapped
+                   else None if value is None  # an empty cell outside long texts is not written at all
+                   else self.book.style(safe_cell(self.sheet, value), alignment=TOP)
                    for index, value in enumerate(values)]
         else:
-            row = [_aligned(self.sheet, value, WRAP) if index in self.wrapped else safe_value(self.sheet, value)
-                   for index, value in enumerate(values)]
+            row = [self.book.style(safe_cell(self.sheet, value), alignment=WRAP) if index in self.wrapped
+                   else safe_value(self.sheet, value) for index, value in enumerate(values)]
         if severity_column is not None and severity in SEVERITY_FILLS:
-            if not isinstance(row[severity_column], Cell):
-                row[severity_column] = safe_cell(self.sheet, row[severity_column])
-            row[severity_column].fill = SEVERITY_FILLS[severity]
+            row[severity_column] = self.book.style(self._cell(row[severity_column]), fill=SEVERITY_FILLS[severity])
         if link_column is not None:
-            if not isinstance(row[link_column], Cell):
-                row[link_column] = safe_cell(self.sheet, row[link_column])
-            row[link_column].font = LINK_FONT
+            row[link_column] = self.book.style(self._cell(row[link_column]), font=LINK_FONT)
         self.sheet.append(row)
         self.rows += 1
         return row
+
+    def _cell(self, value) -> WriteOnlyCell:
+        return value if isinstance(value, Cell) else safe_cell(self.sheet, value)
 
     def room(self) -> int:
         """How many more rows fit, the last one kept for a note on what did not (see left_out)."""
@@ -252,12 +272,6 @@ def _lines(value, width: int) -> int:
         return 1
     per_line = max(width * 1.1, 1)  # a column of width w holds a little more than w average characters
     return sum(max(1, math.ceil(len(line) / per_line)) for line in value.split("\n"))
-
-
-def _aligned(sheet, value, alignment: Alignment):
-    cell = safe_cell(sheet, value)
-    cell.alignment = alignment
-    return cell
 
 
 def safe_value(sheet, value):
