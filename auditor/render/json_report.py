@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pandas as pd
 from .. import __version__
 from ..engine import AuditResult
 from ..errors import AuditError
-from ..findings import SEVERITIES
+from ..findings import SEVERITIES, Finding
 from .output import atomic_path
 
 SCHEMA_VERSION = 1
@@ -53,10 +54,10 @@ def report_data(result: AuditResult) -> dict:
             }
             for row in establishments.itertuples(index=False)
         ],
-        "findings": [f.as_dict() for f in result.findings],
-        # vars(), not asdict(): the fields are plain values, and asdict's deep copy of 100,000 issues takes seconds.
-        "input_issues": [dict(vars(issue)) for issue in result.input_issues],
-        "sources": [dict(vars(source)) for source in result.sources],
+        # The objects themselves: each becomes a dict only while it is written (see write_json).
+        "findings": result.findings,
+        "input_issues": result.input_issues,
+        "sources": result.sources,
         "waivers": waiver_data(result),
         "follow_up": follow_up_data(result),
     }
@@ -104,12 +105,24 @@ def waiver_data(result: AuditResult) -> dict | None:
 
 def write_json(result: AuditResult, target: Path) -> Path:
     with atomic_path(target) as temporary:
-        # orjson, not json: 0.2 s instead of 1.7 s for a national run's 400,000 findings (UTF-8, compact).
-        Path(temporary).write_bytes(orjson.dumps(report_data(result), default=_plain))
+        Path(temporary).write_bytes(to_json(report_data(result)))
     return target
 
 
+def to_json(data) -> bytes:
+    """orjson, not json: 0.2 s instead of 1.7 s for a national run's 400,000 findings (UTF-8, compact).
+
+    Findings, issues and sources stay objects in `data`: a dict of 400,000 findings' dicts held at
+    once took 300 MB more than each finding's dict made as orjson reaches it.
+    """
+    return orjson.dumps(data, default=_plain, option=orjson.OPT_PASSTHROUGH_DATACLASS)
+
+
 def _plain(value):
+    if isinstance(value, Finding):
+        return value.as_dict()
+    if dataclasses.is_dataclass(value):
+        return vars(value)  # not asdict(): the fields are plain values, and its deep copy takes seconds
     if value is pd.NA or value is pd.NaT:
         return None
     if hasattr(value, "item"):
