@@ -15,7 +15,7 @@ import pandas as pd
 
 from .context import AuditContext
 from .findings import Finding
-from .frames import as_text, join_within
+from .frames import TEXT, as_text, join_within
 
 COLUMNS = ["finess", "establishment", "account", "name", "function", "category", "units", "roles", "rights",
            "findings"]
@@ -44,7 +44,7 @@ def too_large_note(rows: int) -> str:
 def build_access_review(ctx: AuditContext, findings: list[Finding]) -> pd.DataFrame:
     attachments = ctx.attachments
     active = attachments[attachments["state"].eq("active")]
-    rights = ctx.attachment_rights.drop_duplicates(["attachment", "right"])
+    rights = ctx.attachment_rights.drop_duplicates(["attachment", "right"]).astype({"right": TEXT})
     rights_order = {right: index for index, right in enumerate(ctx.catalogue.rights)}
     rights = rights.assign(label=rights["right"].map(ctx.catalogue.rights),
                            order=rights["right"].map(rights_order)).sort_values(["attachment", "order"])

@@ -82,12 +82,17 @@ class AuditContext:
 
     @cached_property
     def attachment_rights(self) -> pd.DataFrame:
-        """(attachment, right, role): each right an account has in an establishment, and the role giving it."""
-        grants = pd.DataFrame(
-            [(role.name, right) for role in self.catalogue.roles.values() for right in role.rights],
-            columns=["role", "right"],
-        )
-        return self.attachment_roles.merge(grants, on="role")
+        """(attachment, right, role): each right an account has in an establishment, and the role giving it.
+
+        Role and right are categories (names sorted): nationally this table has 3.6 million rows,
+        300 MB as text and 30 MB so.
+        """
+        pairs = [(role.name, right) for role in self.catalogue.roles.values() for right in role.rights]
+        roles = pd.CategoricalDtype(sorted({role for role, _ in pairs}))
+        grants = pd.DataFrame(pairs, columns=["role", "right"]).astype(
+            {"role": roles, "right": pd.CategoricalDtype(sorted({right for _, right in pairs}))})
+        held = self.attachment_roles.astype({"role": roles})  # a role giving no right has no category
+        return held.merge(grants, on="role")
 
     def has_right(self, rights: set[str]) -> pd.Series:
         """Mask over attachments: at least one of these rights through the roles held there."""

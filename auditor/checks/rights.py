@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..findings import SEVERITIES, SEVERITY_LABELS
-from ..frames import join_within, lookup
+from ..frames import TEXT, join_within, lookup
 from . import Param, account_hits, check, lookup_text
 
 MEDICAL = "medical_information"
@@ -22,8 +22,8 @@ NOMINATIVE = {"dashboard_nominative", "declare_notification", "answer_notificati
 def _roles_giving(ctx, rights: set[str]) -> pd.Series:
     """Per attachment, the roles held that give one of `rights`, joined for a message."""
     table = ctx.attachment_rights
-    giving = table[table["right"].isin(rights)].drop_duplicates(["attachment", "role"]).sort_values("role")
-    return join_within(giving, "attachment", "role", " », « ")
+    giving = table[table["right"].isin(rights)].drop_duplicates(["attachment", "role"])
+    return join_within(giving.astype({"role": TEXT}).sort_values("role"), "attachment", "role", " », « ")
 
 
 @check(
