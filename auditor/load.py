@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import cells, rpps_directory
 from .catalogue import Catalogue, KindSpec
@@ -433,13 +435,16 @@ def _data_rows(path: Path, grid: Grid, header_index: int, spec: KindSpec):
     frame = _concat(parts)
     kept_lines = lines[~drop] if len(cells) else lines
     for name in labels:
-        too_long = frame[name].str.len().gt(MAX_CELL_CHARS).fillna(False)
-        for index in frame.index[too_long]:  # only the rare long cells are visited
-            issues.append(InputIssue(file, int(kept_lines[index]), labels[name],
-                                     f"cellule très longue ({len(frame.at[index, name])} caractères) : "
-                                     f"tronquée à {MAX_CELL_CHARS}", "warning"))
-        if too_long.any():
+        # A cell has at least as many bytes as characters: most columns are done with one maximum.
+        if len(frame) and (pc.max(pc.binary_length(pa.array(frame[name].array))).as_py() or 0) > MAX_CELL_CHARS:
+            too_long = frame[name].str.len().gt(MAX_CELL_CHARS).fillna(False)
+            for index in frame.index[too_long]:  # only the rare long cells are visited
+                issues.append(InputIssue(file, int(kept_lines[index]), labels[name],
+                                         f"cellule très longue ({len(frame.at[index, name])} caractères) : "
+                                         f"tronquée à {MAX_CELL_CHARS}", "warning"))
             frame.loc[too_long, name] = frame.loc[too_long, name].str.slice(0, MAX_CELL_CHARS)
+        if not body.controls:
+            continue
         # Control characters (NUL, ESC…) would reach the reports raw: XML refuses them, a terminal obeys them.
         controlled = frame[name].str.contains(_CONTROL_CHARACTERS.pattern, regex=True).fillna(False)
         if controlled.any():

@@ -52,6 +52,8 @@ class Body:
 
     cells: pd.DataFrame
     lines: np.ndarray  # line number of each row in the file
+    # False when the whole file was found free of control characters: no cell needs looking at.
+    controls: bool = True
 
 
 @dataclass
@@ -271,9 +273,10 @@ def _arrow_body(text: str, separator: str, skip_records: int, width: int, first_
         return "skip"
 
     names = [str(i) for i in range(width)]
+    encoded = text.encode("utf-8")
     try:
         table = pacsv.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+            io.BytesIO(encoded),
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=skip_records, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=separator, newlines_in_values=True, ignore_empty_lines=False,
                                               invalid_row_handler=on_irregular),
@@ -291,7 +294,19 @@ def _arrow_body(text: str, separator: str, skip_records: int, width: int, first_
     lines = first_line + np.arange(table.num_rows) + np.concatenate(([0], np.cumsum(breaks)[:-1]))
     cells = table.to_pandas(types_mapper={pa.string(): TEXT}.get)
     cells.columns = range(width)
-    return Body(cells, lines.astype(np.int64))
+    return Body(cells, lines.astype(np.int64), _holds_controls(encoded, text))
+
+
+# The control characters the loader removes from cells (load._CONTROL_CHARACTERS): those of one byte,
+# and every other byte, deleted to see whether any of the former is left.
+_CONTROL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_OTHER_BYTES = bytes(sorted(set(range(256)) - set(_CONTROL_BYTES)))
+
+
+def _holds_controls(encoded: bytes, text: str) -> bool:
+    """Whether a control character is anywhere in the file: one pass over its bytes (0.1 s for
+    a national export, where a pattern searched in each column took 1.2 s)."""
+    return bool(encoded.translate(None, _OTHER_BYTES)) or any(c in text for c in "\x85\u2028\u2029")
 
 
 def _python_body(path: Path, text: str, separator: str, skip: int, after: int) -> Body:
