@@ -285,7 +285,7 @@ def _arrow_body(text: str, separator: str, skip_records: int, width: int, first_
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    if irregular or any((pc.max(pc.utf8_length(col)).as_py() or 0) > MAX_CSV_FIELD_CHARS for col in table.columns):
+    if irregular or any(_longest(column) > MAX_CSV_FIELD_CHARS for column in table.columns):
         return None
     # A quoted line break makes a row span several lines of the file.
     breaks = np.zeros(table.num_rows, dtype=np.int64)
@@ -295,6 +295,13 @@ def _arrow_body(text: str, separator: str, skip_records: int, width: int, first_
     cells = table.to_pandas(types_mapper={pa.string(): TEXT}.get)
     cells.columns = range(width)
     return Body(cells, lines.astype(np.int64), _holds_controls(encoded, text))
+
+
+def _longest(column: pa.ChunkedArray) -> int:
+    """The most characters in a cell; counted only where the most bytes (never fewer) pass the limit."""
+    if (pc.max(pc.binary_length(column)).as_py() or 0) <= MAX_CSV_FIELD_CHARS:
+        return 0
+    return pc.max(pc.utf8_length(column)).as_py() or 0
 
 
 # The control characters the loader removes from cells (load._CONTROL_CHARACTERS): those of one byte,
