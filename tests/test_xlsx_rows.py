@@ -1,18 +1,18 @@
-"""A long table is written in bulk (auditor/render/xlsx_rows.py): the same cells as openpyxl writes row by row.
+"""A sheet's rows are written by auditor/render/xlsx_rows.py: the same cells as openpyxl writes.
 
-The same hostile table goes through both ways; openpyxl, python-calamine and LibreOffice read the
-bulk one back.
+The same hostile table goes through both ways of xlsx_rows (row by row, and column by column for a
+long table) and through openpyxl's own cells; openpyxl, python-calamine and LibreOffice read them back.
 """
 
 import datetime as dt
 import subprocess
 
 import pytest
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 from python_calamine import CalamineWorkbook
 
 from auditor.render import xlsx_sheet
-from auditor.render.xlsx_sheet import Book
+from auditor.render.xlsx_sheet import LINK_FONT, SEVERITY_FILLS, TOP, WRAP, Book, safe_cell
 from tests.test_rendering import SOFFICE
 
 TEXTS = ["=1+1", "+33 6 12", "-", "@SOMME(A1)", "\tTAB", "#N/A", "a\x01b\x1fc", "<b>Tom & Jerry</b>",
@@ -46,26 +46,64 @@ def _write(path, bulk: bool, monkeypatch):
     return path
 
 
+def _reference(path):
+    """The table as openpyxl writes it from its own cells (safe_cell, the severity's fill, the link's font)."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Table")
+    columns, severities, links = _table()
+    for values, severity, link in zip(zip(*columns), severities, links):
+        cells = [safe_cell(sheet, value) for value in values]
+        if severity in SEVERITY_FILLS:
+            cells[0].fill = SEVERITY_FILLS[severity]
+        if link:
+            cells[6].font = LINK_FONT
+        sheet.append(cells)
+    workbook.save(path)
+    return path
+
+
 def _cells(path):
     sheet = load_workbook(path)["Table"]
     return [[(c.value, c.data_type, c.fill.fgColor.rgb if c.fill.fill_type else None, c.quotePrefix,
-              c.number_format, c.hyperlink and c.hyperlink.target, c.font.underline) for c in row]
-            for row in sheet.iter_rows()]
+              c.number_format, c.font.underline) for c in row] for row in sheet.iter_rows()]
 
 
-def test_a_table_written_in_bulk_reads_back_as_the_cells_written_row_by_row(tmp_path, monkeypatch):
-    by_row = _cells(_write(tmp_path / "rang.xlsx", False, monkeypatch))
-    bulk = _cells(_write(tmp_path / "bloc.xlsx", True, monkeypatch))
-    assert len(bulk) == 3 + ROWS + 1  # title, blank line, header, the rows, the note
-    assert bulk == by_row
-    # What the comparison covers: formulas kept as text with the quote prefix, fills, dates.
-    formula = next(row[1] for row in bulk if row[1][0] == "=1+1")
+def _links(path):
+    sheet = load_workbook(path)["Table"]
+    return {cell.row: cell.hyperlink.target for row in sheet.iter_rows() for cell in row if cell.hyperlink}
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["ligne par ligne", "colonne par colonne"])
+def test_a_table_reads_back_as_the_cells_openpyxl_writes(tmp_path, monkeypatch, bulk):
+    reference = _cells(_reference(tmp_path / "openpyxl.xlsx"))
+    path = _write(tmp_path / "table.xlsx", bulk, monkeypatch)
+    written = _cells(path)
+    assert len(written) == 3 + ROWS + 1  # title, blank line, header, the rows, the note
+    assert written[3:-1] == reference
+    # What the comparison covers: formulas kept as text with the quote prefix, fills, dates, links.
+    formula = next(row[1] for row in written if row[1][0] == "=1+1")
     assert formula[1:4] == ("s", None, True)
-    assert {row[0][2] for row in bulk[3:-1]} == {"00FFC7CE", "00FFEB9C", "00DDEBF7", None}
-    assert any(row[3][4] == "DD/MM/YYYY" and isinstance(row[3][0], dt.datetime) for row in bulk)
-    assert [row[6][5:] for row in bulk[3:6]] == [(None, None), ("etablissements/1.xlsx", "single"),
-                                                 ("etablissements/2.xlsx", "single")]
-    assert bulk[-1][0][0].startswith("… et 7 lignes de plus")
+    assert {row[0][2] for row in written[3:-1]} == {"00FFC7CE", "00FFEB9C", "00DDEBF7", None}
+    assert any(row[3][4] == "DD/MM/YYYY" and isinstance(row[3][0], dt.datetime) for row in written)
+    assert [row[6][5] for row in written[3:6]] == [None, "single", "single"]
+    assert _links(path) == {4 + n: f"etablissements/{n}.xlsx" for n in range(ROWS) if n % 3}
+    assert written[-1][0][0].startswith("… et 7 lignes de plus")
+
+
+def test_a_short_table_wraps_long_texts_and_sizes_their_rows(tmp_path):
+    book = Book()
+    sheet = xlsx_sheet.Sheet(book, "Table", [("Nom", 12), ("Texte", 40)], scope="Région", as_of="01/11/2026",
+                             rows=3)
+    for values in (("a", "x" * 100), ("b", None), (None, "court")):
+        sheet.append(values)
+    sheet.close()
+    book.save(tmp_path / "t.xlsx")
+    table = load_workbook(tmp_path / "t.xlsx")["Table"]
+    assert table.row_dimensions[2].height == 45  # 100 characters in a column 40 wide: three lines
+    assert (table["A2"].alignment.vertical, table["B2"].alignment.wrap_text) == (TOP.vertical, WRAP.wrap_text)
+    assert table.row_dimensions[3].height is None and table["A3"].alignment.vertical is None
+    assert table["B3"].value is None and table["B3"].alignment.wrap_text  # what is typed there wraps
+    assert table["A4"].value is None and table["B4"].value == "court"
 
 
 def test_calamine_reads_the_bulk_table(tmp_path, monkeypatch):

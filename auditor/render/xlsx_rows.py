@@ -1,19 +1,22 @@
-"""The rows of a long sheet as SpreadsheetML, built column by column in Arrow.
+"""A sheet's rows as SpreadsheetML, written without openpyxl's cell objects.
 
-openpyxl serialises a cell in about five microseconds: a national findings
-sheet (400,000 rows of 13 cells) took 30 s that way. Here each column becomes
-an array of `<c>` elements in a few vectorised passes (escaping, whitespace,
-styles), the columns are joined into `<row>` elements, and the bytes are
-written as they are. The cells are the ones openpyxl would write for the same
-values through xlsx_sheet.safe_value (inline strings, numbers, date serials),
-which tests/test_xlsx_rows.py checks by reading both back.
-
-Only plain tables take this way: no wrapped text, no row heights, no
-hyperlinks (see Sheet.append_table).
+openpyxl builds and serialises an object per cell, ten microseconds and more:
+a national findings sheet (400,000 rows of 13 cells) took 30 s that way, and a
+director's workbook spent half its time there. Here:
+- a short table's rows are formatted as text, a row at a time (`row_xml`);
+- a long one's are built column by column in Arrow (`Rows`): each column an
+  array of `<c>` elements made in a few vectorised passes (escaping,
+  whitespace, styles), joined into `<row>` elements.
+openpyxl still writes everything else (styles, print setup, filters), and the
+rows are spliced into its sheets (`splice`). The cells are the ones openpyxl
+writes for the same values through xlsx_sheet.safe_cell (inline strings,
+numbers, date serials), which tests/test_xlsx_rows.py checks by reading both.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable
@@ -23,8 +26,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from openpyxl.cell.cell import ERROR_CODES
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import to_excel
 
 # zlib's fastest level: a national findings sheet is 600 MB of XML, deflated in 2 s instead of 4 s
 # at the default level, for a file a third larger.
@@ -32,8 +36,46 @@ COMPRESSION = 1
 CHUNK_ROWS = 50_000  # rows built at once: bounds the memory of the intermediate arrays
 EXCEL_EPOCH = np.datetime64("1899-12-30", "D")  # day 0 of Excel's date serials (1900 system, as openpyxl)
 ILLEGAL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"  # openpyxl's ILLEGAL_CHARACTERS_RE: not allowed in XML
-FORMULA_START = r"^[=+\-@\t\r]"  # xlsx_sheet.FORMULA_TRIGGERS, as a pattern
+# Text a spreadsheet would take for a formula: stored as text, with the quote prefix.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = r"^[=+\-@\t\r]"  # the same, as a pattern
+ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 NULL = pa.scalar(None, pa.large_string())
+
+
+def cell_body(value) -> tuple[str | None, str]:
+    """What follows `<c r="..." s="..."` for one value (None: no cell), and what the value needs of
+    the cell's style: "" nothing, "text" the quote prefix (a formula-like text), "date" a date format."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None, ""
+    if isinstance(value, bool):
+        value = "oui" if value else "non"
+    if isinstance(value, int):
+        return f' t="n"><v>{value}</v></c>', ""
+    if isinstance(value, float):
+        return (None, "") if not math.isfinite(value) else (f' t="n"><v>{value:.16g}</v></c>', "")
+    if isinstance(value, dt.date):
+        return f' t="n"><v>{to_excel(value):.16g}</v></c>', "date"
+    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
+    if not text:
+        return ' t="inlineStr"/>', ""
+    stripped = text.strip()
+    opening = '<t xml:space="preserve">' if stripped and stripped != text else "<t>"  # as openpyxl's whitespace()
+    needs = "text" if text.startswith(FORMULA_TRIGGERS) or text in ERROR_CODES else ""
+    return f' t="inlineStr"><is>{opening}{text.translate(ESCAPES)}</t></is></c>', needs
+
+
+def cell_xml(reference: str, style: int, body: str | None) -> str:
+    """One `<c>` element ("" for an empty cell without style)."""
+    if body is None:
+        return f'<c r="{reference}" s="{style}"/>' if style else ""
+    return f'<c r="{reference}" s="{style}"{body}' if style else f'<c r="{reference}"{body}'
+
+
+def row_xml(number: int, cells: list[str], height: float | None = None) -> str:
+    """One `<row>` element; `height` in points for a row of wrapped text."""
+    size = f' ht="{height:g}" customHeight="1"' if height else ""
+    return f'<row r="{number}"{size}>{"".join(cells)}</row>'
 
 
 @dataclass
@@ -68,7 +110,7 @@ class Rows:
                                                          _s("")))
 
 
-def splice(source: Path, target: Path, rows: dict[str, Callable[[BinaryIO], None]]) -> None:
+def splice(source: Path | BinaryIO, target: Path, rows: dict[str, Callable[[BinaryIO], None]]) -> None:
     """Copy the workbook `source` to `target`, each sheet named in `rows` (its path in the package)
     with the rows its function writes added after the ones it has (a title, a header)."""
     with ZipFile(source) as written, ZipFile(target, "w", ZIP_DEFLATED, allowZip64=True,
@@ -76,7 +118,7 @@ def splice(source: Path, target: Path, rows: dict[str, Callable[[BinaryIO], None
         for info in written.infolist():
             data = written.read(info)
             if info.filename not in rows:
-                spliced.writestr(info, data)
+                spliced.writestr(info.filename, data)
                 continue
             head, end, tail = data.partition(b"</sheetData>")
             if not end:

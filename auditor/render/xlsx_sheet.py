@@ -6,34 +6,37 @@
 - A4 landscape, one page wide, with the report's scope, the audit date and
   "page n / N" in the page header and footer.
 - Long columns (wide ones) wrap; dates are real dates.
-- A long table (past WRAP_MAX_ROWS) is written in bulk, column by column
-  (xlsx_rows.py): the same cells, without openpyxl's cost per cell.
+- openpyxl writes the title, the header and the sheet's settings; the rows are
+  formatted by xlsx_rows.py (a short table row by row, a long one column by
+  column), the same cells without openpyxl's cost per cell.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
-import tempfile
 from copy import copy
 from itertools import repeat
 from pathlib import Path
 from typing import BinaryIO, Iterable, Sequence
+from zipfile import ZIP_STORED, ZipFile
 
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.writer.excel import ExcelWriter
 
 from ..text import french_number
 from . import xlsx_rows
+from .xlsx_rows import FORMULA_TRIGGERS
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 SEVERITY_FILLS = {
     "error": PatternFill("solid", fgColor="FFC7CE"),
     "warning": PatternFill("solid", fgColor="FFEB9C"),
@@ -58,12 +61,13 @@ EXCEL_MAX_ROWS = 1_048_576  # a sheet's last row: rows written past it make a wo
 
 
 class Book:
-    """A write-only workbook whose long tables are written in bulk when it is saved."""
+    """A write-only workbook: openpyxl writes its sheets' frames, xlsx_rows their rows (see save)."""
 
     def __init__(self):
         self.workbook = Workbook(write_only=True)
         self.sheets: list[Sheet] = []
         self._styles: dict[tuple, StyleArray] = {}
+        self._style_ids: dict[tuple, int] = {}
 
     def style(self, cell: WriteOnlyCell, *, font: Font | None = None, fill: PatternFill | None = None,
               alignment: Alignment | None = None) -> WriteOnlyCell:
@@ -83,16 +87,29 @@ class Book:
             cell._style = copy(numbers)  # the numbers openpyxl gave the same styles on an earlier cell
         return cell
 
+    def style_id(self, *, font: Font | None = None, fill: PatternFill | None = None,
+                 alignment: Alignment | None = None, needs: str = "") -> int:
+        """The number of a cell style in the workbook's stylesheet (0: none), which openpyxl writes
+        when the book is saved. `needs`: "text" (the quote prefix) or "date" (see xlsx_rows.cell_body)."""
+        key = (id(font), id(fill), id(alignment), needs)
+        number = self._style_ids.get(key)
+        if number is None:
+            cell = self.style(WriteOnlyCell(self.workbook.worksheets[0]), font=font, fill=fill, alignment=alignment)
+            if needs == "text":
+                cell.quotePrefix = True
+            elif needs == "date":
+                cell.number_format = DATE_FORMAT
+            number = self._style_ids[key] = cell.style_id
+        return number
+
     def save(self, path: Path) -> None:
-        if not any(sheet.bulk for sheet in self.sheets):
-            self.workbook.save(path)
-            return
-        with tempfile.TemporaryDirectory(prefix="vt-audit-") as folder:
-            written = Path(folder) / "openpyxl.xlsx"  # every sheet, the long tables without their rows
-            self.workbook.save(written)
-            # A sheet's path in the package (xl/worksheets/sheetN.xml) is numbered by openpyxl's save.
-            xlsx_rows.splice(written, path, {sheet.sheet.path.lstrip("/"): sheet.write_bulk_rows
-                                             for sheet in self.sheets if sheet.bulk})
+        # openpyxl's package, every sheet without the rows of its table, stays in memory uncompressed:
+        # each part is compressed once, when the rows are spliced in.
+        written = io.BytesIO()
+        ExcelWriter(self.workbook, ZipFile(written, "w", ZIP_STORED, allowZip64=True)).save()
+        # A sheet's path in the package (xl/worksheets/sheetN.xml) is numbered by openpyxl's save.
+        xlsx_rows.splice(written, path, {sheet.sheet.path.lstrip("/"): sheet.write_rows
+                                         for sheet in self.sheets if sheet.rows_written})
 
 
 class Sheet:
@@ -135,7 +152,7 @@ class Sheet:
                                               + [length * 6 + 10 for length in vertical]))
         self.sheet.append(header)
         self.rows = self.header_row
-        self.bulk: list[xlsx_rows.Rows] = []  # written when the book is saved
+        self._rows: list[str | xlsx_rows.Rows] = []  # the table's rows, written when the book is saved
 
     def _print_setup(self, scope: str, as_of: str) -> None:
         sheet = self.sheet
@@ -158,7 +175,7 @@ class Sheet:
         """Rows given as columns (sequences of equal length): the severity of each row fills
         `severity_column`, and `links` (a target or None per row) make `link_column` a hyperlink.
 
-        A long table (no wrapping) is written in bulk; a short one row by row, wrapped and sized.
+        A long table (no wrapping) is built column by column; a short one row by row, wrapped and sized.
         """
         count = len(columns[0]) if columns else 0
         first_row = self.rows + 1
@@ -170,66 +187,60 @@ class Sheet:
             frame = pd.DataFrame({number: _typed(values) for number, values in enumerate(columns)})
             styles = {}
             if severity_column is not None and severities is not None:
-                fills = {severity: self._style_id(fill=fill) for severity, fill in SEVERITY_FILLS.items()}
+                fills = {severity: self.book.style_id(fill=fill) for severity, fill in SEVERITY_FILLS.items()}
                 styles[severity_column] = pd.Series(severities, dtype=object).map(fills).fillna(0).to_numpy(int)
             if links is not None:
-                styles[link_column] = np.where(pd.Series(links, dtype=object).notna(), self._style_id(font=LINK_FONT),
-                                               0)
-            self._write_bulk(frame, styles)
+                styles[link_column] = np.where(pd.Series(links, dtype=object).notna(),
+                                               self.book.style_id(font=LINK_FONT), 0)
+            # Styles are numbered now, before openpyxl writes the stylesheet; the rows when the book is saved.
+            self._rows.append(xlsx_rows.Rows(frame, first_row, styles, text_style=self.book.style_id(needs="text"),
+                                             date_style=self.book.style_id(needs="date")))
+            self.rows += count
         if links is not None:
             letter = get_column_letter(link_column + 1)
             # openpyxl writes a write-only sheet's hyperlinks from this list when it closes the sheet.
             self.sheet._hyperlinks.extend(Hyperlink(ref=f"{letter}{first_row + number}", target=target)
                                           for number, target in enumerate(links) if target is not None)
 
-    def _write_bulk(self, frame: pd.DataFrame, styles: dict[int, np.ndarray]) -> None:
-        # Styles are numbered now, before openpyxl writes the stylesheet; the rows when the book is saved.
-        self.bulk.append(xlsx_rows.Rows(frame, self.rows + 1, styles, text_style=self._style_id(quotePrefix=True),
-                                        date_style=self._style_id(number_format=DATE_FORMAT)))
-        self.rows += len(frame)
-
-    def write_bulk_rows(self, out: BinaryIO) -> None:
-        for rows in self.bulk:
-            rows.write(out)
-
-    def _style_id(self, **style) -> int:
-        """The workbook's number for a cell style (openpyxl writes its stylesheet from these)."""
-        cell = WriteOnlyCell(self.sheet)
-        for name, value in style.items():
-            setattr(cell, name, value)
-        return cell.style_id
-
     def append(self, values: Iterable, severity_column: int | None = None, severity: str | None = None,
-               link_column: int | None = None):
+               link_column: int | None = None) -> None:
         """One row; `link_column` is shown as a link (its target: see append_table)."""
-        # Plain values where they are safe: a styled cell costs several times a plain one.
         values = list(values)
-        if self.bulk:  # rows after bulk ones go the same way, to stay in order
-            self._write_bulk(pd.DataFrame({number: _typed([value]) for number, value in enumerate(values)}), {})
-            return None
+        number = self.rows + 1
         lines = 1
         if self.wrapped:  # spreadsheets do not size rows to wrapped text on opening: give each its height
             lines = max((_lines(values[i], self.widths[i]) for i in self.wrapped if i < len(values)), default=1)
-            if lines > 1:
-                self._set_height(self.rows + 1, lines * ROW_POINTS)
-        if lines > 1:  # a tall row: every value reads from the top, level with the wrapped texts
-            row = [self.book.style(safe_cell(self.sheet, value), alignment=WRAP) if index in self.wrapped
-                   else None if value is None  # an empty cell outside long texts is not written at all
-                   else self.book.style(safe_cell(self.sheet, value), alignment=TOP)
-                   for index, value in enumerate(values)]
-        else:
-            row = [self.book.style(safe_cell(self.sheet, value), alignment=WRAP) if index in self.wrapped
-                   else safe_value(self.sheet, value) for index, value in enumerate(values)]
-        if severity_column is not None and severity in SEVERITY_FILLS:
-            row[severity_column] = self.book.style(self._cell(row[severity_column]), fill=SEVERITY_FILLS[severity])
-        if link_column is not None:
-            row[link_column] = self.book.style(self._cell(row[link_column]), font=LINK_FONT)
-        self.sheet.append(row)
+        fill = SEVERITY_FILLS.get(severity)
+        cells = []
+        for index, value in enumerate(values):
+            body, needs = xlsx_rows.cell_body(value)
+            # A wrapped column wraps even empty (what is typed there wraps); in a tall row every value
+            # reads from the top, level with the wrapped texts.
+            alignment = WRAP if index in self.wrapped else TOP if lines > 1 and body is not None else None
+            styled = alignment or needs or index in (severity_column, link_column)
+            style = self.book.style_id(alignment=alignment, needs=needs,
+                                       fill=fill if index == severity_column else None,
+                                       font=LINK_FONT if index == link_column else None) if styled else 0
+            cells.append(xlsx_rows.cell_xml(f"{get_column_letter(index + 1)}{number}", style, body))
+        self._rows.append(xlsx_rows.row_xml(number, cells, min(lines * ROW_POINTS, MAX_ROW_POINTS)
+                                            if lines > 1 else None))
         self.rows += 1
-        return row
 
-    def _cell(self, value) -> WriteOnlyCell:
-        return value if isinstance(value, Cell) else safe_cell(self.sheet, value)
+    @property
+    def rows_written(self) -> bool:
+        return bool(self._rows)
+
+    def write_rows(self, out: BinaryIO) -> None:
+        """The table's rows, in order: rows formatted one by one, and long tables built in Arrow."""
+        texts = []
+        for rows in self._rows:
+            if isinstance(rows, str):
+                texts.append(rows)
+                continue
+            out.write("".join(texts).encode("utf-8"))
+            texts = []
+            rows.write(out)
+        out.write("".join(texts).encode("utf-8"))
 
     def room(self) -> int:
         """How many more rows fit, the last one kept for a note on what did not (see left_out)."""
@@ -251,7 +262,7 @@ class Sheet:
 
 
 def _typed(values: Sequence) -> pd.Series:
-    """A column for xlsx_rows, typed as safe_value would write its cells: numbers, dates, or text."""
+    """A column for xlsx_rows.Rows, typed as safe_cell writes its values: numbers, dates, or text."""
     column = pd.Series(values, dtype=object)
     kind = pd.api.types.infer_dtype(column, skipna=True)
     if kind == "integer":
@@ -272,16 +283,6 @@ def _lines(value, width: int) -> int:
         return 1
     per_line = max(width * 1.1, 1)  # a column of width w holds a little more than w average characters
     return sum(max(1, math.ceil(len(line) / per_line)) for line in value.split("\n"))
-
-
-def safe_value(sheet, value):
-    """`value` ready for a write-only row: a plain value, or a cell where a plain one would be wrong."""
-    if value is None or isinstance(value, (int, float)) and not isinstance(value, bool):
-        return value
-    if (isinstance(value, str) and not value.startswith(FORMULA_TRIGGERS) and value not in ERROR_CODES
-            and not ILLEGAL_CHARACTERS_RE.search(value)):
-        return value
-    return safe_cell(sheet, value)
 
 
 def safe_cell(sheet, value) -> WriteOnlyCell:
