@@ -57,10 +57,24 @@ class AuditContext:
         return attachments
 
     def _long(self, column: str, name: str) -> pd.DataFrame:
-        """(attachment, value) pairs of a per-row column, without repeats."""
-        rows = self.inputs.accounts
-        long = pd.DataFrame({"attachment": self._attachment_of_row, name: rows[column].to_numpy()})
-        return long.explode(name).dropna().drop_duplicates(ignore_index=True)
+        """(attachment, value) pairs of a per-row column (a value or a tuple of them), without repeats,
+        in the order of the rows and of each tuple.
+
+        A national export has a million rows but a dozen distinct role lists and units: the
+        distinct cells are split, and the rows take their items by number (explode and
+        drop_duplicates on the rows took a second).
+        """
+        cell, distinct = pd.factorize(self.inputs.accounts[column])  # -1: an empty cell
+        parts = pd.Series(list(distinct), dtype=object).explode().dropna()  # label: the distinct cell
+        item, items = pd.factorize(parts.to_numpy())
+        cell_of_part = parts.index.to_numpy()
+        first_part = np.searchsorted(cell_of_part, np.arange(len(distinct)))  # the parts are in cell order
+        count = np.append(np.bincount(cell_of_part, minlength=len(distinct)), 0)[cell]  # -1 reads the 0
+        row = np.repeat(np.arange(len(cell)), count)
+        within = np.arange(len(row)) - np.repeat(np.cumsum(count) - count, count)
+        long = pd.DataFrame({"attachment": self._attachment_of_row[row],
+                             "item": item[first_part[cell[row]] + within]}).drop_duplicates(ignore_index=True)
+        return pd.DataFrame({"attachment": long["attachment"], name: items[long["item"].to_numpy()]})
 
     @cached_property
     def role_cell_filled(self) -> np.ndarray:

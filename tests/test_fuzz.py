@@ -79,3 +79,13 @@ def test_any_bytes_end_in_a_result_or_a_clean_error(content):
             assert str(path) in str(error) or "aucun fichier de comptes" in str(error)
             return
     engine.run(RULES, inputs, CATALOGUE, AS_OF)
+
+
+@FUZZ
+@given(st.lists(st.sampled_from([0x41, 0x7F, 0x80, 0x92, 0xA9, 0xBF, 0xC0, 0xC1, 0xC2, 0xC3, 0xDF, 0xE2, 0xF4, 0xF5]),
+                max_size=12).map(bytes) | st.binary(max_size=40))
+def test_the_encoding_guess_finds_utf8_characters_as_the_pattern_does(data):
+    from auditor.read import _UTF8_MULTIBYTE, _holds_utf8_sequence
+
+    # The quick look at the few continuation bytes must say what the pattern over every byte says.
+    assert _holds_utf8_sequence(data) == bool(_UTF8_MULTIBYTE.search(data))
