@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -137,20 +138,26 @@ def load_inputs(
     frames: dict[str, list[pd.DataFrame]] = {kind: [] for kind in KINDS}
     inputs = Inputs(accounts=pd.DataFrame())
     files, inputs.issues = expand_paths([*paths, *forced_kinds])
-    directories = []
-    for path in progress(files, len(files), "lecture"):
-        if path not in forced_kinds and rpps_directory.recognise(path):
-            directories.append(path)  # read last: only the rows of what the other files name are kept
-            continue
-        tables, issues = _load_file(path, catalogue, as_of, forced_kinds.get(path))
-        inputs.issues.extend(issues)
-        for kind, frame, grid in tables:
-            # The format only: a sheet's name may be a person's, and logs hold no names.
-            log.info("%s : %s, %s, %s", path.name, catalogue.kinds[kind].label, grid.description,
-                     plural(len(frame), "ligne"))
-            frames[kind].append(frame)
-            inputs.sources.append(SourceFile(str(path), kind, catalogue.kinds[kind].label, grid.label, len(frame)))
-            inputs.columns_present.setdefault(kind, set()).update(frame.attrs["present"])
+    # The RPPS directory is read last: only the rows of what the other files name are kept.
+    directories = [path for path in files if path not in forced_kinds and rpps_directory.recognise(path)]
+    readable = [path for path in files if path not in directories]
+    # Two files at a time: Arrow parses and computes without holding the interpreter, so the staff
+    # file is read while the accounts are (nationally 7.5 s -> 5.7 s). Results come in the files' order.
+    pool = ThreadPoolExecutor(max_workers=READERS)
+    try:
+        loaded = pool.map(lambda path: _load_file(path, catalogue, as_of, forced_kinds.get(path)), readable)
+        for path, (tables, issues) in zip(readable, progress(loaded, len(readable), "lecture")):
+            inputs.issues.extend(issues)
+            for kind, frame, grid in tables:
+                # The format only: a sheet's name may be a person's, and logs hold no names.
+                log.info("%s : %s, %s, %s", path.name, catalogue.kinds[kind].label, grid.description,
+                         plural(len(frame), "ligne"))
+                frames[kind].append(frame)
+                inputs.sources.append(SourceFile(str(path), kind, catalogue.kinds[kind].label, grid.label,
+                                                 len(frame)))
+                inputs.columns_present.setdefault(kind, set()).update(frame.attrs["present"])
+    finally:  # a file that cannot be read stops the run at once: the files not started are not read
+        pool.shutdown(cancel_futures=True)
     if not frames["accounts"]:
         raise AuditError(
             "aucun fichier de comptes utilisateurs parmi les fichiers donnés "
@@ -456,10 +463,13 @@ def _data_rows(path: Path, grid: Grid, header_index: int, spec: KindSpec):
                                          frame.at[index, name]))
     if frame.empty:
         issues.append(InputIssue(file, None, None, "aucune ligne de données sous l'en-tête", "warning"))
-    frame["source_file"] = file
+    # One name for every row: a category (a national file's path repeated a million times took 60 MB).
+    frame["source_file"] = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), categories=[file])
     frame["source_line"] = kept_lines
     return frame, issues, labels
 
+
+READERS = 2  # files read at once (see load_inputs)
 
 # Which parser each canonical column goes through.
 _TEXT = ("civility", "last_name", "first_name", "function", "establishment_name", "unit", "name",
