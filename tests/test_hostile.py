@@ -217,15 +217,25 @@ def test_formula_like_text_stays_inert_in_every_workbook_and_html_in_every_page(
 def test_the_workbook_writer_never_stores_formula_like_text_as_a_formula(tmp_path, text):
     from openpyxl import Workbook as Book
 
+    from auditor.render import xlsx_sheet
     from auditor.render.xlsx_sheet import safe_cell
 
     book = Book(write_only=True)
     sheet = book.create_sheet("T")
-    sheet.append([safe_cell(sheet, text)])
+    sheet.append([safe_cell(sheet, text)])  # a title line, through openpyxl
     book.save(tmp_path / "t.xlsx")
     cell = load_workbook(tmp_path / "t.xlsx")["T"]["A1"]
     assert cell.data_type == "s"
     assert cell.value.lstrip() == text.lstrip()  # XML turns a bare carriage return into a line feed
+    # A table's rows, written by xlsx_rows: row by row, and column by column past WRAP_MAX_ROWS.
+    for rows in (1, xlsx_sheet.WRAP_MAX_ROWS + 1):
+        book = xlsx_sheet.Book()
+        table = xlsx_sheet.Sheet(book, "T", [("Valeur", 20)], scope="Région", as_of="01/11/2026", rows=rows)
+        table.append_table([[text] * rows])
+        table.close()
+        book.save(tmp_path / "rows.xlsx")
+        cell = load_workbook(tmp_path / "rows.xlsx", read_only=True)["T"]["A2"]
+        assert cell.data_type == "s" and cell.value.lstrip() == text.lstrip(), rows
 
 
 # --- rules and waivers ------------------------------------------------------------------------

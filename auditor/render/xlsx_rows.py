@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable
@@ -38,7 +39,7 @@ EXCEL_EPOCH = np.datetime64("1899-12-30", "D")  # day 0 of Excel's date serials 
 ILLEGAL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"  # openpyxl's ILLEGAL_CHARACTERS_RE: not allowed in XML
 # Text a spreadsheet would take for a formula: stored as text, with the quote prefix.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-FORMULA_START = r"^[=+\-@\t\r]"  # the same, as a pattern
+FORMULA_START = "^[" + re.escape("".join(FORMULA_TRIGGERS)) + "]"  # the same, as a pattern
 ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 NULL = pa.scalar(None, pa.large_string())
 
