@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import numbers
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,8 +52,8 @@ def cell_body(value) -> tuple[str | None, str]:
         return None, ""
     if isinstance(value, bool):
         value = "oui" if value else "non"
-    if isinstance(value, int):
-        return f' t="n"><v>{value}</v></c>', ""
+    if isinstance(value, numbers.Integral):  # numpy's integers too
+        return f' t="n"><v>{int(value)}</v></c>', ""
     if isinstance(value, float):
         return (None, "") if not math.isfinite(value) else (f' t="n"><v>{value:.16g}</v></c>', "")
     if isinstance(value, dt.date):
