@@ -113,7 +113,7 @@ def _summary_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
         table["in_referential"].astype(bool).tolist(), table["closed"].astype(bool).tolist(),
         *(table[column].astype(int).tolist() for column in ("accounts", "error", "warning", "info")),
         table["compliant"].astype(bool).tolist(), *follow, [None if link is None else "ouvrir" for link in links],
-    ], link_column=10 + len(follow), links=links)
+    ], link_column=sheet.width - 1, links=links)  # the last column
     sheet.close()
 
 
