@@ -16,6 +16,7 @@ import pandas as pd
 from .context import AuditContext
 from .findings import Finding
 from .frames import TEXT, as_text, join_within
+from .text import french_number
 
 COLUMNS = ["finess", "establishment", "account", "name", "function", "category", "units", "roles", "rights",
            "findings"]
@@ -37,13 +38,22 @@ def review_reference(as_of: str, finess: str, account: str) -> str:
 
 
 def too_large_note(rows: int) -> str:
-    return (f"{rows} comptes : revue trop grande pour un seul rapport ; chaque établissement a la sienne "
-            "dans les rapports par établissement (--per-establishment)")
+    return (f"{french_number(rows)} comptes : revue trop grande pour un seul rapport ; chaque établissement a la "
+            "sienne dans les rapports par établissement (--per-establishment)")
 
 
-def build_access_review(ctx: AuditContext, findings: list[Finding]) -> pd.DataFrame:
+def build_access_review(ctx: AuditContext, findings: list[Finding], limit: int | None = None) -> pd.DataFrame:
+    """One row per active account and establishment (see the module's text).
+
+    Past `limit` rows (a report that would only say the review is too large) no row is built:
+    the frame is empty and `attrs["rows"]` says how many there are (a national review takes 9 s).
+    """
     attachments = ctx.attachments
     active = attachments[attachments["state"].eq("active")]
+    if limit is not None and len(active) > limit:
+        review = pd.DataFrame({column: pd.Series(dtype=TEXT) for column in COLUMNS})
+        review.attrs.update(rows=len(active), rights=list(ctx.catalogue.rights.values()))
+        return review
     rights = ctx.attachment_rights.drop_duplicates(["attachment", "right"]).astype({"right": TEXT})
     rights_order = {right: index for index, right in enumerate(ctx.catalogue.rights)}
     rights = rights.assign(label=rights["right"].map(ctx.catalogue.rights),

@@ -52,6 +52,7 @@ def audit(
     waivers_path: Path | None = None,
     progress: Progress = silent,
     access_review: bool = True,
+    review_limit: int | None = None,
     history: History | None = None,
     settings: FollowUpSettings | None = None,
     departments: str | None = None,
@@ -69,7 +70,7 @@ def audit(
     campaign = last_campaign(history, as_of) if history is not None else None
     if campaign is not None:  # last month's answers, for REV-01 and REV-02
         inputs.decisions, inputs.campaign = campaign.engine_tables()
-    result = engine.run(rules, inputs, catalogue, as_of, progress, access_review)
+    result = engine.run(rules, inputs, catalogue, as_of, progress, access_review, review_limit)
     result.campaign = campaign
     if waivers is not None:
         result.findings, result.waivers = apply_waivers(result.findings, waivers, as_of)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
+from .access_review import MAX_REVIEW_ROWS
 from .audit import audit, load_rulebook, rules_folder, write_reports
 from .campaign.answers import record_answers
 from .campaign.config import load_config
@@ -247,8 +248,10 @@ def _run(args) -> int:
         settings = load_settings(rules_folder(args.rules)) if history else None
         result = audit(args.paths, as_of, rules_path=args.rules, params=args.param,
                        forced_kinds=_forced_kinds(args), waivers_path=args.waivers, progress=progress,
-                       access_review=bool({"xlsx", "html"} & set(args.format)), history=history, settings=settings,
-                       departments=args.departements)
+                       access_review=bool({"xlsx", "html"} & set(args.format)),
+                       # Without bundles, a review past the limit is only a note in audit.xlsx: not built.
+                       review_limit=None if args.per_establishment else MAX_REVIEW_ROWS,
+                       history=history, settings=settings, departments=args.departements)
         result.report = ReportContext(shlex.join(["vt-audit", *args.argv]), args.deadline, args.contact)
         write_reports(result, args.out, args.format, args.per_establishment, args.fail_on, progress,
                       args.fail_on_new)

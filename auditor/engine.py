@@ -74,8 +74,9 @@ class AuditResult:
 
 
 def run(rules: list[Rule], inputs: Inputs, catalogue: Catalogue, as_of: pd.Timestamp,
-        progress: Progress = silent, access_review: bool = True) -> AuditResult:
-    """Evaluate the rules; `access_review=False` skips the review (machine outputs don't show it)."""
+        progress: Progress = silent, access_review: bool = True, review_limit: int | None = None) -> AuditResult:
+    """Evaluate the rules; `access_review=False` skips the review (machine outputs don't show it), and
+    past `review_limit` rows only its size is kept (see build_access_review)."""
     ctx = AuditContext(inputs, catalogue, pd.Timestamp(as_of).normalize())
     found: list[pd.DataFrame] = []
     outcomes: dict[str, RuleOutcome] = {}
@@ -92,7 +93,7 @@ def run(rules: list[Rule], inputs: Inputs, catalogue: Catalogue, as_of: pd.Times
     findings = _to_findings(_in_report_order(found))
     return AuditResult(ctx.as_of, rules, findings, outcomes, _coverage(ctx, findings),
                        list(inputs.issues), list(inputs.sources),
-                       access_review=build_access_review(ctx, findings) if access_review else None,
+                       access_review=build_access_review(ctx, findings, review_limit) if access_review else None,
                        contacts=ctx.contacts())
 
 

@@ -217,3 +217,29 @@ def test_findings_past_excel_last_row_are_cut_with_a_note_never_written_beyond(t
     shown = 19 - first
     assert sheet.cell(20, 1).value.startswith(f"… et {total - shown} constats de plus, au-delà de la dernière ligne")
     assert "findings.json" in sheet.cell(20, 1).value
+
+
+def test_a_review_too_large_to_show_is_a_note_with_its_size_and_is_built_only_for_bundles(tmp_path, monkeypatch):
+    import auditor.cli
+    import auditor.render.xlsx_report
+    from auditor import access_review
+
+    built = []
+    real = access_review.build_access_review
+    monkeypatch.setattr("auditor.engine.build_access_review", lambda *a: built.append(real(*a)) or built[-1])
+    full = tmp_path / "complet"
+    assert main(["run", str(SAMPLES), "--out", str(full), "--as-of", SAMPLES_AS_OF, "--format", "xlsx",
+                 "--fail-on", "jamais"]) == 0
+    active = len(rows_of(load_workbook(full / "audit.xlsx")["Revue des accès"]))
+    for module in (auditor.cli, auditor.render.xlsx_report):  # as if the region had more accounts than that
+        monkeypatch.setattr(module, "MAX_REVIEW_ROWS", active - 1)
+    small = tmp_path / "limite"
+    assert main(["run", str(SAMPLES), "--out", str(small), "--as-of", SAMPLES_AS_OF, "--format", "xlsx",
+                 "--fail-on", "jamais"]) == 0
+    note = [v for v in load_workbook(small / "audit.xlsx")["Revue des accès"].iter_rows(values_only=True)][1]
+    assert note[1].startswith(f"{active} comptes : revue trop grande pour un seul rapport")
+    assert len(built[-1]) == 0 and built[-1].attrs["rows"] == active  # no row built for a note
+    bundles = tmp_path / "bundles"
+    assert main(["run", str(SAMPLES), "--out", str(bundles), "--as-of", SAMPLES_AS_OF, "--format", "xlsx",
+                 "--per-establishment", "--fail-on", "jamais"]) == 0
+    assert len(built[-1]) == active  # the directors' bundles need every row

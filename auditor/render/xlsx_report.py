@@ -161,12 +161,13 @@ def _access_review_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
     columns = [*where, ("Compte", 14), ("Personne", 24), ("Fonction", 18), ("Catégorie", 14), ("Unités", 16),
                ("Rôles", 32), ("Constats", 10), (DECISION_HEADER, 14), ("Commentaire", 30),
                *((right, 4) for right in rights), *reference]
-    too_large = len(review) > MAX_REVIEW_ROWS
+    rows = review.attrs.get("rows", len(review))  # a review too large to show is not built (see its text)
+    too_large = rows > MAX_REVIEW_ROWS
     sheet = scope.sheet(book, "Revue des accès", columns, rows=len(review), freeze_columns=len(where) + 2,
                         vertical_headers=len(rights) + len(reference), hidden_columns=len(reference))
     as_of = result.as_of.date().isoformat()
     if too_large:
-        sheet.append([None, too_large_note(len(review))])
+        sheet.append([None, too_large_note(rows)])
         sheet.close()
         return
     blank = [None] * len(review)  # the decision and the comment: the director's to fill in
