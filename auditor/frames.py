@@ -43,6 +43,14 @@ def lookup(values: pd.Series, mapping: dict | pd.Series) -> pd.Series:
     return pd.Series(found, index=values.index, name=values.name)
 
 
+def longer_than(column: pa.Array | pa.ChunkedArray, limit: int) -> bool:
+    """Whether some cell has more than `limit` characters; counted in characters only where the
+    longest in bytes (never fewer than characters) passes the limit, which is one fast maximum."""
+    if (pc.max(pc.binary_length(column)).as_py() or 0) <= limit:
+        return False
+    return (pc.max(pc.utf8_length(column)).as_py() or 0) > limit
+
+
 def as_text(values) -> pd.Series:
     """A column as TEXT; NA where absent (a `map` that found nothing gives floats)."""
     return pd.Series(values).astype(TEXT) if not isinstance(values, pd.Series) else values.astype(TEXT)

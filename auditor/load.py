@@ -8,7 +8,6 @@ stops the run (AuditError) with the names the column may have.
 from __future__ import annotations
 
 import logging
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,14 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from . import cells, rpps_directory
 from .catalogue import Catalogue, KindSpec
 from .errors import AuditError, InputIssue
-from .frames import TEXT
+from .frames import TEXT, longer_than
 from .progress import Progress, silent
-from .read import HEAD_ROWS, MAX_CELL_CHARS, Grid, read_grids
+from .read import CONTROL_CHARACTERS, HEAD_ROWS, MAX_CELL_CHARS, Grid, read_grids
 from .text import fold, plural
 
 log = logging.getLogger(__name__)
@@ -32,10 +30,6 @@ KINDS = ("accounts", "establishments", "staff")
 INPUT_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
 SOURCE_COLUMNS = ["source_file", "source_line"]
 
-
-# Control characters, and the line separators other than \n that some readers break rows on (NEL,
-# U+2028, U+2029): tab and \n (roles one per line) stay.
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f" + "\x85\u2028\u2029]")
 
 
 @dataclass
@@ -442,8 +436,7 @@ def _data_rows(path: Path, grid: Grid, header_index: int, spec: KindSpec):
     frame = _concat(parts)
     kept_lines = lines[~drop] if len(cells) else lines
     for name in labels:
-        # A cell has at least as many bytes as characters: most columns are done with one maximum.
-        if len(frame) and (pc.max(pc.binary_length(pa.array(frame[name].array))).as_py() or 0) > MAX_CELL_CHARS:
+        if len(frame) and longer_than(pa.array(frame[name].array), MAX_CELL_CHARS):
             too_long = frame[name].str.len().gt(MAX_CELL_CHARS).fillna(False)
             for index in frame.index[too_long]:  # only the rare long cells are visited
                 issues.append(InputIssue(file, int(kept_lines[index]), labels[name],
@@ -453,10 +446,10 @@ def _data_rows(path: Path, grid: Grid, header_index: int, spec: KindSpec):
         if not body.controls:
             continue
         # Control characters (NUL, ESC…) would reach the reports raw: XML refuses them, a terminal obeys them.
-        controlled = frame[name].str.contains(_CONTROL_CHARACTERS.pattern, regex=True).fillna(False)
+        controlled = frame[name].str.contains(CONTROL_CHARACTERS.pattern, regex=True).fillna(False)
         if controlled.any():
             frame.loc[controlled, name] = frame.loc[controlled, name].str.replace(
-                _CONTROL_CHARACTERS.pattern, "", regex=True)
+                CONTROL_CHARACTERS.pattern, "", regex=True)
             for index in frame.index[controlled]:
                 issues.append(InputIssue(file, int(kept_lines[index]), labels[name],
                                          "caractère de contrôle (invisible) retiré", "warning",

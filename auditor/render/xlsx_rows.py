@@ -21,7 +21,7 @@ import numbers
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, Sequence
 from zipfile import ZIP_DEFLATED, ZipFile
 
 import numpy as np
@@ -37,12 +37,16 @@ from openpyxl.utils.datetime import to_excel
 COMPRESSION = 1
 CHUNK_ROWS = 50_000  # rows built at once: bounds the memory of the intermediate arrays
 EXCEL_EPOCH = np.datetime64("1899-12-30", "D")  # day 0 of Excel's date serials (1900 system, as openpyxl)
-ILLEGAL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"  # openpyxl's ILLEGAL_CHARACTERS_RE: not allowed in XML
 # Text a spreadsheet would take for a formula: stored as text, with the quote prefix.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 FORMULA_START = "^[" + re.escape("".join(FORMULA_TRIGGERS)) + "]"  # the same, as a pattern
 ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 NULL = pa.scalar(None, pa.large_string())
+
+
+def formula_like(text: str) -> bool:
+    """Text a spreadsheet would take for a formula or an error code (#N/A): kept as text, quote prefixed."""
+    return text.startswith(FORMULA_TRIGGERS) or text in ERROR_CODES
 
 
 def cell_body(value) -> tuple[str | None, str]:
@@ -63,7 +67,7 @@ def cell_body(value) -> tuple[str | None, str]:
         return ' t="inlineStr"/>', ""
     stripped = text.strip()
     opening = '<t xml:space="preserve">' if stripped and stripped != text else "<t>"  # as openpyxl's whitespace()
-    needs = "text" if text.startswith(FORMULA_TRIGGERS) or text in ERROR_CODES else ""
+    needs = "text" if formula_like(text) else ""
     return f' t="inlineStr"><is>{opening}{text.translate(ESCAPES)}</t></is></c>', needs
 
 
@@ -80,9 +84,25 @@ def row_xml(number: int, cells: list[str], height: float | None = None) -> str:
     return f'<row r="{number}"{size}>{"".join(cells)}</row>'
 
 
+def typed_column(values: Sequence) -> pd.Series:
+    """A column for `Rows`, typed as cell_body writes its values: numbers, dates, or text."""
+    column = pd.Series(values, dtype=object)
+    kind = pd.api.types.infer_dtype(column, skipna=True)
+    if kind == "integer":
+        return column.astype("Int64")
+    if kind in ("floating", "mixed-integer-float"):
+        return column.astype(float)
+    if kind in ("date", "datetime"):
+        return pd.to_datetime(column)
+    if kind == "boolean":
+        return column.astype("boolean")
+    return column.map(lambda value: value if value is None or isinstance(value, str) else str(value)) \
+        if kind not in ("string", "empty") else column
+
+
 @dataclass
 class Rows:
-    """A table's rows, numbered from `first_row`: columns typed as xlsx_sheet._typed makes them.
+    """A table's rows, numbered from `first_row`: columns typed as typed_column makes them.
 
     Column kinds follow the dtypes: numbers (NaN/NA: empty), datetimes (dates with
     `date_style`), anything else text (None/NA: empty), with `text_style` (quote prefix)
@@ -167,7 +187,7 @@ def _cells(values: pd.Series, letter: str, numbers: pa.Array, style: np.ndarray 
 
 def _text_bodies(text: pa.Array) -> tuple[pa.Array, pa.Array]:
     """For each text, what follows `<c r="..."`, and whether it needs the quote prefix."""
-    text = pc.replace_substring_regex(text, ILLEGAL_CHARACTERS, "")
+    text = pc.replace_substring_regex(text, ILLEGAL_CHARACTERS_RE.pattern, "")  # not allowed in XML
     quoted = pc.or_(pc.match_substring_regex(text, FORMULA_START),
                     pc.is_in(text, value_set=pa.array(ERROR_CODES, pa.large_string())))
     trimmed = pc.utf8_trim_whitespace(text)

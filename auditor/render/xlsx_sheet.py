@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
@@ -35,7 +35,7 @@ from openpyxl.writer.excel import ExcelWriter
 
 from ..text import french_number
 from . import xlsx_rows
-from .xlsx_rows import FORMULA_TRIGGERS
+from .xlsx_rows import formula_like
 
 SEVERITY_FILLS = {
     "error": PatternFill("solid", fgColor="FFC7CE"),
@@ -185,7 +185,7 @@ class Sheet:
                                               repeat(None) if links is None else links):
                 self.append(values, severity_column, severity, link_column=link_column if link else None)
         else:
-            frame = pd.DataFrame({number: _typed(values) for number, values in enumerate(columns)})
+            frame = pd.DataFrame({number: xlsx_rows.typed_column(values) for number, values in enumerate(columns)})
             styles = {}
             if severity_column is not None and severities is not None:
                 fills = {severity: self.book.style_id(fill=fill) for severity, fill in SEVERITY_FILLS.items()}
@@ -262,22 +262,6 @@ class Sheet:
         self.sheet.auto_filter.ref = f"A{self.header_row}:{last}{max(self.rows, self.header_row + 1)}"
 
 
-def _typed(values: Sequence) -> pd.Series:
-    """A column for xlsx_rows.Rows, typed as safe_cell writes its values: numbers, dates, or text."""
-    column = pd.Series(values, dtype=object)
-    kind = pd.api.types.infer_dtype(column, skipna=True)
-    if kind == "integer":
-        return column.astype("Int64")
-    if kind in ("floating", "mixed-integer-float"):
-        return column.astype(float)
-    if kind in ("date", "datetime"):
-        return pd.to_datetime(column)
-    if kind == "boolean":
-        return column.astype("boolean")
-    return column.map(lambda value: value if value is None or isinstance(value, str) else str(value)) \
-        if kind not in ("string", "empty") else column
-
-
 def _lines(value, width: int) -> int:
     """Lines a text takes in a column `width` characters wide, wrapped."""
     if not isinstance(value, str) or not value:
@@ -300,7 +284,7 @@ def safe_cell(sheet, value) -> WriteOnlyCell:
         return cell
     text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
     cell = WriteOnlyCell(sheet, value=text)
-    if text.startswith(FORMULA_TRIGGERS) or text in ERROR_CODES:
+    if formula_like(text):
         cell.data_type = "s"  # openpyxl took it for a formula or an error ("#N/A"): store the text itself
         cell.quotePrefix = True  # and Excel keeps it as text when the cell is edited
     return cell
