@@ -144,8 +144,8 @@ def _in_report_order(found: list[pd.DataFrame]) -> pd.DataFrame:
 
 def _to_findings(frame: pd.DataFrame) -> list[Finding]:
     """The records the reports format, from plain Python lists (an Arrow column iterates slowly)."""
-    columns = [frame[name].to_numpy(dtype=object, na_value=None).tolist() for name in FINDING_COLUMNS]
-    return [Finding(*values) for values in zip(*columns)]
+    return Finding.from_columns(
+        {name: frame[name].to_numpy(dtype=object, na_value=None).tolist() for name in FINDING_COLUMNS})
 
 
 def _coverage(ctx: AuditContext, findings: list[Finding]) -> pd.DataFrame:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import gc
+from dataclasses import dataclass, field, fields
 
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_LABELS = {"error": "erreur", "warning": "avertissement", "info": "information"}
@@ -38,6 +39,30 @@ class Finding:
         marked.__dict__.update(self.__dict__, status=status, first_seen=first_seen, age_months=age_months,
                                overdue=overdue)
         return marked
+
+    @classmethod
+    def from_columns(cls, columns: dict[str, list]) -> list[Finding]:
+        """One finding per row of `columns` (a list per field; the others take their defaults).
+
+        Built as with_follow_up copies, not through the frozen __init__ (which sets each field through
+        object.__setattr__), and with the cycle collector paused: findings hold only text and numbers,
+        so its passes over a national run's 400,000 new objects (0.9 s) could never free anything.
+        """
+        names = list(columns)
+        defaults = {f.name: f.default for f in fields(cls) if f.name not in columns}
+        new = object.__new__
+        findings = []
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for values in zip(*columns.values()):
+                finding = new(cls)
+                finding.__dict__.update(zip(names, values), **defaults)
+                findings.append(finding)
+        finally:
+            if collecting:
+                gc.enable()
+        return findings
 
     def as_dict(self) -> dict:
         return {**vars(self), "waived": self.waived}  # vars: the fields are plain values, no deep copy

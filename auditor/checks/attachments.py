@@ -80,9 +80,8 @@ def staff_leaver(ctx) -> pd.DataFrame:
     # The RPPS directory places health professionals only: an establishment is judged on its staff file.
     listed = staff.loc[~staff["from_directory"], "finess"] if "from_directory" in staff else staff["finess"]
     attachments = ctx.attachments
-    judged = attachments[attachments["state"].ne("archived") & is_in(attachments["finess"], listed.dropna().unique())]
-    present = ctx.staff_links["right"]
-    found = judged[~judged.index.isin(present)]
+    judged = attachments["state"].ne("archived") & is_in(attachments["finess"], listed.dropna().unique())
+    found = attachments[judged & ~attachments.index.isin(ctx.staff_links["right"])]
     message = pd.Series("absent de la liste du personnel de l'établissement : a probablement quitté "
                         "l'établissement ou n'y utilise plus VT", index=found.index)
     return account_hits(found, message)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
 import pandas as pd
 
-from ..frames import TEXT, join_within
+from ..frames import TEXT, is_in, join_within, row_codes
 from . import Param, account_hits, check, hits
 
 FIELD_LABELS = {
@@ -71,14 +72,14 @@ def duplicate_accounts(ctx) -> pd.DataFrame:
     """
     columns = ["account_id", "finess", "display_name", "rpps", "email", "name_key"]  # a narrow copy is cheap
     attachments = ctx.attachments.loc[ctx.attachments["state"].ne("archived").to_numpy(), columns]
-    accounts = attachments.drop_duplicates("account_id")
+    account = row_codes(attachments["account_id"])
+    first_of_account = ~pd.Series(account).duplicated().to_numpy()  # an account's identity: its first row's
     memberships = []
     for rank, (column, label, scope) in enumerate((("rpps", "même RPPS", None), ("email", "même e-mail", None),
                                                    ("name_key", "mêmes nom et prénom", "finess"))):
-        source = attachments if scope else accounts
-        keys = [column, scope] if scope else [column]
-        shared = source.dropna(subset=[column]).drop_duplicates([*keys, "account_id"])
-        shared = shared[shared.groupby(keys)["account_id"].transform("size") > 1]
+        key = row_codes(attachments[column], attachments[scope]) if scope else row_codes(attachments[column])
+        rows = (key >= 0) & (first_of_account if scope is None else True)  # an account, or an attachment
+        shared = attachments.iloc[_shared_by_several(key, account, rows)]
         group = f"{rank}\x1f" + shared[column].astype(TEXT) + ("\x1f" + shared[scope] if scope else "")
         memberships.append(pd.DataFrame({"group": group.to_numpy(), "account_id": shared["account_id"].to_numpy(),
                                          "reason": label, "rank": rank}))
@@ -96,7 +97,9 @@ def duplicate_accounts(ctx) -> pd.DataFrame:
     listed = sample[groups.index] + beyond.map(lambda n: f" et {n} autres" if n else "")
     key = groups["signature"].map(lambda text: text.replace("\x1f", "+") if text.count("\x1f") < KEY_MEMBERS
                                   else "groupe-" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:16])
-    placed = members.merge(attachments[["account_id", "finess", "display_name"]], on="account_id")
+    placed = attachments.loc[is_in(attachments["account_id"], members["account_id"].unique()),
+                             ["account_id", "finess", "display_name"]]
+    placed = members.merge(placed, on="account_id")
     placed = placed.sort_values(["group", "finess", "account_id"]).drop_duplicates(["group", "finess"])
     group = placed["group"]
     # A name alone may be two homonyms: the message says "probable" and the fix asks to check.
@@ -106,3 +109,12 @@ def duplicate_accounts(ctx) -> pd.DataFrame:
                + group.map(listed))
     return hits(placed["finess"], message, subject=placed["display_name"], account=placed["account_id"],
                 subject_id=group.map(key))
+
+
+def _shared_by_several(key: np.ndarray, account: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Positions of `rows` whose key other accounts share: one position per (key, account)."""
+    positions = np.flatnonzero(rows)
+    _, first = np.unique(key[positions] * (account.max(initial=0) + 1) + account[positions], return_index=True)
+    positions = positions[first]
+    accounts_per_key = np.bincount(key[positions])
+    return np.sort(positions[accounts_per_key[key[positions]] > 1])

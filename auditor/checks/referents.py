@@ -67,11 +67,14 @@ def referent_roles_paired(ctx) -> pd.DataFrame:
     roles = ctx.catalogue
     ror_roles, vt_roles = roles.roles_where(referent="ror"), roles.roles_where(referent="vt")
     attachments = ctx.attachments
-    table = pd.DataFrame({"finess": attachments["finess"], "person": person_key(attachments),
-                          "ror": ctx.holds_any(ror_roles), "vt": ctx.holds_any(vt_roles)})
-    table = table[attachments["state"].ne("archived")]
+    ror, vt = ctx.holds_any(ror_roles), ctx.holds_any(vt_roles)
+    # Only a holder of one of the roles can lack the other: the rest are left out before any key is built.
+    holding = (ror | vt) & attachments["state"].ne("archived")
+    holders = attachments.loc[holding, ["finess", "rpps", "email", "account_id"]]
+    table = pd.DataFrame({"finess": holders["finess"], "person": person_key(holders),
+                          "ror": ror[holders.index], "vt": vt[holders.index]})
     person = table.groupby(["finess", "person"])[["ror", "vt"]].transform("any")
-    unpaired = (person["ror"] != person["vt"]) & (table["ror"] | table["vt"])
+    unpaired = person["ror"] != person["vt"]
     ror_name, vt_name = min(ror_roles), min(vt_roles)
     message = person.loc[unpaired, "ror"].map({
         True: f"a le rôle ROR « {ror_name} » sans le rôle VT « {vt_name} »",

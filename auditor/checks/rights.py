@@ -90,7 +90,9 @@ def unknown_function(ctx) -> pd.DataFrame:
 @check("function_contradicts_profession", needs=("directory",))
 def function_contradicts_profession(ctx) -> pd.DataFrame:
     """Accounts whose declared health function is another profession than their RPPS's in the directory."""
-    attachments = ctx.attachments[ctx.attachments["state"].ne("archived")]
+    attachments = ctx.attachments
+    # Only an RPPS can contradict the directory: the accounts without one are not copied.
+    attachments = attachments[attachments["state"].ne("archived") & attachments["rpps"].notna()]
     profession = attachments["rpps"].map(ctx.rpps_professions)
     functions = attachments["function"].dropna().unique()
     declared = attachments["function"].map({f: ctx.catalogue.profession_of_function(f) for f in functions})
