@@ -19,7 +19,7 @@ from .checks import REGISTRY
 from .context import AuditContext
 from .errors import InputIssue
 from .findings import SEVERITY_RANK, Finding, RuleOutcome
-from .frames import TEXT
+from .frames import TEXT, lookup
 from .history.follow_up import PERSISTING, FollowUp
 from .load import Inputs
 from .progress import Progress, silent
@@ -90,8 +90,9 @@ def run(rules: list[Rule], inputs: Inputs, catalogue: Catalogue, as_of: pd.Times
         rule_hits = kind.function(ctx, **rule.params)
         found.append(_finding_columns(rule, rule_hits, names))
         outcomes[rule.code] = RuleOutcome(rule.code, True, len(rule_hits), None, rule.params)
-    findings = _to_findings(_in_report_order(found))
-    return AuditResult(ctx.as_of, rules, findings, outcomes, _coverage(ctx, findings),
+    frame = _in_report_order(found)
+    findings = _to_findings(frame)
+    return AuditResult(ctx.as_of, rules, findings, outcomes, _coverage(ctx, frame),
                        list(inputs.issues), list(inputs.sources),
                        access_review=build_access_review(ctx, findings, review_limit) if access_review else None,
                        contacts=ctx.contacts())
@@ -125,7 +126,7 @@ def _finding_columns(rule: Rule, rule_hits: pd.DataFrame, names: pd.Series) -> p
         "rule": rule.code,
         "severity": rule_hits["severity"].astype(TEXT).fillna(rule.severity).to_numpy(),
         "finess": finess,
-        "establishment": finess.map(names).astype(TEXT).fillna(""),  # an empty map gives floats
+        "establishment": lookup(finess, names).astype(TEXT).fillna(""),
         "account": rule_hits["account"].astype(TEXT).to_numpy(),
         "subject": rule_hits["subject"].astype(TEXT).fillna("").to_numpy(),
         "message": rule_hits["message"].astype(TEXT).to_numpy(),
@@ -148,11 +149,10 @@ def _to_findings(frame: pd.DataFrame) -> list[Finding]:
         {name: frame[name].to_numpy(dtype=object, na_value=None).tolist() for name in FINDING_COLUMNS})
 
 
-def _coverage(ctx: AuditContext, findings: list[Finding]) -> pd.DataFrame:
+def _coverage(ctx: AuditContext, findings: pd.DataFrame) -> pd.DataFrame:
     """Per audited establishment: accounts, active referents, findings by severity."""
     table = ctx.establishments[["finess", "name", "in_referential", "closed", "accounts"]].copy()
-    counts = pd.DataFrame([(f.finess, f.severity) for f in findings], columns=["finess", "severity"])
-    by_severity = counts.groupby(["finess", "severity"]).size().unstack(fill_value=0)
+    by_severity = findings.groupby(["finess", "severity"]).size().unstack(fill_value=0)
     for severity in SEVERITY_RANK:
         column = by_severity[severity] if severity in by_severity else pd.Series(dtype="int64")
         table[severity] = table["finess"].map(column).fillna(0).astype("int64")

@@ -54,6 +54,8 @@ class Body:
     lines: np.ndarray  # line number of each row in the file
     # False when the whole file was found free of control characters: no cell needs looking at.
     controls: bool = True
+    # The positions of the columns where some cell holds a line break, when the reader counted them.
+    multiline: list[int] | None = None
 
 
 @dataclass
@@ -259,9 +261,13 @@ def _check_swallowed_lines(path: Path, body: Body, separator: str, width: int, h
     the file is refused with the line to correct, rather than audited without them.
     """
     enough = max(2, width - 2)
-    for position in body.cells.columns:
+    for position in body.cells.columns if body.multiline is None else body.multiline:
         column = body.cells[position]
-        multiline = column[column.str.contains("\n", regex=False).fillna(False).to_numpy()]
+        values = pa.array(column, type=pa.large_string(), from_pandas=True)
+        # Only a cell holding as many separators as a row, at least, can hold a row.
+        suspect = pc.and_(pc.match_substring(values, "\n"), pc.greater_equal(pc.count_substring(values, separator),
+                                                                           enough))
+        multiline = column[suspect.fill_null(False).to_numpy(zero_copy_only=False)]
         if multiline.empty:
             continue
         # Each cell's lines after its first, counted in Arrow (a national export has 300,000 such cells).
@@ -312,12 +318,16 @@ def _arrow_body(text: str, separator: str, skip_records: int, width: int, first_
         return None
     # A quoted line break makes a row span several lines of the file.
     breaks = np.zeros(table.num_rows, dtype=np.int64)
-    for column in table.columns:
-        breaks += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
+    multiline = []
+    for position, column in enumerate(table.columns):
+        column_breaks = pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
+        if column_breaks.any():
+            breaks += column_breaks
+            multiline.append(position)
     lines = first_line + np.arange(table.num_rows) + np.concatenate(([0], np.cumsum(breaks)[:-1]))
     cells = table.to_pandas(types_mapper={pa.string(): TEXT}.get)
     cells.columns = range(width)
-    return Body(cells, lines.astype(np.int64), _holds_controls(encoded, text))
+    return Body(cells, lines.astype(np.int64), _holds_controls(encoded, text), multiline)
 
 
 # The control characters the loader removes from cells: tab and \n (roles one per line) stay; the line

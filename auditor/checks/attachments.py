@@ -6,9 +6,10 @@ Guide, part 01: "Vérifier que chaque professionnel est bien rattaché à chaque
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from ..frames import TEXT, is_in, join_within
+from ..frames import TEXT, is_in, join_within, row_codes
 from ..identities import STRONG_IDENTIFIERS, display_name, link_people
 from ..text import fold_series
 from . import account_hits, check, hits, lookup_text
@@ -93,13 +94,17 @@ def staff_unit_missing(ctx) -> pd.DataFrame:
     staff = _staff_here(ctx)
     staff = staff[staff["unit"].notna()]
     pairs = ctx.staff_links[ctx.staff_links["left"].isin(staff.index)]
-    pairs = pairs.assign(unit=fold_series(staff.loc[pairs["left"], "unit"]).to_numpy(),
-                         unit_text=staff.loc[pairs["left"], "unit"].to_numpy())
     units = ctx.attachment_units
-    held = pd.Series(True, index=pd.MultiIndex.from_arrays(
-        [units["attachment"].to_numpy(), fold_series(units["unit"]).to_numpy()]))
-    has = pd.MultiIndex.from_arrays([pairs["right"].to_numpy(), pairs["unit"].to_numpy()]).isin(held.index)
-    lacking = pairs[~has].drop_duplicates(["right", "unit"]).sort_values(["right", "unit"])
+    # Units compare folded; numbered once over both tables, (attachment, unit) pairs compare as integers.
+    unit = row_codes(fold_series(pd.concat([units["unit"], staff["unit"]], ignore_index=True)))
+    held_unit, staff_unit = unit[:len(units)], pd.Series(unit[len(units):], index=staff.index)
+    width = int(unit.max(initial=0)) + 1
+    held = units["attachment"].to_numpy() * width + held_unit
+    has = np.isin(pairs["right"].to_numpy() * width + staff_unit[pairs["left"]].to_numpy(), held)
+    lacking = pairs[~has]
+    lacking = lacking.assign(unit=fold_series(staff.loc[lacking["left"], "unit"]).to_numpy(),
+                             unit_text=staff.loc[lacking["left"], "unit"].to_numpy())
+    lacking = lacking.drop_duplicates(["right", "unit"]).sort_values(["right", "unit"])
     listed = join_within(lacking, "right", "unit_text", "», « ")
     found = ctx.attachments.loc[listed.index]
     message = "exerce dans l'unité « " + listed + " » selon le fichier du personnel, sans y être rattaché"
