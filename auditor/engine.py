@@ -122,14 +122,15 @@ def _finding_columns(rule: Rule, rule_hits: pd.DataFrame, names: pd.Series) -> p
     subject_id = rule_hits["subject_id"].astype(TEXT).reset_index(drop=True)
     subject_id = subject_id.mask(subject_id.eq(""))  # no subject: the key is the establishment's
     prefix = rule.code + ":" + finess
+    # Arrow arrays, not to_numpy(): every column stays Arrow text until the findings are made.
     return pd.DataFrame({
-        "rule": rule.code,
-        "severity": rule_hits["severity"].astype(TEXT).fillna(rule.severity).to_numpy(),
+        "rule": pd.Series(rule.code, index=finess.index, dtype=TEXT),
+        "severity": rule_hits["severity"].astype(TEXT).fillna(rule.severity).array,
         "finess": finess,
         "establishment": lookup(finess, names).astype(TEXT).fillna(""),
-        "account": rule_hits["account"].astype(TEXT).to_numpy(),
-        "subject": rule_hits["subject"].astype(TEXT).fillna("").to_numpy(),
-        "message": rule_hits["message"].astype(TEXT).to_numpy(),
+        "account": rule_hits["account"].astype(TEXT).array,
+        "subject": rule_hits["subject"].astype(TEXT).fillna("").array,
+        "message": rule_hits["message"].astype(TEXT).array,
         "key": (prefix + ":" + subject_id).fillna(prefix),  # see finding_key
     }, columns=FINDING_COLUMNS)
 

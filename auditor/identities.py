@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .frames import is_in
+
 IDENTIFIERS = ("rpps", "email", "name_key")
 STRONG_IDENTIFIERS = ("rpps", "email")
 RPPS_ONLY = ("rpps",)  # vetoes inside one establishment
+SMALL_SIDE = 20  # a left side this many times smaller than the right filters it before joining
 
 
 def link_people(left: pd.DataFrame, right: pd.DataFrame, within: tuple[str, ...] = (),
@@ -33,9 +36,14 @@ def link_people(left: pd.DataFrame, right: pd.DataFrame, within: tuple[str, ...]
         stronger = [s for s in IDENTIFIERS[:IDENTIFIERS.index(identifier)] if s in left and s in right
                     and s in vetoes]
         columns = [*within, identifier, *stronger]
-        lhs = left.loc[left[identifier].notna(), columns].rename_axis("left").reset_index()
-        rhs = right.loc[right[identifier].notna(), columns].rename_axis("right").reset_index()
-        linked = lhs.merge(rhs, on=[*within, identifier], suffixes=("_l", "_r"))
+        lhs = left.loc[left[identifier].notna(), columns]
+        rhs = right.loc[right[identifier].notna(), columns]
+        # A few rows against many (the staff without an account against a region's accounts): only the
+        # many that hold one of the few identifiers can link, and only they are hashed by the join.
+        if len(lhs) * SMALL_SIDE < len(rhs):
+            rhs = rhs[is_in(rhs[identifier], lhs[identifier].unique())]
+        linked = lhs.rename_axis("left").reset_index().merge(rhs.rename_axis("right").reset_index(),
+                                                             on=[*within, identifier], suffixes=("_l", "_r"))
         for other in stronger:
             a, b = linked[f"{other}_l"], linked[f"{other}_r"]
             linked = linked[~(a.notna() & b.notna() & (a != b)).fillna(False)]

@@ -320,6 +320,8 @@ def _arrow_body(text: str, separator: str, skip_records: int, width: int, first_
     breaks = np.zeros(table.num_rows, dtype=np.int64)
     multiline = []
     for position, column in enumerate(table.columns):
+        if not _holds_line_break(column):
+            continue
         column_breaks = pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
         if column_breaks.any():
             breaks += column_breaks
@@ -328,6 +330,12 @@ def _arrow_body(text: str, separator: str, skip_records: int, width: int, first_
     cells = table.to_pandas(types_mapper={pa.string(): TEXT}.get)
     cells.columns = range(width)
     return Body(cells, lines.astype(np.int64), _holds_controls(encoded, text), multiline)
+
+
+def _holds_line_break(column: pa.ChunkedArray) -> bool:
+    """Whether a line break may be in some cell: the column's character data is searched in one
+    pass (memchr), not cell by cell. A chunk's data may go past its cells: then this says "may"."""
+    return any(b"\n" in chunk.buffers()[2].to_pybytes() for chunk in column.chunks if chunk.buffers()[2] is not None)
 
 
 # The control characters the loader removes from cells: tab and \n (roles one per line) stay; the line

@@ -59,7 +59,9 @@ def _probable_accounts(missing: pd.DataFrame, attachments: pd.DataFrame) -> pd.D
     several are "homonymes" (check which one). Indexed by staff row: text, account_id (when one).
     """
     named = missing.loc[missing["name_key"].notna(), ["name_key"]].rename_axis("left").reset_index()
-    candidates = attachments[["account_id", "finess", "name_key"]].dropna(subset=["name_key"])
+    # Only the accounts bearing one of these few names are joined (not a region's every account).
+    candidates = attachments.loc[is_in(attachments["name_key"], named["name_key"].unique()),
+                                 ["account_id", "finess", "name_key"]]
     matches = named.merge(candidates, on="name_key").drop_duplicates(["left", "account_id"])
     count = matches.groupby("left")["account_id"].transform("size")
     single = matches[count.eq(1)].set_index("left")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pandas as pd
 from .. import __version__
 from ..engine import AuditResult
 from ..errors import AuditError
-from ..findings import SEVERITIES, Finding
+from ..findings import SEVERITIES
 from .output import atomic_path
 
 SCHEMA_VERSION = 1
@@ -43,17 +42,7 @@ def report_data(result: AuditResult) -> dict:
             }
             for rule in result.rules
         ],
-        "establishments": [
-            {
-                "finess": row.finess,
-                "name": row.name,
-                "in_referential": bool(row.in_referential),
-                "closed": bool(row.closed),
-                "accounts": int(row.accounts),
-                **{s: int(getattr(row, s)) for s in SEVERITIES},
-            }
-            for row in establishments.itertuples(index=False)
-        ],
+        "establishments": establishment_records(establishments),
         # The objects themselves: each becomes a dict only while it is written (see write_json).
         "findings": result.findings,
         "input_issues": result.input_issues,
@@ -61,6 +50,15 @@ def report_data(result: AuditResult) -> dict:
         "waivers": waiver_data(result),
         "follow_up": follow_up_data(result),
     }
+
+
+def establishment_records(establishments: pd.DataFrame) -> list[dict]:
+    """One dict per establishment, of plain Python values taken column by column (40,000 rows'
+    itertuples took 0.3 s)."""
+    types = {"finess": object, "name": object, "in_referential": bool, "closed": bool, "accounts": "int64",
+             **{severity: "int64" for severity in SEVERITIES}}
+    columns = {name: establishments[name].astype(kind).tolist() for name, kind in types.items()}  # NA: null
+    return [dict(zip(columns, values)) for values in zip(*columns.values())]
 
 
 def follow_up_data(result: AuditResult) -> dict | None:
@@ -112,17 +110,14 @@ def write_json(result: AuditResult, target: Path) -> Path:
 def to_json(data) -> bytes:
     """orjson, not json: 0.2 s instead of 1.7 s for a national run's 400,000 findings (UTF-8, compact).
 
-    Findings, issues and sources stay objects in `data`: a dict of 400,000 findings' dicts held at
-    once took 300 MB more than each finding's dict made as orjson reaches it.
+    Findings, issues and sources stay objects in `data`, which orjson writes itself (dataclasses): a
+    dict of 400,000 findings' dicts held at once took 300 MB more, and making each as orjson reached
+    it took 0.5 s of Python calls.
     """
-    return orjson.dumps(data, default=_plain, option=orjson.OPT_PASSTHROUGH_DATACLASS)
+    return orjson.dumps(data, default=_plain)
 
 
 def _plain(value):
-    if isinstance(value, Finding):
-        return value.as_dict()
-    if dataclasses.is_dataclass(value):
-        return vars(value)  # not asdict(): the fields are plain values, and its deep copy takes seconds
     if value is pd.NA or value is pd.NaT:
         return None
     if hasattr(value, "item"):
