@@ -17,7 +17,7 @@ import pandas as pd
 from . import finess_extract
 from .catalogue import Catalogue
 from .cells import finess_department, finess_problem
-from .frames import TEXT, lookup
+from .frames import TEXT, lookup, row_codes
 from .identities import RPPS_ONLY, display_name, link_people
 from .load import Inputs
 from .text import fold_series
@@ -33,10 +33,7 @@ class AuditContext:
     def _attachment_of_row(self) -> np.ndarray:
         """Attachment number of each account row, numbered in order of first appearance."""
         rows = self.inputs.accounts
-        account, _ = pd.factorize(rows["account_id"])
-        finess, finesses = pd.factorize(rows["finess"])
-        codes, _ = pd.factorize(account.astype(np.int64) * len(finesses) + finess)  # one number per pair
-        return codes
+        return row_codes(rows["account_id"], rows["finess"])  # never -1: the loader drops rows without either
 
     @cached_property
     def attachments(self) -> pd.DataFrame:
