@@ -19,7 +19,7 @@ from .checks import REGISTRY
 from .context import AuditContext
 from .errors import InputIssue
 from .findings import SEVERITY_RANK, Finding, RuleOutcome
-from .frames import TEXT, lookup
+from .frames import TEXT, lookup, python_values
 from .history.follow_up import PERSISTING, FollowUp
 from .load import Inputs
 from .progress import Progress, silent
@@ -145,9 +145,8 @@ def _in_report_order(found: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _to_findings(frame: pd.DataFrame) -> list[Finding]:
-    """The records the reports format, from plain Python lists (an Arrow column iterates slowly)."""
-    return Finding.from_columns(
-        {name: frame[name].to_numpy(dtype=object, na_value=None).tolist() for name in FINDING_COLUMNS})
+    """The records the reports format, from plain Python lists (see python_values)."""
+    return Finding.from_columns({name: python_values(frame[name]) for name in FINDING_COLUMNS})
 
 
 def _coverage(ctx: AuditContext, findings: pd.DataFrame) -> pd.DataFrame:
