@@ -157,6 +157,7 @@ def test_kinds_are_recognised_from_headers_and_files_found_in_folders(tmp_path, 
 
 @pytest.mark.parametrize("content,expected", [
     (b"", "vide"),
+    (b" \r\n\t\r\n", "vide"),  # blank lines only
     (b"\x00\x01\x02binary\x00", "binaire"),
     (b"a;b;c\r\n1;2;3\r\n", "aucune ligne d'en-tête reconnue"),
 ])
