@@ -68,9 +68,6 @@ class Finding:
                 gc.enable()
         return findings
 
-    def as_dict(self) -> dict:
-        return dict(vars(self))  # vars: the fields are plain values, no deep copy
-
 
 def finding_key(rule: str, finess: str, subject_id: str | None) -> str:
     return f"{rule}:{finess}:{subject_id}" if subject_id else f"{rule}:{finess}"

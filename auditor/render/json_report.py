@@ -27,7 +27,7 @@ def report_data(result: AuditResult) -> dict:
             "establishments": int(len(establishments)),
             "establishments_without_accounts": int((establishments["accounts"] == 0).sum()),
             "findings": result.severity_counts(),
-            "waived": sum(f.waiver is not None for f in result.findings),
+            "waived": sum(f.waived for f in result.findings),
             "input_issues": len(result.input_issues),
         },
         "rules": [
@@ -43,7 +43,7 @@ def report_data(result: AuditResult) -> dict:
             for rule in result.rules
         ],
         "establishments": establishment_records(establishments),
-        # The objects themselves: each becomes a dict only while it is written (see write_json).
+        # The objects themselves, which orjson writes (see to_json).
         "findings": result.findings,
         "input_issues": result.input_issues,
         "sources": result.sources,
