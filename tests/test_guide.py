@@ -38,15 +38,20 @@ def test_att01_names_the_probable_account_or_the_homonyms(tmp_path):
     rows = [account_row(login="ref1", roles="Référent Établissement"),
             account_row(login="jmartin", finess="830000014", last_name="MARTIN", first_name="Julie"),
             account_row(login="pdurand", finess="830000014", last_name="DURAND", first_name="Paul"),
-            account_row(login="pdurand2", finess="840000012", last_name="DURAND", first_name="Paul")]
+            account_row(login="pdurand2", finess="840000012", last_name="DURAND", first_name="Paul"),
+            # One account attached to two establishments is one account of that name, not two homonyms.
+            account_row(login="aleroy", finess="830000014", last_name="LEROY", first_name="Anne"),
+            account_row(login="aleroy", finess="840000012", last_name="LEROY", first_name="Anne")]
     report = findings(tmp_path, rows, staff=[["130000011", "", "Martin", "Julie", "julie@perso.example"],
-                                             ["130000011", "", "Durand", "Paul", ""]])
+                                             ["130000011", "", "Durand", "Paul", ""],
+                                             ["130000011", "", "Leroy", "Anne", ""]])
     by_subject = {f["subject"]: f for f in report["findings"] if f["rule"] == "ATT-01"}
     julie = by_subject["MARTIN Julie"]
     assert julie["message"].endswith("compte probable (même nom) : jmartin (rattaché à 830000014)")
     assert julie["account"] == "jmartin"
     assert by_subject["DURAND Paul"]["message"].endswith(
         "2 homonymes dans l'export : vérifier lequel est le sien avant de créer un compte")
+    assert by_subject["LEROY Anne"]["message"].endswith("compte probable (même nom) : aleroy (rattaché à 830000014)")
 
 
 def test_dat03_says_probable_when_only_the_name_matches(tmp_path):

@@ -58,19 +58,23 @@ def _probable_accounts(missing: pd.DataFrame, attachments: pd.DataFrame) -> pd.D
     One account of that name is "compte probable" (attach it rather than create a duplicate);
     several are "homonymes" (check which one). Indexed by staff row: text, account_id (when one).
     """
-    named = missing.loc[missing["name_key"].notna(), ["name_key"]].rename_axis("left").reset_index()
-    # Only the accounts bearing one of these few names are joined (not a region's every account).
-    candidates = attachments.loc[is_in(attachments["name_key"], named["name_key"].unique()),
-                                 ["account_id", "finess", "name_key"]]
-    matches = named.merge(candidates, on="name_key").drop_duplicates(["left", "account_id"])
-    count = matches.groupby("left")["account_id"].transform("size")
-    single = matches[count.eq(1)].set_index("left")
-    several = matches[count.gt(1)].groupby("left").size()
+    names = missing["name_key"].dropna()
+    # Only the accounts bearing one of these few names are looked at (not a region's every account),
+    # and per name, not per staff row: a common name has thousands of accounts, and joining each of
+    # its staff rows to all of them made a million rows.
+    candidates = attachments.loc[is_in(attachments["name_key"], names.unique()), ["account_id", "finess", "name_key"]]
+    name_and_account = pd.Series(row_codes(candidates["name_key"], candidates["account_id"]))
+    accounts = candidates[~name_and_account.duplicated().to_numpy()]
+    first = accounts.drop_duplicates("name_key").set_index("name_key")  # a single account: its first attachment
+    count = accounts["name_key"].value_counts()
+    single = first[first.index.isin(count.index[count.eq(1)])]
     text = pd.concat([
         "compte probable (même nom) : " + single["account_id"] + " (rattaché à " + single["finess"] + ")",
-        several.astype(TEXT) + " homonymes dans l'export : vérifier lequel est le sien avant de créer un compte",
+        count[count.gt(1)].astype(TEXT)
+        + " homonymes dans l'export : vérifier lequel est le sien avant de créer un compte",
     ])
-    return pd.DataFrame({"text": text.astype(TEXT), "account_id": single["account_id"].reindex(text.index)})
+    return pd.DataFrame({"text": lookup_text(names, text), "account_id": lookup_text(names, single["account_id"])},
+                        index=names.index)
 
 
 @check("staff_leaver", needs=("staff",))
