@@ -463,10 +463,7 @@ def _data_rows(path: Path, grid: Grid, header_index: int, spec: KindSpec):
 
 
 READERS = 2  # files read at once (see load_inputs)
-
-# Which parser each canonical column goes through.
-_TEXT = ("civility", "last_name", "first_name", "function", "establishment_name", "unit", "name",
-         "category", "department", "account_id", "finess_ej")
+PARSERS = 2  # columns of one file parsed at once (see parse_table)
 
 
 def parse_table(
@@ -485,27 +482,37 @@ def parse_table(
     spec = catalogue.kinds[kind]
     headers = headers or {}
     frame = pd.DataFrame(index=raw.index)
-    problems: dict[str, list[cells.Problems]] = {}
-    on_distinct = cells.on_distinct  # each distinct cell is parsed once: columns repeat a lot
+    jobs = {}  # output column -> (input column, parser, its arguments); each distinct cell is parsed once
     for column in spec.columns:
-        values = raw[column] if column in raw else pd.Series(pd.NA, index=raw.index, dtype=TEXT)
         if column == "finess":
-            frame[column], problems[column] = on_distinct(values, cells.parse_finess)
+            jobs[column] = (column, cells.parse_finess)
         elif column == "rpps":
-            frame[column], problems[column] = on_distinct(values, cells.parse_rpps)
+            jobs[column] = (column, cells.parse_rpps)
         elif column in ("email", "backup_email", "director_email"):
-            frame[column], problems[column] = on_distinct(values, cells.parse_email)
+            jobs[column] = (column, cells.parse_email)
         elif column in ("created_on", "last_login", "closed_on"):
-            future_is_suspect = as_of if column != "closed_on" else None
-            frame[column], problems[column] = on_distinct(values, cells.parse_dates, future_is_suspect)
+            jobs[column] = (column, cells.parse_dates, as_of if column != "closed_on" else None)
         elif column == "roles":
-            frame[column], problems[column] = on_distinct(values, cells.parse_roles, catalogue)
-            frame["roles_given"] = cells.blank_to_na(values).notna().to_numpy()  # unknown roles are still roles
+            jobs[column] = (column, cells.parse_roles, catalogue)
         elif column == "status":
-            frame["status"], _ = on_distinct(values, cells.parse_text)
-            frame["state"], problems[column] = on_distinct(values, cells.parse_states, catalogue)
+            jobs["status"] = (column, cells.parse_text)
+            jobs["state"] = (column, cells.parse_states, catalogue)
         else:
-            frame[column], _ = on_distinct(values, cells.parse_text)
+            jobs[column] = (column, cells.parse_text)
+
+    absent = pd.Series(pd.NA, index=raw.index, dtype=TEXT)
+    columns = {column: raw[column] if column in raw else absent for column, *_ in jobs.values()}
+    # Columns are parsed two at a time: Arrow's kernels run without holding the interpreter, and the
+    # accounts of a national export are still being parsed when the other files are done.
+    with ThreadPoolExecutor(max_workers=PARSERS) as pool:
+        parsed = dict(zip(jobs, pool.map(lambda job: cells.on_distinct(columns[job[0]], *job[1:]), jobs.values())))
+    problems: dict[str, list[cells.Problems]] = {}
+    for name, (column, parser, *_) in jobs.items():
+        frame[name], column_problems = parsed[name]
+        if parser is not cells.parse_text:  # free text is never a problem; a status is one through its state
+            problems[column] = column_problems
+        if name == "roles":
+            frame["roles_given"] = cells.blank_to_na(raw[column]).notna().to_numpy() if column in raw else False
     if "last_name" in frame and "first_name" in frame:
         frame["name_key"] = cells.person_name_key(frame["last_name"], frame["first_name"])
     for column in SOURCE_COLUMNS:
