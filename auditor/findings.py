@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import gc
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
+
+from . import records
 
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_LABELS = {"error": "erreur", "warning": "avertissement", "info": "information"}
@@ -44,29 +45,11 @@ class Finding:
 
     @classmethod
     def from_columns(cls, columns: dict[str, list]) -> list[Finding]:
-        """One finding per row of `columns` (a list per field but `waiver`; the others take their defaults).
-
-        Built as with_follow_up copies, not through the frozen __init__ (which sets each field through
-        object.__setattr__), and with the cycle collector paused: findings hold only text and numbers,
-        so its passes over a national run's 400,000 new objects (0.9 s) could never free anything.
-        """
-        names = list(columns)
+        """One finding per row of `columns` (a list per field but `waiver`; the others take their defaults),
+        made as records.from_columns makes them: a national run's 400,000 findings in a fraction of the time."""
         if "waiver" in columns or "waived" in columns:
             raise ValueError("from_columns makes findings before any waiver")  # `waived` is not computed here
-        defaults = {f.name: f.default for f in fields(cls) if f.name not in columns}
-        new = object.__new__
-        findings = []
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            for values in zip(*columns.values()):
-                finding = new(cls)
-                finding.__dict__.update(zip(names, values), **defaults)
-                findings.append(finding)
-        finally:
-            if collecting:
-                gc.enable()
-        return findings
+        return records.from_columns(cls, columns)
 
 
 def finding_key(rule: str, finess: str, subject_id: str | None) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from . import cells, rpps_directory
+from . import cells, records, rpps_directory
 from .catalogue import Catalogue, KindSpec
 from .errors import AuditError, InputIssue
 from .frames import TEXT, longer_than
@@ -550,12 +550,12 @@ def _issues_for(frame, raw, rows, column, header, reasons, severity, file_label)
             return [None] * len(rows)
         return table.loc[rows, name].astype(object).to_numpy(dtype=object, na_value=None).tolist()
 
-    return [
-        InputIssue(file_label, None if line is None else int(line), header, str(reason), severity,
-                   None if value is None else str(value), None if fin is None else str(fin), dropped)
-        for line, reason, value, fin in zip(values_of(frame, "source_line"), reasons.loc[rows].tolist(),
-                                            values_of(raw, column), values_of(frame, "finess"))
-    ]
+    return records.from_columns(InputIssue, {
+        "line": values_of(frame, "source_line"),
+        "reason": reasons.loc[rows].astype(object).tolist(),
+        "value": values_of(raw, column),
+        "finess": values_of(frame, "finess"),
+    }, file=file_label, column=header, severity=severity, dropped_rows=dropped)
 
 
 def _drop_duplicate_establishments(frame: pd.DataFrame, issues: list[InputIssue]) -> pd.DataFrame:

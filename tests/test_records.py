@@ -1,0 +1,38 @@
+"""Records made from columns are the records the constructor makes (findings, input issues)."""
+
+import orjson
+import pytest
+
+from auditor import records
+from auditor.errors import InputIssue
+from auditor.findings import Finding
+
+
+def test_input_issues_from_columns_equal_the_constructed_ones_and_write_the_same_json():
+    columns = {"line": [12, None], "reason": ["date illisible", "FINESS absent"], "value": ["31/02/2026", None],
+               "finess": ["130000011", None]}
+    made = records.from_columns(InputIssue, columns, file="comptes.csv", column="Date", severity="error",
+                                dropped_rows=1)
+    expected = [InputIssue("comptes.csv", 12, "Date", "date illisible", "error", "31/02/2026", "130000011", 1),
+                InputIssue("comptes.csv", None, "Date", "FINESS absent", "error", None, None, 1)]
+    assert made == expected
+    assert orjson.dumps(made) == orjson.dumps(expected)  # same fields, in the class's order
+
+
+def test_findings_from_columns_take_the_defaults_of_the_fields_not_given():
+    (finding,) = Finding.from_columns({"rule": ["REF-01"], "severity": ["error"], "finess": ["130000011"],
+                                       "establishment": ["EHPAD"], "account": [None], "subject": ["EHPAD"],
+                                       "message": ["0 référent"], "key": ["REF-01:130000011"]})
+    assert finding == Finding("REF-01", "error", "130000011", "EHPAD", None, "EHPAD", "0 référent",
+                              "REF-01:130000011")
+    assert finding.waived is False and finding.status is None
+
+
+def test_a_field_without_column_constant_or_default_is_refused():
+    with pytest.raises(ValueError, match="InputIssue.reason"):
+        records.from_columns(InputIssue, {"line": [1]}, file="f.csv", column=None)
+
+
+def test_an_unknown_field_is_refused():
+    with pytest.raises(ValueError, match="no field lign"):
+        records.from_columns(InputIssue, {"lign": [1], "reason": ["x"]}, file="f.csv", line=None, column=None)
