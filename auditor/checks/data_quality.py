@@ -35,14 +35,17 @@ def missing_fields(ctx, *, fields: list) -> pd.DataFrame:
     """
     attachments = ctx.attachments
     checked = [f for f in fields if ctx.inputs.has_column("accounts", f)]
-    live = attachments["state"].ne("archived")
-    missing = pd.Series("", index=attachments.index, dtype=TEXT)
-    for field in checked:  # a handful of columns, each tested over all rows at once
-        empty = attachments[field].isna()
-        missing = missing.where(~empty, missing + ", " + FIELD_LABELS[field])
-    missing = missing.str.lstrip(", ")
-    found = attachments[live & missing.ne("")]
-    message = "champs obligatoires vides : " + missing[found.index]
+    # Which fields are empty, as bits of one number per row: the few combinations met are written once
+    # (writing the text of every row, field after field, took 0.2 s nationally).
+    empty = np.zeros(len(attachments), dtype=np.int64)
+    for bit, field in enumerate(checked):
+        empty |= attachments[field].isna().to_numpy() << bit
+    reported = attachments["state"].ne("archived").to_numpy() & (empty > 0)
+    found, empty = attachments[reported], empty[reported]
+    combinations = {combination: "champs obligatoires vides : " + ", ".join(
+        FIELD_LABELS[field] for bit, field in enumerate(checked) if combination >> bit & 1)
+        for combination in np.unique(empty)}
+    message = pd.Series(empty, index=found.index).map(combinations).astype(TEXT)
     return account_hits(found, message)
 
 
