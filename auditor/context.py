@@ -217,14 +217,20 @@ class AuditContext:
         return self.establishments.set_index("finess")["name"]
 
     @cached_property
+    def placed_staff(self) -> pd.DataFrame:
+        """The staff rows that name an establishment (ATT-01, 04, 05 work on these)."""
+        staff = self.inputs.staff
+        placed = staff["finess"].notna()
+        return staff if placed.all() else staff[placed]  # a filter copies every column: only when needed
+
+    @cached_property
     def staff_links(self) -> pd.DataFrame:
         """(left: staff row, right: attachment) pairs of one person in one establishment (ATT-01, 04, 05).
 
         RPPS, else e-mail, else name; only a different RPPS proves two people: staff files often
         give a personal or HR e-mail.
         """
-        staff = self.inputs.staff
-        return link_people(staff[staff["finess"].notna()], self.attachments, within=("finess",), vetoes=RPPS_ONLY)
+        return link_people(self.placed_staff, self.attachments, within=("finess",), vetoes=RPPS_ONLY)
 
     @cached_property
     def rpps_professions(self) -> pd.Series:

@@ -15,15 +15,10 @@ from ..text import fold_series
 from . import account_hits, check, hits, lookup_text
 
 
-def _staff_here(ctx) -> pd.DataFrame:
-    staff = ctx.inputs.staff
-    return staff[staff["finess"].notna()]
-
-
 @check("staff_without_account", needs=("staff",))
 def staff_without_account(ctx) -> pd.DataFrame:
     """People the staff file places in an establishment where no account of theirs is attached."""
-    staff = _staff_here(ctx)
+    staff = ctx.placed_staff
     attachments = ctx.attachments
     attached = ctx.staff_links
     missing = staff[~staff.index.isin(attached["left"])]
@@ -83,7 +78,7 @@ def staff_leaver(ctx) -> pd.DataFrame:
 
     Only establishments the staff file lists are judged: elsewhere nobody knows who works there.
     """
-    staff = _staff_here(ctx)
+    staff = ctx.placed_staff
     # The RPPS directory places health professionals only: an establishment is judged on its staff file.
     listed = staff.loc[~staff["from_directory"], "finess"] if "from_directory" in staff else staff["finess"]
     attachments = ctx.attachments
@@ -97,13 +92,17 @@ def staff_leaver(ctx) -> pd.DataFrame:
 @check("staff_unit_missing", needs=("staff.unit",))
 def staff_unit_missing(ctx) -> pd.DataFrame:
     """Accounts whose holder the staff file places in a unit of the establishment the account lacks."""
-    staff = _staff_here(ctx)
-    staff = staff[staff["unit"].notna()]
+    staff = ctx.placed_staff
+    staff = staff.loc[staff["unit"].notna(), ["unit"]]  # one column copied, not the whole staff file
     pairs = ctx.staff_links[ctx.staff_links["left"].isin(staff.index)]
     units = ctx.attachment_units
-    # Units compare folded; numbered once over both tables, (attachment, unit) pairs compare as integers.
-    unit = row_codes(fold_series(pd.concat([units["unit"], staff["unit"]], ignore_index=True)))
-    held_unit, staff_unit = unit[:len(units)], pd.Series(unit[len(units):], index=staff.index)
+    # Units compare folded: each table's few distinct units are folded and numbered together, and
+    # (attachment, unit) pairs compare as integers. Neither table has a missing unit (no code -1).
+    held_codes, held_units = pd.factorize(units["unit"])
+    staff_codes, staff_units = pd.factorize(staff["unit"])
+    unit = row_codes(fold_series(pd.Series([*held_units, *staff_units], dtype=TEXT)))
+    held_unit = unit[held_codes]
+    staff_unit = pd.Series(unit[len(held_units) + staff_codes], index=staff.index)
     width = int(unit.max(initial=0)) + 1
     held = units["attachment"].to_numpy() * width + held_unit
     has = np.isin(pairs["right"].to_numpy() * width + staff_unit[pairs["left"]].to_numpy(), held)
