@@ -43,9 +43,9 @@ def lookup(values: pd.Series, mapping: dict | pd.Series) -> pd.Series:
     return pd.Series(found, index=values.index, name=values.name)
 
 
-def row_codes(*columns: pd.Series) -> np.ndarray:
+def row_codes(*columns: pd.Series | np.ndarray) -> np.ndarray:
     """One integer per row for its values in `columns` (equal values, equal integers, numbered in order
-    of first appearance), -1 where one of them is NA.
+    of first appearance), -1 where one of them is NA. A column may be codes already (an array of ints).
 
     Text keys hashed once: grouping or de-duplicating on the integers then costs a few
     milliseconds where pandas hashes the text again for each operation.

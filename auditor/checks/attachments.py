@@ -33,7 +33,7 @@ def staff_without_account(ctx) -> pd.DataFrame:
     elsewhere = elsewhere.assign(text=elsewhere["account_id"] + " (rattaché à " + elsewhere["finess"] + ")")
     evidence = join_within(elsewhere, "left", "text", ", ")
     first_account = elsewhere.drop_duplicates("left").set_index("left")
-    probable = _probable_accounts(missing[~missing.index.isin(elsewhere["left"])], attachments)
+    probable = _probable_accounts(missing[~missing.index.isin(elsewhere["left"])], ctx)
 
     rows = missing.index.to_series()
     known_account = lookup_text(rows, evidence)
@@ -47,7 +47,7 @@ def staff_without_account(ctx) -> pd.DataFrame:
     return hits(missing["finess"], message, subject=subject, account=account, subject_id=missing["person_id"])
 
 
-def _probable_accounts(missing: pd.DataFrame, attachments: pd.DataFrame) -> pd.DataFrame:
+def _probable_accounts(missing: pd.DataFrame, ctx) -> pd.DataFrame:
     """For staff rows with no account found by RPPS or e-mail: accounts elsewhere with the same name.
 
     One account of that name is "compte probable" (attach it rather than create a duplicate);
@@ -57,8 +57,9 @@ def _probable_accounts(missing: pd.DataFrame, attachments: pd.DataFrame) -> pd.D
     # Only the accounts bearing one of these few names are looked at (not a region's every account),
     # and per name, not per staff row: a common name has thousands of accounts, and joining each of
     # its staff rows to all of them made a million rows.
-    candidates = attachments.loc[is_in(attachments["name_key"], names.unique()), ["account_id", "finess", "name_key"]]
-    name_and_account = pd.Series(row_codes(candidates["name_key"], candidates["account_id"]))
+    bearing = is_in(ctx.attachments["name_key"], names.unique())
+    candidates = ctx.attachments.loc[bearing, ["account_id", "finess", "name_key"]]
+    name_and_account = pd.Series(row_codes(candidates["name_key"], ctx.account_numbers[bearing]))
     accounts = candidates[~name_and_account.duplicated().to_numpy()]
     first = accounts.drop_duplicates("name_key").set_index("name_key")  # a single account: its first attachment
     count = accounts["name_key"].value_counts()

@@ -74,8 +74,8 @@ def duplicate_accounts(ctx) -> pd.DataFrame:
     and a group's text names a sample of its members: the cost stays linear in the accounts.
     """
     columns = ["account_id", "finess", "display_name", "rpps", "email", "name_key"]  # a narrow copy is cheap
-    attachments = ctx.attachments.loc[ctx.attachments["state"].ne("archived").to_numpy(), columns]
-    account = row_codes(attachments["account_id"])
+    live = ctx.attachments["state"].ne("archived").to_numpy()
+    attachments, account = ctx.attachments.loc[live, columns], ctx.account_numbers[live]
     first_of_account = ~pd.Series(account).duplicated().to_numpy()  # an account's identity: its first row's
     memberships = []
     for rank, (column, label, scope) in enumerate((("rpps", "même RPPS", None), ("email", "même e-mail", None),
