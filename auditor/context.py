@@ -82,9 +82,11 @@ class AuditContext:
         count = np.append(np.bincount(cell_of_part, minlength=len(distinct)), 0)[cell]  # -1 reads the 0
         row = np.repeat(np.arange(len(cell)), count)
         within = np.arange(len(row)) - np.repeat(np.cumsum(count) - count, count)
-        long = pd.DataFrame({"attachment": self._attachment_of_row[row],
-                             "item": item[first_part[cell[row]] + within]}).drop_duplicates(ignore_index=True)
-        return pd.DataFrame({"attachment": long["attachment"], name: items[long["item"].to_numpy()]})
+        # Each (attachment, item) pair as one integer, de-duplicated in order of first appearance.
+        width = max(len(items), 1)
+        pairs = pd.unique(self._attachment_of_row[row] * width + item[first_part[cell[row]] + within])
+        attachment, item_of_pair = np.divmod(pairs, width)
+        return pd.DataFrame({"attachment": attachment, name: pd.array(items, dtype=TEXT).take(item_of_pair)})
 
     @cached_property
     def role_cell_filled(self) -> np.ndarray:
@@ -115,7 +117,11 @@ class AuditContext:
         roles = pd.CategoricalDtype(sorted({role for role, _ in pairs}))
         grants = pd.DataFrame(pairs, columns=["role", "right"]).astype(
             {"role": roles, "right": pd.CategoricalDtype(sorted({right for _, right in pairs}))})
-        held = self.attachment_roles.astype({"role": roles})  # a role giving no right has no category
+        held = self.attachment_roles
+        # The few distinct roles are looked up among the categories, not each of 1.8 million cells.
+        code, names = pd.factorize(held["role"])  # never -1: the long table has no missing role
+        category = roles.categories.get_indexer(names)  # -1: a role giving no right
+        held = held.assign(role=pd.Categorical.from_codes(category[code], dtype=roles))
         return held.merge(grants, on="role")
 
     def has_right(self, rights: set[str]) -> pd.Series:
@@ -127,8 +133,9 @@ class AuditContext:
         return self._holders(self.attachment_roles, "role", role_names)
 
     def _holders(self, long: pd.DataFrame, column: str, values) -> pd.Series:
-        holders = long.loc[long[column].isin(values), "attachment"].unique()
-        return pd.Series(self.attachments.index.isin(holders), index=self.attachments.index)
+        held = np.zeros(len(self.attachments), dtype=bool)  # attachment numbers are positions: marked, not hashed
+        held[long["attachment"].to_numpy()[long[column].isin(values).to_numpy()]] = True
+        return pd.Series(held, index=self.attachments.index)
 
     @cached_property
     def _accounts_per_finess(self) -> pd.Series:
