@@ -82,7 +82,6 @@ def run(rules: list[Rule], inputs: Inputs, catalogue: Catalogue, as_of: pd.Times
     ctx = AuditContext(inputs, catalogue, pd.Timestamp(as_of).normalize())
     found: list[pd.DataFrame] = []
     outcomes: dict[str, RuleOutcome] = {}
-    names = ctx.establishment_names()
     for rule in progress(rules, len(rules), "règles"):
         kind = REGISTRY[rule.check]
         missing = [need for need in kind.needs if not _available(need, inputs)]
@@ -90,9 +89,9 @@ def run(rules: list[Rule], inputs: Inputs, catalogue: Catalogue, as_of: pd.Times
             outcomes[rule.code] = RuleOutcome(rule.code, False, 0, _missing_text(missing), rule.params)
             continue
         rule_hits = kind.function(ctx, **rule.params)
-        found.append(_finding_columns(rule, rule_hits, names))
+        found.append(_finding_columns(rule, rule_hits))
         outcomes[rule.code] = RuleOutcome(rule.code, True, len(rule_hits), None, rule.params)
-    frame = _in_report_order(found)
+    frame = _in_report_order(found, ctx.establishment_names())
     findings = _to_findings(frame)
     return AuditResult(ctx.as_of, rules, findings, outcomes, _coverage(ctx, frame),
                        list(inputs.issues), list(inputs.sources),
@@ -118,8 +117,9 @@ def _missing_text(missing: list[str]) -> str:
 FINDING_COLUMNS = ["rule", "severity", "finess", "establishment", "account", "subject", "message", "key"]
 
 
-def _finding_columns(rule: Rule, rule_hits: pd.DataFrame, names: pd.Series) -> pd.DataFrame:
-    """A rule's hits as the columns of its findings (see Finding), computed column by column."""
+def _finding_columns(rule: Rule, rule_hits: pd.DataFrame) -> pd.DataFrame:
+    """A rule's hits as the columns of its findings (see Finding) but the establishment's name, computed
+    column by column."""
     finess = rule_hits["finess"].astype(TEXT).reset_index(drop=True)
     subject_id = rule_hits["subject_id"].astype(TEXT).reset_index(drop=True)
     subject_id = subject_id.mask(subject_id.eq(""))  # no subject: the key is the establishment's
@@ -129,16 +129,16 @@ def _finding_columns(rule: Rule, rule_hits: pd.DataFrame, names: pd.Series) -> p
         "rule": pd.Series(rule.code, index=finess.index, dtype=TEXT),
         "severity": rule_hits["severity"].astype(TEXT).fillna(rule.severity).array,
         "finess": finess,
-        "establishment": lookup(finess, names).astype(TEXT).fillna(""),
         "account": rule_hits["account"].astype(TEXT).array,
         "subject": rule_hits["subject"].astype(TEXT).fillna("").array,
         "message": rule_hits["message"].astype(TEXT).array,
         "key": (prefix + ":" + subject_id).fillna(prefix),  # see finding_key
-    }, columns=FINDING_COLUMNS)
+    })
 
 
-def _in_report_order(found: list[pd.DataFrame]) -> pd.DataFrame:
-    """Every rule's findings in one frame: by establishment, most severe first, then rule, subject, key."""
+def _in_report_order(found: list[pd.DataFrame], names: pd.Series) -> pd.DataFrame:
+    """Every rule's findings in one frame: by establishment, most severe first, then rule, subject, key;
+    with each establishment's name (`names`: by FINESS), looked up once for all the rules."""
     if not found:
         return pd.DataFrame(columns=FINDING_COLUMNS)
     frame = pd.concat(found, ignore_index=True)
@@ -149,7 +149,9 @@ def _in_report_order(found: list[pd.DataFrame]) -> pd.DataFrame:
                      "rule": pa.array(frame["rule"].array), "subject": pa.array(frame["subject"].array),
                      "key": pa.array(frame["key"].array)})
     order = pc.sort_indices(keys, sort_keys=[(name, "ascending") for name in keys.column_names])
-    return frame.take(order.to_numpy()).reset_index(drop=True)
+    frame = frame.take(order.to_numpy()).reset_index(drop=True)
+    frame["establishment"] = lookup(frame["finess"], names).astype(TEXT).fillna("")
+    return frame[FINDING_COLUMNS]
 
 
 def _to_findings(frame: pd.DataFrame) -> list[Finding]:
