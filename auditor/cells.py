@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .catalogue import Catalogue
 from .frames import TEXT, as_text, mostly_distinct
@@ -63,13 +64,22 @@ def luhn_valid(digits: pd.Series) -> pd.Series:
     if not usable.any():
         return valid
     for length, group in digits[usable].groupby(digits[usable].str.len()):
-        ascii_bytes = np.frombuffer("".join(group).encode("ascii"), dtype=np.uint8)
-        matrix = ascii_bytes.reshape(-1, length).astype(np.int64) - ord("0")
+        matrix = _digit_bytes(group).reshape(-1, length).astype(np.int64) - ord("0")
         doubled = matrix[:, ::-1].copy()
         doubled[:, 1::2] *= 2
         doubled[doubled > 9] -= 9
         valid.loc[group.index] = doubled.sum(axis=1) % 10 == 0
     return valid
+
+
+def _digit_bytes(values: pd.Series) -> np.ndarray:
+    """The characters of a column of ASCII text (no NA), end to end, as bytes: Arrow's character data as
+    it is (joining the values in Python took 0.1 s for 200,000 RPPS)."""
+    array = pa.array(values.array, type=pa.large_string())
+    if isinstance(array, pa.ChunkedArray):  # a column of several chunks: one array, one data buffer
+        array = array.combine_chunks()
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset:array.offset + len(array) + 1]
+    return np.frombuffer(array.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
 
 
 def ascii_digits(text: pd.Series) -> pd.Series:
@@ -172,8 +182,11 @@ def on_distinct(values: pd.Series, parse, *args) -> tuple[pd.Series, list[Proble
     if mostly_distinct(values):
         return parse(values, *args)
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    parsed, problems = parse(pd.Series(uniques, dtype=values.dtype), *args)
-    spread = parsed.iloc[codes].set_axis(values.index)
+    distinct = pd.Series(uniques, dtype=values.dtype)
+    parsed, problems = parse(distinct, *args)
+    # A column the parser left as it was (names, functions, units written tidily) is kept as it is:
+    # spreading the distinct values back copies a million cells.
+    spread = values if parsed.equals(distinct) else parsed.iloc[codes].set_axis(values.index)
     row_problems = []
     for problem in problems:
         rows = np.isin(codes, problem.reasons.index.to_numpy())
