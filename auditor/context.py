@@ -22,6 +22,10 @@ from .identities import RPPS_ONLY, display_name, link_people
 from .load import Inputs
 from .text import fold_series
 
+# Account-row columns the attachments table leaves out: in long tables (roles, units), or read from the
+# rows themselves (the establishment's name as written, whether a role cell was filled, where a row is).
+NOT_PER_ATTACHMENT = ["roles", "unit", "establishment_name", "roles_given", "source_file", "source_line"]
+
 
 @dataclass
 class AuditContext:
@@ -57,7 +61,8 @@ class AuditContext:
         rows: the first row gives them. Units and roles are in long tables.
         """
         first_rows = self._first_row_of_attachment
-        attachments = self.inputs.accounts.drop(columns=["roles", "unit"]).take(first_rows).reset_index(drop=True)
+        # Only the columns the checks read: each check's filter copies every column of its rows.
+        attachments = self.inputs.accounts.drop(columns=NOT_PER_ATTACHMENT).take(first_rows).reset_index(drop=True)
         attachments["display_name"] = display_name(
             attachments["last_name"], attachments["first_name"], attachments["account_id"]
         )
