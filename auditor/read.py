@@ -429,11 +429,9 @@ def _check_extent(path: Path) -> None:
                 tail = b""
                 for chunk in iter(lambda: stream.read(1 << 20), b""):
                     block = tail + chunk
-                    found = _CELL_REFERENCE.findall(block)
-                    if found:  # a sheet of 40,000 rows has 300,000 references: a few distinct columns
-                        letters, numbers = zip(*found)
-                        rows = max(rows, max(map(int, numbers)))
-                        columns = max(columns, max(map(_column_number, set(letters))))
+                    for letters, number in _CELL_REFERENCE.findall(block):
+                        rows = max(rows, int(number))
+                        columns = max(columns, _column_number(letters))
                     tail = block[-64:]
             if rows * columns > MAX_XLSX_CELLS:
                 raise AuditError(f"{path} : classeur refusé : une feuille s'étend sur {rows} lignes et {columns} "
