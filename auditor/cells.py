@@ -171,6 +171,11 @@ def parse_text(values: pd.Series) -> tuple[pd.Series, list[Problems]]:
     return blank_to_na(values).str.replace("[" + SPACES + "]+", " ", regex=True), []
 
 
+def parse_filled(values: pd.Series) -> tuple[pd.Series, list[Problems]]:
+    """Whether each cell holds something besides blanks; never a problem."""
+    return blank_to_na(values).notna(), []
+
+
 def on_distinct(values: pd.Series, parse, *args) -> tuple[pd.Series, list[Problems]]:
     """`parse(values, *args)` computed once per distinct value, then spread back to every row.
 

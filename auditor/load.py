@@ -494,6 +494,7 @@ def parse_table(
             jobs[column] = (column, cells.parse_dates, as_of if column != "closed_on" else None)
         elif column == "roles":
             jobs[column] = (column, cells.parse_roles, catalogue)
+            jobs["roles_given"] = (column, cells.parse_filled)  # unknown roles are still roles
         elif column == "status":
             jobs["status"] = (column, cells.parse_text)
             jobs["state"] = (column, cells.parse_states, catalogue)
@@ -506,13 +507,10 @@ def parse_table(
     # accounts of a national export are still being parsed when the other files are done.
     with ThreadPoolExecutor(max_workers=PARSERS) as pool:
         parsed = dict(zip(jobs, pool.map(lambda job: cells.on_distinct(columns[job[0]], *job[1:]), jobs.values())))
-    problems: dict[str, list[cells.Problems]] = {}
-    for name, (column, parser, *_) in jobs.items():
+    problems: dict[str, list[cells.Problems]] = {}  # by input column: "status" gives "status" and "state"
+    for name, (column, *_) in jobs.items():
         frame[name], column_problems = parsed[name]
-        if parser is not cells.parse_text:  # free text is never a problem; a status is one through its state
-            problems[column] = column_problems
-        if name == "roles":
-            frame["roles_given"] = cells.blank_to_na(raw[column]).notna().to_numpy() if column in raw else False
+        problems.setdefault(column, []).extend(column_problems)
     if "last_name" in frame and "first_name" in frame:
         frame["name_key"] = cells.person_name_key(frame["last_name"], frame["first_name"])
     for column in SOURCE_COLUMNS:
