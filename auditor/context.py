@@ -8,8 +8,8 @@ audited establishments, so that each check stays a few vectorised lines.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -27,33 +27,59 @@ from .text import fold_series
 NOT_PER_ATTACHMENT = ["roles", "unit", "establishment_name", "roles_given", "source_file", "source_line"]
 
 
+class computed_once:
+    """`functools.cached_property` computed once even when two rule threads (see engine.RULE_THREADS) ask for
+    it at the same time: Python 3.12 took the lock out of cached_property, and a second computation of a
+    table would cost its time and its memory again.
+
+    One lock per table, held while it is computed: a table waits only for the tables it is made from,
+    which never wait for it, so no two threads wait for each other.
+    """
+
+    def __init__(self, compute):
+        self.compute = compute
+        self.lock = threading.Lock()
+        self.__doc__ = compute.__doc__
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, ctx, owner=None):
+        if ctx is None:
+            return self
+        with self.lock:  # once stored, the instance's own attribute is found first: no lock taken
+            if self.name not in ctx.__dict__:
+                ctx.__dict__[self.name] = self.compute(ctx)
+        return ctx.__dict__[self.name]
+
+
 @dataclass
 class AuditContext:
     inputs: Inputs
     catalogue: Catalogue
     as_of: pd.Timestamp
 
-    @cached_property
+    @computed_once
     def _account_of_row(self) -> np.ndarray:
         """Account number of each account row, numbered in order of first appearance."""
         return row_codes(self.inputs.accounts["account_id"])  # never -1: the loader drops rows without one
 
-    @cached_property
+    @computed_once
     def _attachment_of_row(self) -> np.ndarray:
         """Attachment number of each account row, numbered in order of first appearance."""
         return row_codes(self._account_of_row, self.inputs.accounts["finess"])  # the loader drops rows without one
 
-    @cached_property
+    @computed_once
     def _first_row_of_attachment(self) -> np.ndarray:
         return pd.Series(self._attachment_of_row).drop_duplicates().index.to_numpy()  # k first appears before k + 1
 
-    @cached_property
+    @computed_once
     def account_numbers(self) -> np.ndarray:
         """Per attachment, the number of its account: grouping attachments by account on these costs
         milliseconds, where hashing a national export's 800,000 logins again costs a tenth of a second."""
         return self._account_of_row[self._first_row_of_attachment]
 
-    @cached_property
+    @computed_once
     def attachments(self) -> pd.DataFrame:
         """One row per account × establishment (row label = attachment number).
 
@@ -93,7 +119,7 @@ class AuditContext:
         attachment, item_of_pair = np.divmod(pairs, width)
         return pd.DataFrame({"attachment": attachment, name: pd.array(items, dtype=TEXT).take(item_of_pair)})
 
-    @cached_property
+    @computed_once
     def role_cell_filled(self) -> np.ndarray:
         """Per attachment: some row of it has a role cell that is not blank (known roles or not)."""
         filled = self.inputs.accounts["roles_given"].to_numpy(dtype=bool)
@@ -101,17 +127,17 @@ class AuditContext:
         np.logical_or.at(per_attachment, self._attachment_of_row, filled)
         return per_attachment
 
-    @cached_property
+    @computed_once
     def attachment_roles(self) -> pd.DataFrame:
         """(attachment, role): the roles each account holds in each establishment."""
         return self._long("roles", "role")
 
-    @cached_property
+    @computed_once
     def attachment_units(self) -> pd.DataFrame:
         """(attachment, unit): the units each account is attached to in each establishment."""
         return self._long("unit", "unit")
 
-    @cached_property
+    @computed_once
     def attachment_rights(self) -> pd.DataFrame:
         """(attachment, right, role): each right an account has in an establishment, and the role giving it.
 
@@ -142,12 +168,12 @@ class AuditContext:
         held[long["attachment"].to_numpy()[long[column].isin(values).to_numpy()]] = True
         return pd.Series(held, index=self.attachments.index)
 
-    @cached_property
+    @computed_once
     def _accounts_per_finess(self) -> pd.Series:
         # An attachment is one account in one establishment: counting them counts the accounts.
         return self.attachments["finess"].value_counts(sort=False).sort_index().rename("accounts")
 
-    @cached_property
+    @computed_once
     def _names_seen(self) -> pd.Series:
         """The name most rows give each FINESS (exports disagree now and then)."""
         return (
@@ -156,13 +182,13 @@ class AuditContext:
             .drop_duplicates("finess").set_index("finess")["establishment_name"]
         )
 
-    @cached_property
+    @computed_once
     def _seen_problems(self) -> pd.Series:
         """Why each FINESS seen in the accounts cannot be an establishment's (NA when it can)."""
         seen = self._accounts_per_finess.index.to_series()
         return finess_problem(seen.astype(TEXT))
 
-    @cached_property
+    @computed_once
     def _staff_finess(self) -> pd.Index:
         """Valid FINESS where the staff file places people: establishments even without any account."""
         staff = self.inputs.staff
@@ -171,7 +197,7 @@ class AuditContext:
         places = staff["finess"].dropna().drop_duplicates().astype(TEXT)
         return pd.Index(places[finess_problem(places).isna().to_numpy()])
 
-    @cached_property
+    @computed_once
     def establishments(self) -> pd.DataFrame:
         """Audited establishments: the referential when given, plus any valid FINESS seen in the accounts
         or in the staff file (people work there: an establishment without any account has 0 referents).
@@ -220,7 +246,7 @@ class AuditContext:
         return any(s.kind == "establishments" and s.description.startswith(finess_extract.DESCRIPTION)
                    for s in self.inputs.sources)
 
-    @cached_property
+    @computed_once
     def invalid_finess(self) -> pd.DataFrame:
         """FINESS of account rows that cannot be an establishment's and are not in the referential.
 
@@ -241,14 +267,14 @@ class AuditContext:
     def establishment_names(self) -> pd.Series:
         return self.establishments.set_index("finess")["name"]
 
-    @cached_property
+    @computed_once
     def placed_staff(self) -> pd.DataFrame:
         """The staff rows that name an establishment (ATT-01, 04, 05 work on these)."""
         staff = self.inputs.staff
         placed = staff["finess"].notna()
         return staff if placed.all() else staff[placed]  # a filter copies every column: only when needed
 
-    @cached_property
+    @computed_once
     def staff_links(self) -> pd.DataFrame:
         """(left: staff row, right: attachment) pairs of one person in one establishment (ATT-01, 04, 05).
 
@@ -257,7 +283,7 @@ class AuditContext:
         """
         return link_people(self.placed_staff, self.attachments, within=("finess",), vetoes=RPPS_ONLY)
 
-    @cached_property
+    @computed_once
     def rpps_professions(self) -> pd.Series:
         """Folded RPPS profession of each RPPS in the directory (empty without one)."""
         directory = self.inputs.directory
