@@ -561,6 +561,21 @@ def test_a_stray_quote_that_swallows_the_next_lines_is_refused_with_its_line(tmp
     assert not (tmp_path / "o" / "findings.json").exists()  # nothing audited without those lines
 
 
+def test_a_stray_quote_closed_lines_below_is_refused_too(tmp_path, capsys):
+    """A quote opening the last cell of line 4 and one closing that of line 9: every row keeps its number of
+    cells, so Arrow's reader takes the file, and the lines in between are found in the cell all the same."""
+    path = write_csv(tmp_path / "comptes.csv", [account_row(login=f"u{n}") for n in range(10)])
+    lines = path.read_bytes().decode("utf-8-sig").split("\r\n")
+    opened, closed = lines[3].split(";"), lines[8].split(";")
+    opened[-1], closed[-1] = '"' + opened[-1], closed[-1] + '"'
+    lines[3], lines[8] = ";".join(opened), ";".join(closed)
+    path.write_bytes("\r\n".join(lines).encode("utf-8"))
+    assert main(["run", str(path), "--out", str(tmp_path / "o"), "--as-of", "2026-11-01"]) == 2
+    assert "ligne 4, colonne « Dernière connexion » : guillemet ouvrant jamais fermé ; les 5 lignes suivantes" in (
+        capsys.readouterr().err)
+    assert not (tmp_path / "o" / "findings.json").exists()
+
+
 def test_line_breaks_inside_a_quoted_cell_are_still_read(tmp_path):
     rows = [account_row(login="a", roles="Référent Établissement\nIAM - MSPH - Référent ESMS (IAM)"),
             account_row(login="b", roles="Référent Établissement\nIAM - MSPH - Référent ESMS (IAM)")]
