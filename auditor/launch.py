@@ -59,6 +59,10 @@ def entry_point() -> None:
     from .cli import main
 
     # What the imports made (pandas, pyarrow, numpy: hundreds of thousands of objects) lives as long as
-    # the process: frozen, the cycle collector's full passes skip it.
+    # the process: frozen, the cycle collector's full passes skip it. A run then makes as many records
+    # (findings, input issues) that hold no cycle and live to its end: the collector passes over them
+    # less often (a national run: 0.3 -> 0.1 s of collection, 7.5 -> 7.3 s over 4 alternated runs; the
+    # peak is unchanged).
     gc.freeze()
+    gc.set_threshold(10_000, 50, 1000)
     sys.exit(main())
