@@ -310,14 +310,14 @@ def _arrow_body(text: str, separator: str, skip_records: int, width: int, first_
         return "skip"
 
     names = [str(i) for i in range(width)]
-    encoded = text.encode("utf-8")
+    encoded = text.encode("utf-8")  # UTF-8 made by Python from text: Arrow need not check it again
     try:
         table = pacsv.read_csv(
             io.BytesIO(encoded),
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=skip_records, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=separator, newlines_in_values=True, ignore_empty_lines=False,
                                               invalid_row_handler=on_irregular),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, check_utf8=False,
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
