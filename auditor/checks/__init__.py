@@ -7,6 +7,10 @@ findings (rule code, severity, establishment name, stable key). A hit's
 `severity` is normally empty (the rule's); a check may lower it for some
 cases (DRT-01's borderline functions) through a parameter.
 
+Two checks run at once (engine.RULE_THREADS) over the same context: a check
+reads the context's tables and never changes them; it copies what it adds
+columns to.
+
 Adding a kind of check: write the function in the module of its family,
 decorate it with @check, give it a rule in rules/*.yaml with examples.
 """
