@@ -50,9 +50,12 @@ def row_codes(*columns: pd.Series | np.ndarray) -> np.ndarray:
     Text keys hashed once: grouping or de-duplicating on the integers then costs a few
     milliseconds where pandas hashes the text again for each operation.
     """
-    codes = np.zeros(len(columns[0]), dtype=np.int64)
+    codes = None
     for column in columns:
         part, uniques = pd.factorize(column)
+        if codes is None:  # factorize numbers in order of first appearance, -1 for NA: as wanted
+            codes = part.astype(np.int64, copy=False)
+            continue
         known = (codes >= 0) & (part >= 0)
         codes[~known] = -1
         codes[known] = pd.factorize(codes[known] * len(uniques) + part[known])[0]  # dense again: no overflow
