@@ -32,7 +32,7 @@ _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _LineLoader(_SAFE_LOADER):
-    pass
+    """A class of its own: the constructors added below must not change PyYAML's loader for everyone."""
 
 
 def _refuse_aliases(text: str) -> None:
