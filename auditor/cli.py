@@ -31,6 +31,7 @@ from .history.follow_up import score_change
 from .history.recording import record
 from .history.settings import load_settings
 from .history.store import open_history
+from .launch import end_process
 from .load import load_inputs
 from .progress import terminal_progress
 from .render import DEFAULT_FORMATS, FORMATS
@@ -260,7 +261,10 @@ def _run(args) -> int:
     _print_summary(result, as_of, args.out)
     if args.history:
         _print_follow_up(result, args.history, replaced, purged)
-    return 1 if result.failing(args.fail_on, args.fail_on_new) else 0
+    code = 1 if result.fails(args.fail_on, args.fail_on_new) else 0
+    if args.owns_process:  # the `vt-audit` command: everything is written, nothing needs freeing
+        end_process(code)
+    return code
 
 
 def _print_summary(result, as_of, out) -> None:
@@ -420,11 +424,14 @@ def describe_rule(rule) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, owns_process: bool = False) -> int:
+    """Run a command; `owns_process` (the `vt-audit` command, not a caller in Python) lets `run` end the
+    process once its reports are written (see launch.end_process)."""
     try:
         argv = sys.argv[1:] if argv is None else argv
         args = build_parser().parse_args(argv)
         args.argv = argv
+        args.owns_process = owns_process
         _configure_logging(getattr(args, "verbose", 0))
         commands = {"run": _run, "validate": _validate, "history": _history, "send": _send, "answers": _answers,
                     "rules": _rules}

@@ -69,11 +69,18 @@ class AuditResult:
 
         `new_only`: only those absent from the previous audit of the history (a baseline).
         """
+        return list(self._failing(fail_on, new_only))
+
+    def fails(self, fail_on: str, new_only: bool = False) -> bool:
+        """Whether some finding fails the run (see failing): the first one found answers."""
+        return next(self._failing(fail_on, new_only), None) is not None
+
+    def _failing(self, fail_on: str, new_only: bool):
         if fail_on == "never":
-            return []
+            return iter(())
         threshold = SEVERITY_RANK[fail_on]
-        return [f for f in self.findings if SEVERITY_RANK[f.severity] >= threshold and not f.waived
-                and not (new_only and f.status == PERSISTING)]
+        return (f for f in self.findings if SEVERITY_RANK[f.severity] >= threshold and not f.waived
+                and not (new_only and f.status == PERSISTING))
 
 
 def run(rules: list[Rule], inputs: Inputs, catalogue: Catalogue, as_of: pd.Timestamp,

@@ -65,4 +65,21 @@ def entry_point() -> None:
     # peak is unchanged).
     gc.freeze()
     gc.set_threshold(10_000, 50, 1000)
-    sys.exit(main())
+    sys.exit(main(owns_process=True))
+
+
+def end_process(code: int):
+    """End the process at once, once a command has written everything, without freeing what it made.
+
+    A national run's 400,000 findings, input issues and tables take 0.2 s to free one by one,
+    then the interpreter tears its modules down: nobody waits for that (mypy ends its runs the
+    same way). What Python's own exit would do that matters is done here: the log and the
+    standard streams are flushed (a pipe's buffer would be lost).
+    """
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`| head`), a closed stream: nothing left to say
+            pass
+    os._exit(code)

@@ -3,6 +3,7 @@
 import csv
 import html
 import json
+import os
 import re
 import subprocess
 import sys
@@ -209,6 +210,26 @@ def test_fail_on_and_exit_codes(tmp_path):
     assert main(["run", str(exports), "--out", out, "--as-of", "2026-11-01", "--fail-on", "warning"]) == 1
     assert main(["run", str(exports), "--out", out, "--as-of", "2026-11-01", "--param", "inactivity_days=1000",
                  "--fail-on", "warning"]) == 0
+
+
+def test_the_command_ends_with_its_summary_written_and_its_exit_code(tmp_path):
+    # The command ends its process without freeing what it made (launch.end_process): what it
+    # printed into a pipe, and its reports, must all be there, with the exit code of --fail-on.
+    both = "Référent Établissement | VT PH - Référent ESMS"
+    stale = account_row(login="c", roles="IAM - MSPH - Statistiques ESMS (IAM)", last_login="01/01/2025")
+    exports = write_csv(tmp_path / "comptes.csv", [account_row(login="a", roles=both),
+                                                   account_row(login="b", roles=both), stale])
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "auditor", "run", str(exports), "--out", str(out), "--as-of", "2026-11-01",
+               "--format", "json", "--fail-on", "avertissement", "-v"]
+    buffered = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}  # as a user has it
+    result = subprocess.run(command, capture_output=True, text=True, env=buffered)
+    assert result.returncode == 1
+    assert result.stdout.startswith("1 établissement audité au 01/11/2026 : 0 erreur, 1 avertissement")
+    assert f"Rapports dans {out}" in result.stdout
+    assert "comptes.csv : comptes utilisateurs" in result.stderr  # the log, flushed too
+    assert len(json.loads((out / "findings.json").read_text(encoding="utf-8"))["findings"]) == 1
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".vt-audit-") and p.name.endswith(".part")]
 
 
 def test_unusable_input_is_one_french_error_line_with_exit_2(tmp_path):
