@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import signal
 import sys
+from typing import NoReturn
 
 from .render.output import discard_pending
 
@@ -68,7 +69,7 @@ def entry_point() -> None:
     sys.exit(main(owns_process=True))
 
 
-def end_process(code: int):
+def end_process(code: int) -> NoReturn:
     """End the process at once, once a command has written everything, without freeing what it made.
 
     A national run's 400,000 findings, input issues and tables take 0.2 s to free one by one,
@@ -80,6 +81,8 @@ def end_process(code: int):
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):  # a closed pipe (`| head`), a closed stream: nothing left to say
+        # A closed pipe (`| head`), a closed stream, none at all (started with its descriptor closed):
+        # nothing left to say.
+        except (OSError, ValueError, AttributeError):
             pass
     os._exit(code)

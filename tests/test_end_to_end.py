@@ -232,6 +232,17 @@ def test_the_command_ends_with_its_summary_written_and_its_exit_code(tmp_path):
     assert not [p.name for p in out.iterdir() if p.name.startswith(".vt-audit-") and p.name.endswith(".part")]
 
 
+def test_the_command_started_without_standard_output_still_writes_its_reports(tmp_path):
+    # A scheduled job may start it with its output closed (Python's sys.stdout is then None).
+    exports = write_csv(tmp_path / "comptes.csv", [account_row()])
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "auditor", "run", str(exports), "--out", str(out), "--as-of", "2026-11-01",
+               "--format", "json"]
+    result = subprocess.run(command, stderr=subprocess.PIPE, text=True, preexec_fn=lambda: os.close(1))
+    assert (result.returncode, result.stderr) == (1, "")  # one referent: an error finding, nothing else said
+    assert json.loads((out / "findings.json").read_text(encoding="utf-8"))["findings"]
+
+
 def test_unusable_input_is_one_french_error_line_with_exit_2(tmp_path):
     bad = tmp_path / "comptes.csv"
     bad.write_text("Identifiant;Nom\r\nx;y\r\n", encoding="utf-8")
