@@ -79,10 +79,10 @@ def end_process(code: int) -> NoReturn:
     """
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # started with its descriptor closed: Python gave it no stream
+            continue
         try:
             stream.flush()
-        # A closed pipe (`| head`), a closed stream, none at all (started with its descriptor closed):
-        # nothing left to say.
-        except (OSError, ValueError, AttributeError):
+        except (OSError, ValueError):  # a closed pipe (`| head`), a closed stream: nothing left to say
             pass
     os._exit(code)
