@@ -14,7 +14,6 @@ import hashlib
 import pandas as pd
 
 from .context import AuditContext
-from .findings import Finding
 from .frames import TEXT, as_text, join_within
 from .text import french_number
 
@@ -42,8 +41,9 @@ def too_large_note(rows: int) -> str:
             "sienne dans les rapports par établissement (--per-establishment)")
 
 
-def build_access_review(ctx: AuditContext, findings: list[Finding], limit: int | None = None) -> pd.DataFrame:
-    """One row per active account and establishment (see the module's text).
+def build_access_review(ctx: AuditContext, findings: pd.DataFrame, limit: int | None = None) -> pd.DataFrame:
+    """One row per active account and establishment (see the module's text); `findings`: the engine's
+    finding table.
 
     Past `limit` rows (a report that would only say the review is too large) no row is built:
     the frame is empty and `attrs["rows"]` says how many there are (a national review takes 9 s).
@@ -63,8 +63,8 @@ def build_access_review(ctx: AuditContext, findings: list[Finding], limit: int |
     roles = join_within(ctx.attachment_roles.sort_values(["attachment", "role"]), "attachment", "role", " | ")
     categories = {name: c.label for name, c in ctx.catalogue.function_categories.items()}
 
-    about = pd.DataFrame([(f.finess, f.account, f.rule) for f in findings if f.account is not None],
-                         columns=["finess", "account_id", "rule"]).drop_duplicates().sort_values("rule")
+    about = findings[["finess", "account", "rule"]].dropna(subset=["account"]).drop_duplicates()
+    about = about.rename(columns={"account": "account_id"}).sort_values("rule")
     codes = join_within(about, ["finess", "account_id"], "rule", ", ").rename("findings").reset_index()
 
     index = active.index.to_series()

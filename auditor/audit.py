@@ -76,7 +76,7 @@ def audit(
         result.findings, result.waivers = apply_waivers(result.findings, waivers, as_of)
     if history is not None:
         follow(result, history, settings)
-    log.info("%d constats", len(result.findings))
+    log.info("%d constats", result.finding_count())
     return result
 
 

@@ -269,7 +269,7 @@ def _run(args) -> int:
 
 def _print_summary(result, as_of, out) -> None:
     counts = result.severity_counts()
-    waived = sum(1 for f in result.findings if f.waived)
+    waived = result.waived_count()
     print(
         f"{plural(len(result.establishments), 'établissement audité')} au {as_of:%d/%m/%Y} : "
         f"{plural(counts['error'], 'erreur')}, {plural(counts['warning'], 'avertissement')}, "

@@ -71,7 +71,8 @@ def main() -> None:
         by_severity = counts.groupby(["finess", "severity"]).size().unstack(fill_value=0)
         for severity in ("error", "warning", "info"):
             coverage[severity] = coverage["finess"].map(by_severity[severity]).fillna(0).astype("int64")
-        result = AuditResult(as_of, [], findings, {}, coverage, [])
+        result = AuditResult(as_of, [], None, {}, coverage, [])
+        result.findings = findings
         with open_history(history_path) as history:
             started = time.perf_counter()
             follow(result, history, settings)

@@ -57,15 +57,17 @@ def split_by_establishment(result: AuditResult) -> dict[str, AuditResult]:
             issues[issue.finess].append(issue)
     parts = {}
     for finess, rows in result.establishments.groupby("finess", sort=True):
-        parts[finess] = dataclasses.replace(
+        part = dataclasses.replace(
             result,
-            findings=findings.get(finess, []),
+            finding_table=None,
             input_issues=issues.get(finess, []),
             establishments=rows.reset_index(drop=True),
             waivers=result.waivers.restricted_to(finess) if result.waivers is not None else None,
             follow_up=result.follow_up.restricted_to(finess) if result.follow_up is not None else None,
             access_review=None,
         )
+        part.findings = findings.get(finess, [])
+        parts[finess] = part
     return parts
 
 

@@ -12,6 +12,7 @@ from .. import __version__
 from ..engine import AuditResult
 from ..errors import AuditError
 from ..findings import SEVERITIES
+from .json_findings import finding_rows
 from .output import atomic_path
 
 SCHEMA_VERSION = 1
@@ -27,7 +28,7 @@ def report_data(result: AuditResult) -> dict:
             "establishments": int(len(establishments)),
             "establishments_without_accounts": int((establishments["accounts"] == 0).sum()),
             "findings": result.severity_counts(),
-            "waived": sum(f.waived for f in result.findings),
+            "waived": result.waived_count(),
             "input_issues": len(result.input_issues),
         },
         "rules": [
@@ -43,8 +44,9 @@ def report_data(result: AuditResult) -> dict:
             for rule in result.rules
         ],
         "establishments": establishment_records(establishments),
-        # The objects themselves, which orjson writes (see to_json).
-        "findings": result.findings,
+        # The records themselves, which orjson writes (see to_json); or, while no record is made, a
+        # marker write_json puts them in place of, written from their columns.
+        "findings": result.findings if result.records_made else FINDINGS_FROM_COLUMNS,
         "input_issues": result.input_issues,
         "sources": result.sources,
         "waivers": waiver_data(result),
@@ -101,9 +103,20 @@ def waiver_data(result: AuditResult) -> dict | None:
             "expired": entries(status.expired), "expiring_soon": entries(status.expiring_soon)}
 
 
+# Raw control characters: no JSON text orjson writes holds any (it escapes them in strings).
+_MARKER = b'"\x00findings\x00"'
+FINDINGS_FROM_COLUMNS = orjson.Fragment(_MARKER)
+
+
 def write_json(result: AuditResult, target: Path) -> Path:
-    with atomic_path(target) as temporary:
-        Path(temporary).write_bytes(to_json(report_data(result)))
+    document = to_json(report_data(result))
+    with atomic_path(target) as temporary, open(temporary, "wb") as file:
+        if result.records_made:
+            file.write(document)
+        else:
+            before, after = document.split(_MARKER)
+            # Written from Arrow's buffer as it is: no copy of a national run's 160 MB of findings.
+            file.writelines((before, b"[", finding_rows(result.finding_table), b"]", after))
     return target
 
 
