@@ -116,7 +116,7 @@ def measure(name: str, folder: Path) -> dict:
     result = stage("rules", lambda: engine.run(rules, inputs, catalogue, as_of, access_review=False))
     stage("json", lambda: write_json(result, out / "findings.json"))
     result.access_review = stage("review", lambda: build_access_review(
-        AuditContext(inputs, catalogue, as_of), result.findings))
+        AuditContext(inputs, catalogue, as_of), result.finding_table))
     stage("xlsx", lambda: write_xlsx(result, out / "audit.xlsx"))
     stage("html", lambda: write_html(result, out / "audit.html"))
     everything = SIZES[name][2]
