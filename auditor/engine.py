@@ -134,11 +134,15 @@ def run(rules: list[Rule], inputs: Inputs, catalogue: Catalogue, as_of: pd.Times
                 outcomes[rule.code] = RuleOutcome(rule.code, True, len(columns), None, rule.params)
             else:
                 outcomes[rule.code] = RuleOutcome(rule.code, False, 0, _missing_text(columns), rule.params)
-    frame = _in_report_order(found, ctx.establishment_names())
-    return AuditResult(ctx.as_of, rules, frame, outcomes, _coverage(ctx, frame),
-                       list(inputs.issues), list(inputs.sources),
+        frame = pd.concat(found, ignore_index=True) if found else pd.DataFrame(  # no rule evaluated
+            {name: pd.Series(dtype=TEXT) for name in FINDING_COLUMNS if name != "establishment"})
+        # Sorted by Arrow, without the interpreter lock: the coverage and the contacts are made meanwhile.
+        ordered = pool.submit(_in_report_order, frame, ctx.establishment_names())
+        coverage, contacts = _coverage(ctx, frame), ctx.contacts()
+        frame = ordered.result()
+    return AuditResult(ctx.as_of, rules, frame, outcomes, coverage, list(inputs.issues), list(inputs.sources),
                        access_review=build_access_review(ctx, frame, review_limit) if access_review else None,
-                       contacts=ctx.contacts())
+                       contacts=contacts)
 
 
 # Rules are evaluated two at a time: while one thread is in an Arrow or numpy kernel (which let go of
@@ -193,12 +197,9 @@ def _finding_columns(rule: Rule, rule_hits: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def _in_report_order(found: list[pd.DataFrame], names: pd.Series) -> pd.DataFrame:
-    """Every rule's findings in one frame: by establishment, most severe first, then rule, subject, key;
-    with each establishment's name (`names`: by FINESS), looked up once for all the rules."""
-    if not found:
-        return pd.DataFrame(columns=FINDING_COLUMNS)
-    frame = pd.concat(found, ignore_index=True)
+def _in_report_order(frame: pd.DataFrame, names: pd.Series) -> pd.DataFrame:
+    """Every rule's findings (`frame`) by establishment, most severe first, then rule, subject, key; with
+    each establishment's name (`names`: by FINESS), looked up once for all the rules."""
     # Sorted by Arrow, which compares the text columns as they are (pandas numbers each column first:
     # 0.36 s instead of 0.25 s for a national run). Stable; no key is ever NA.
     keys = pa.table({"finess": pa.array(frame["finess"].array),

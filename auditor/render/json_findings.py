@@ -18,9 +18,7 @@ import pyarrow.compute as pc
 
 from ..findings import Finding
 
-# The bytes JSON writes as an escape: the quote, the backslash and the control characters.
-_ESCAPED = np.zeros(256, dtype=bool)
-_ESCAPED[[*range(0x20), ord('"'), ord("\\")]] = True
+# What JSON writes as an escape: the quote, the backslash and the control characters.
 _ESCAPED_PATTERN = '["\\\\\x00-\x1f]'
 
 
@@ -63,9 +61,15 @@ def _json_text(column: pd.Series) -> pa.LargeStringArray:
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
     data = text.buffers()[2]
-    # One pass over the column's bytes says whether any value needs escaping (nearly never).
-    if data is None or not _ESCAPED[np.frombuffer(data, dtype=np.uint8)].any():
+    # A few passes over the column's bytes say whether any value needs escaping (nearly never).
+    if data is None or not _holds_escaped(np.frombuffer(data, dtype=np.uint8)):
         return text
     needs = pc.match_substring_regex(text, _ESCAPED_PATTERN).fill_null(False)
     escaped = [orjson.dumps(value)[1:-1].decode() for value in text.filter(needs).to_pylist()]
     return pc.replace_with_mask(text, needs, pa.array(escaped, type=pa.large_string()))
+
+
+def _holds_escaped(data: np.ndarray) -> bool:
+    """Whether these UTF-8 bytes hold a character JSON escapes (the bytes of a character written on
+    several bytes are all 0x80 or over); three comparisons take a sixth of a table lookup's time."""
+    return bool((data < 0x20).any() or (data == ord('"')).any() or (data == ord("\\")).any())
