@@ -9,6 +9,7 @@ import pytest
 from auditor.audit import audit, write_reports
 from auditor.engine import FINDING_COLUMNS, AuditResult
 from auditor.frames import TEXT
+from auditor.render import json_findings
 from auditor.render.json_findings import finding_rows
 from tests.helpers import account_row, write_csv
 
@@ -35,7 +36,7 @@ TEXT_COLUMNS = ["establishment", "account", "subject", "message", "key"]
 @pytest.mark.parametrize("text", AWKWARD)
 def test_findings_written_from_columns_are_the_bytes_orjson_writes_for_the_records(text):
     table = table_of(3, **{name: ["simple", text, "simple"] for name in TEXT_COLUMNS})
-    written = b"[" + bytes(finding_rows(table)) + b"]"
+    written = b"[" + b"".join(finding_rows(table)) + b"]"
     assert written == orjson.dumps(result_of(table).findings)
     assert all(json.loads(written)[1][name] == text for name in TEXT_COLUMNS)
 
@@ -43,13 +44,24 @@ def test_findings_written_from_columns_are_the_bytes_orjson_writes_for_the_recor
 @pytest.mark.parametrize("column", TEXT_COLUMNS)
 def test_a_missing_value_is_written_null_as_from_the_records(column):
     table = table_of(3, **{column: ["un", None, "trois"]})  # an account-less finding has no account
-    written = b"[" + bytes(finding_rows(table)) + b"]"
+    written = b"[" + b"".join(finding_rows(table)) + b"]"
     assert written == orjson.dumps(result_of(table).findings)
     assert [f[column] for f in json.loads(written)] == ["un", None, "trois"]
 
 
 def test_no_finding_is_an_empty_list():
-    assert bytes(finding_rows(pd.DataFrame({name: pd.Series(dtype=TEXT) for name in FINDING_COLUMNS}))) == b""
+    assert b"".join(finding_rows(pd.DataFrame({name: pd.Series(dtype=TEXT) for name in FINDING_COLUMNS}))) == b""
+
+
+def test_findings_joined_in_parts_are_written_as_in_one(monkeypatch):
+    # Seven findings in parts of two: an escaped text and a missing account in a later part.
+    table = table_of(7, account=["a0", "a1", "a2", "a3", "a4", None, "a6"],
+                     message=["un", "deux", "trois", "quatre", 'cinq "entre guillemets"', "six", "sept\n"])
+    in_one = b"".join(finding_rows(table))
+    monkeypatch.setattr(json_findings, "PART_ROWS", 2)
+    parts = list(finding_rows(table))
+    assert len(parts) == 4 and b"".join(parts) == in_one
+    assert b"[" + in_one + b"]" == orjson.dumps(result_of(table).findings)
 
 
 @pytest.fixture()
