@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from auditor import engine
@@ -84,8 +84,13 @@ def test_any_bytes_end_in_a_result_or_a_clean_error(content):
 @FUZZ
 @given(st.lists(st.sampled_from([0x41, 0x7F, 0x80, 0x92, 0xA9, 0xBF, 0xC0, 0xC1, 0xC2, 0xC3, 0xDF, 0xE2, 0xF4, 0xF5]),
                 max_size=12).map(bytes) | st.binary(max_size=40))
+@example(b"\xc2\x80")  # the lowest lead byte before the lowest continuation byte
+@example(b"a\xf4\xbf")  # the highest of each
+@example(b"\xc1\xbf\xf5\x80")  # neither is a lead byte
 def test_the_encoding_guess_finds_utf8_characters_as_the_pattern_does(data):
     from auditor.read import _UTF8_MULTIBYTE, _holds_utf8_sequence
 
-    # The quick look at the few continuation bytes must say what the pattern over every byte says.
-    assert _holds_utf8_sequence(data) == bool(_UTF8_MULTIBYTE.search(data))
+    # The scan by blocks must say what the pattern over every byte says, across blocks' borders too.
+    expected = bool(_UTF8_MULTIBYTE.search(data))
+    assert _holds_utf8_sequence(data) == expected
+    assert _holds_utf8_sequence(data, block=3) == expected
