@@ -419,7 +419,10 @@ def _check_zip(path: Path) -> None:
 
 
 MAX_XLSX_CELLS = 30_000_000  # a sheet's extent (rows × columns) calamine would hold in memory at once
-_CELL_REFERENCE = re.compile(rb'<(?:\w+:)?c r="([A-Z]{1,3})([0-9]{1,7})"')
+# A cell's reference (<c r="AB12"…, namespaced or not): the attribute, the element before it, the value.
+_REFERENCE_ATTRIBUTE = ' r="'
+_CELL_ELEMENT = r"<(?:\w+:)?c$"
+_REFERENCE = r'^(?P<letters>[A-Z]{1,3})(?P<digits>[0-9]{1,7})"'
 
 
 def _check_extent(path: Path) -> None:
@@ -432,16 +435,33 @@ def _check_extent(path: Path) -> None:
             rows = columns = 0
             with archive.open(member) as stream:
                 tail = b""
-                for chunk in iter(lambda: stream.read(1 << 20), b""):
+                for chunk in iter(lambda: stream.read(SCAN_BLOCK), b""):
                     block = tail + chunk
-                    for letters, number in _CELL_REFERENCE.findall(block):
-                        rows = max(rows, int(number))
-                        columns = max(columns, _column_number(letters))
-                    tail = block[-64:]
+                    block_rows, block_columns = _extent(block)
+                    rows, columns = max(rows, block_rows), max(columns, block_columns)
+                    tail = block[-64:]  # a reference cut at the block's end is read whole with the next
             if rows * columns > MAX_XLSX_CELLS:
                 raise AuditError(f"{path} : classeur refusé : une feuille s'étend sur {rows} lignes et {columns} "
                                  "colonnes (une cellule remplie très loin, par exemple en bas à droite) ; supprimer "
                                  "les cellules au-delà du tableau et enregistrer de nouveau")
+
+
+def _extent(xml: bytes) -> tuple[int, int]:
+    """The highest row and column the cell references of this piece of sheet XML name (0 without any).
+
+    Arrow's patterns, which hold neither the interpreter nor a Python object per cell: the
+    accounts file read meanwhile goes on (a 40,000-row sheet's 280,000 references took 0.16 s
+    of Python before).
+    """
+    pieces = pc.list_flatten(pc.split_pattern(pa.array([xml], pa.large_binary()), _REFERENCE_ATTRIBUTE))
+    references = pc.extract_regex(pieces[1:], _REFERENCE)  # null where the attribute holds no reference
+    of_cells = pc.match_substring_regex(pieces[:-1], _CELL_ELEMENT)  # the attribute is a cell's
+    valid = references.filter(pc.and_(references.is_valid(), of_cells))
+    if not len(valid):
+        return 0, 0
+    digits = pc.struct_field(valid, "digits").cast(pa.large_string()).cast(pa.int64())
+    letters = pc.unique(pc.struct_field(valid, "letters")).to_pylist()
+    return pc.max(digits).as_py(), max(map(_column_number, letters))
 
 
 def _column_number(letters: bytes) -> int:

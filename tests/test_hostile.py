@@ -522,6 +522,19 @@ def test_a_workbook_with_one_value_far_away_is_refused_before_it_is_expanded(tmp
     assert err.startswith(f"Erreur : {path} : classeur refusé : une feuille s'étend sur 1048576 lignes")
 
 
+@pytest.mark.parametrize("xml,extent", [
+    (b'<row r="5"><c r="AB12" t="s"/><x:c r="C3"/><c r="ZZZ9"', (12, 18278)),  # namespaced cells count
+    (b'<c r="A1"/><c r="XFD1048576"><v>1</v></c>', (1048576, 16384)),
+    (b'<row r="900000"/><c r="a1"/><c r="A12345678"/><c r="AAAA1"/>', (0, 0)),  # rows and malformed ones don't
+    (b'<cc r="Z9"/><c  r="Y9"/><d:c r="D4"/>', (4, 4)),  # only a cell's own reference
+    (b'<c r="A1" t=" r="ZZ99"/>', (1, 1)),  # nor the same text inside another attribute
+])
+def test_a_sheets_extent_is_read_from_its_cells_references(xml, extent):
+    from auditor.read import _extent
+
+    assert _extent(xml) == extent
+
+
 def test_ten_thousand_accounts_on_one_email_are_one_finding_with_a_sample(tmp_path):
     rows = [account_row(login=f"u{n:05d}", email="inconnu@esms.example") for n in range(10_000)]
     out = tmp_path / "out"
