@@ -744,6 +744,17 @@ def test_line_separators_inside_cells_never_break_a_row(tmp_path, catalogue, for
     assert reported == [3, 4, 5, 6, 7]
 
 
+@pytest.mark.parametrize("control", ["\x01", "\x08", "\x0b", "\x0e", "\x1f", "\x7f"])
+def test_a_one_byte_control_alone_in_a_file_is_found_and_a_tab_is_none(tmp_path, catalogue, control):
+    # The fast reader looks for control characters once in the whole file's bytes.
+    exports = write_csv(tmp_path / "comptes.csv", [account_row(login="a1", function="Aide\tsoignante"),
+                                                   account_row(login="a2", last_name=f"DU{control}PONT")])
+    inputs = load([exports], catalogue)
+    assert list(inputs.accounts["last_name"]) == ["A1", "DUPONT"]
+    assert list(inputs.accounts["function"])[0] == "Aide soignante"  # a blank like any other
+    assert [i.line for i in inputs.issues if i.reason == "caractère de contrôle (invisible) retiré"] == [3]
+
+
 @pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"])
 def test_a_unicode_line_separator_alone_in_a_file_is_found(tmp_path, catalogue, separator):
     # The fast reader looks for control characters once in the whole file: these are not single bytes.
