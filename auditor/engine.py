@@ -83,6 +83,7 @@ class AuditResult:
         return self._findings is not None
 
     def finding_count(self) -> int:
+        """How many findings, without making the records."""
         return len(self._findings) if self.records_made else len(self.finding_table)
 
     def severity_counts(self) -> dict[str, int]:

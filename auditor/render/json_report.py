@@ -46,7 +46,7 @@ def report_data(result: AuditResult) -> dict:
         "establishments": establishment_records(establishments),
         # The records themselves, which orjson writes (see to_json); or, while no record is made, a
         # marker write_json puts them in place of, written from their columns.
-        "findings": result.findings if result.records_made else FINDINGS_FROM_COLUMNS,
+        "findings": result.findings if result.records_made else _FINDINGS_FROM_COLUMNS,
         "input_issues": result.input_issues,
         "sources": result.sources,
         "waivers": waiver_data(result),
@@ -105,7 +105,7 @@ def waiver_data(result: AuditResult) -> dict | None:
 
 # Raw control characters: no JSON text orjson writes holds any (it escapes them in strings).
 _MARKER = b'"\x00findings\x00"'
-FINDINGS_FROM_COLUMNS = orjson.Fragment(_MARKER)
+_FINDINGS_FROM_COLUMNS = orjson.Fragment(_MARKER)
 
 
 def write_json(result: AuditResult, target: Path) -> Path:
