@@ -106,18 +106,21 @@ class AuditResult:
 
     def fails(self, fail_on: str, new_only: bool = False) -> bool:
         """Whether some finding fails the run (see failing): the first one found answers."""
-        if fail_on != "never" and not self.records_made:  # no waiver, no mark yet: severities decide
-            threshold = SEVERITY_RANK[fail_on]
-            failing = [severity for severity, rank in SEVERITY_RANK.items() if rank >= threshold]
-            return bool(self.finding_table["severity"].isin(failing).any())
+        if not self.records_made:  # no waiver, no mark yet: severities decide
+            return bool(self.finding_table["severity"].isin(_failing_severities(fail_on)).any())
         return next(self._failing(fail_on, new_only), None) is not None
 
     def _failing(self, fail_on: str, new_only: bool):
-        if fail_on == "never":
-            return iter(())
-        threshold = SEVERITY_RANK[fail_on]
-        return (f for f in self.findings if SEVERITY_RANK[f.severity] >= threshold and not f.waived
+        severities = _failing_severities(fail_on)
+        return (f for f in self.findings if f.severity in severities and not f.waived
                 and not (new_only and f.status == PERSISTING))
+
+
+def _failing_severities(fail_on: str) -> list[str]:
+    """The severities at or above `fail_on` ("never": none)."""
+    if fail_on == "never":
+        return []
+    return [severity for severity, rank in SEVERITY_RANK.items() if rank >= SEVERITY_RANK[fail_on]]
 
 
 def run(rules: list[Rule], inputs: Inputs, catalogue: Catalogue, as_of: pd.Timestamp,
