@@ -7,7 +7,7 @@ Each size runs in a fresh process, so that its peak memory is its own. The
 exports are generated once into --data (deterministic: same seed, same files)
 in the formats of real exports: accounts as a Windows-1252 ";" CSV,
 establishments as XLSX, staff as a UTF-8 "," CSV; and as dirty as real ones,
-about ten findings per establishment (`dirt`, see auditor/synthetic.py).
+about ten findings per establishment (`dirt`, see auditor/testing/synthetic.py).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ AS_OF = "2026-11-01"
 
 
 def ensure_data(name: str, folder: Path) -> Path:
-    from auditor.synthetic import generate, write_region
+    from auditor.testing.synthetic import generate, write_region
 
     establishments, staff, _ = SIZES[name]
     target = folder / f"{name}-{establishments}-{staff[0]}-{staff[1]}-{DIRT}"  # other data, other folder

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from auditor.synthetic import DIRECTORY_HEADER, DIRECTORY_NAME, directory_rows, generate, luhn_key, write_region
+from auditor.testing.synthetic import DIRECTORY_HEADER, DIRECTORY_NAME, directory_rows, generate, luhn_key, write_region
 
 
 def ensure_data(folder: Path, activities: int) -> tuple[Path, Path]:

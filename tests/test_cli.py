@@ -191,12 +191,12 @@ def test_every_command_has_french_help():
 
 
 def test_the_sample_generator_help_and_errors_are_french(capsys):
-    from auditor.synthetic import main as generator
+    from auditor.testing.synthetic import main as generator
 
     with pytest.raises(SystemExit):
         generator(["--help"])
     text = capsys.readouterr().out
-    assert text.startswith("Utilisation : python -m auditor.synthetic") and "usage:" not in text
+    assert text.startswith("Utilisation : python -m auditor.testing.synthetic") and "usage:" not in text
     assert "afficher cette aide" in text and "DOSSIER" in text
     with pytest.raises(SystemExit):
         generator(["--out", "x", "--establishments", "beaucoup"])

@@ -17,7 +17,7 @@ from auditor.cli import main
 from auditor.history.follow_up import PreviousRun, compare, months_between
 from auditor.history.settings import FollowUpSettings
 from auditor.history.store import open_history
-from auditor.synthetic import generate, monthly_exports, write_region
+from auditor.testing.synthetic import generate, monthly_exports, write_region
 from tests.helpers import ROOT, SAMPLES, account_row, write_csv
 
 MONTHS = ("2026-11-01", "2026-12-01", "2027-01-01")

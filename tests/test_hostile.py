@@ -18,7 +18,7 @@ from openpyxl import Workbook, load_workbook
 from auditor.cli import main
 from auditor.errors import AuditError
 from auditor.load import load_inputs
-from auditor.synthetic import generate, write_region
+from auditor.testing.synthetic import generate, write_region
 from tests.helpers import ACCOUNT_HEADER, ROOT, SAMPLES, SAMPLES_AS_OF, account_row, write_csv
 
 AS_OF = pd.Timestamp("2026-11-01")

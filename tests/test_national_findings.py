@@ -13,7 +13,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from auditor.synthetic import generate, write_region
+from auditor.testing.synthetic import generate, write_region
 
 RECORDED = Path(__file__).parent / "data" / "national_findings.json"
 FIELDS = ("rule", "severity", "finess", "establishment", "account", "subject", "message", "key")

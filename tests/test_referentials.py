@@ -5,7 +5,7 @@ import json
 import pytest
 
 from auditor.cli import main
-from auditor.synthetic import EXTRACT_NAME, generate, write_finess_extract
+from auditor.testing.synthetic import EXTRACT_NAME, generate, write_finess_extract
 from tests.helpers import SAMPLES, SAMPLES_AS_OF
 
 EXTRACT = SAMPLES / "referentiels" / EXTRACT_NAME

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from auditor.cli import main
-from auditor.synthetic import generate, write_region
+from auditor.testing.synthetic import generate, write_region
 from tests.helpers import SAMPLES, SAMPLES_AS_OF
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")

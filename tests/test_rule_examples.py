@@ -3,10 +3,10 @@
 import pytest
 
 from auditor.catalogue import load_catalogue
-from auditor.examples import run_example
 from auditor.findings import SEVERITY_RANK
 from auditor.resources import rules_dir
 from auditor.rulebook import load_rules, rule_files
+from auditor.testing.examples import run_example
 
 CATALOGUE = load_catalogue(rules_dir())
 RULES = load_rules(rule_files(rules_dir()), CATALOGUE)

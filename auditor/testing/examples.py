@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import engine
-from .catalogue import Catalogue
-from .findings import Finding
-from .frames import TEXT
-from .load import HISTORY_TABLES, Inputs, directory_table, history_table, parse_table
-from .rulebook import Example, Rule
+from .. import engine
+from ..catalogue import Catalogue
+from ..findings import Finding
+from ..frames import TEXT
+from ..load import HISTORY_TABLES, Inputs, directory_table, history_table, parse_table
+from ..rulebook import Example, Rule
 
 EXAMPLE_AS_OF = "2026-11-01"
 EXAMPLE_FINESS = "130000011"

@@ -10,8 +10,8 @@ too (an old login, a legacy role, a missing e-mail...), as in real exports,
 where an establishment has about ten findings: the benchmarks measure on such
 data, and those findings are in `attendu.json` as well.
 
-    python -m auditor.synthetic --establishments 36 --seed 7 --out samples
-    python -m auditor.synthetic --establishments 40000 --staff 12 24 --dirt 0.4 --out national   # ~1M rows
+    python -m auditor.testing.synthetic --establishments 36 --seed 7 --out samples
+    python -m auditor.testing.synthetic --establishments 40000 --staff 12 24 --dirt 0.4 --out national   # ~1M rows
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from .errors import AuditError
-from .finess_extract import FIELDS as _EXTRACT_FIELDS
-from .french_args import FrenchParser
+from ..errors import AuditError
+from ..finess_extract import FIELDS as _EXTRACT_FIELDS
+from ..french_args import FrenchParser
 
 AS_OF = dt.date(2026, 11, 1)
 DEPARTMENTS = ("04", "05", "06", "13", "83", "84")
@@ -613,7 +613,7 @@ def write_rpps_directory(activities: list[dict], path: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = FrenchParser(prog="python -m auditor.synthetic",
+    parser = FrenchParser(prog="python -m auditor.testing.synthetic",
                           description="Génère des exports synthétiques (région fictive) et la liste des "
                           "constats qui y sont plantés (attendu.json).")
     parser.add_argument("--establishments", type=int, default=30, metavar="N", help="nombre d'établissements")
