@@ -14,8 +14,8 @@ import hashlib
 import pandas as pd
 
 from .context import AuditContext
-from .frames import TEXT, as_text, join_within
-from .text import french_number
+from .model.frames import TEXT, as_text, join_within
+from .model.text import french_number
 
 COLUMNS = ["finess", "establishment", "account", "name", "function", "category", "units", "roles", "rights",
            "findings"]

@@ -15,7 +15,7 @@ from .history.recording import follow
 from .history.settings import FollowUpSettings, load_settings
 from .history.store import History
 from .load import load_inputs
-from .progress import Progress, silent
+from .model.progress import Progress, silent
 from .render import DEFAULT_FORMATS
 from .render.bundles import BUNDLE_DIR, bundle_links, write_bundles
 from .render.html_report import write_html

@@ -18,8 +18,8 @@ import pandas as pd
 import pyarrow as pa
 
 from .catalogue import Catalogue
-from .frames import TEXT, as_text, mostly_distinct
-from .text import fold_series
+from .model.frames import TEXT, as_text, mostly_distinct
+from .model.text import fold_series
 
 # Corsica's departments make FINESS numbers start with 2A / 2B.
 _FINESS = re.compile(r"^(?:\d{2}|2[AB])\d{7}$")

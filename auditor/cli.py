@@ -23,8 +23,6 @@ from .campaign.outbox import compose, read_contacts, write_eml
 from .cells import PLAUSIBLE_DATES, parse_typed_date
 from .checks import describe_params
 from .engine import ReportContext
-from .errors import AuditError
-from .findings import SEVERITIES, SEVERITY_LABELS
 from .french_args import FrenchParser
 from .history.backfill import import_reports
 from .history.follow_up import score_change
@@ -33,10 +31,12 @@ from .history.settings import load_settings
 from .history.store import open_history
 from .launch import end_process
 from .load import load_inputs
-from .progress import terminal_progress
+from .model.findings import SEVERITIES, SEVERITY_LABELS
+from .model.issues import AuditError
+from .model.progress import terminal_progress
+from .model.text import plural
 from .render import DEFAULT_FORMATS, FORMATS
 from .render.json_report import read_report
-from .text import plural
 from .waivers import load_waivers
 
 # The one table of exit codes: README and `--help` are built from it.

@@ -17,10 +17,10 @@ import pandas as pd
 from . import finess_extract
 from .catalogue import Catalogue
 from .cells import finess_department, finess_problem
-from .frames import TEXT, is_in, lookup, row_codes
 from .identities import RPPS_ONLY, display_name, link_people
 from .load import Inputs
-from .text import fold_series
+from .model.frames import TEXT, is_in, lookup, row_codes
+from .model.text import fold_series
 
 # Account-row columns the attachments table leaves out: in long tables (roles, units), or read from the
 # rows themselves (the establishment's name as written, whether a role cell was filled, where a row is).

@@ -20,12 +20,12 @@ from .access_review import build_access_review
 from .catalogue import Catalogue
 from .checks import REGISTRY
 from .context import AuditContext
-from .errors import InputIssue
-from .findings import SEVERITY_RANK, Finding, RuleOutcome
-from .frames import TEXT, lookup, python_values
 from .history.follow_up import PERSISTING, FollowUp
 from .load import Inputs
-from .progress import Progress, silent
+from .model.findings import SEVERITY_RANK, Finding, RuleOutcome
+from .model.frames import TEXT, lookup, python_values
+from .model.issues import InputIssue
+from .model.progress import Progress, silent
 from .rulebook import Rule
 from .waivers import WaiverStatus
 

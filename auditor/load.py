@@ -16,13 +16,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from . import cells, records, rpps_directory
+from . import cells, rpps_directory
 from .catalogue import Catalogue, KindSpec
-from .errors import AuditError, InputIssue
-from .frames import TEXT, longer_than
-from .progress import Progress, silent
+from .model import records
+from .model.frames import TEXT, longer_than
+from .model.issues import AuditError, InputIssue
+from .model.progress import Progress, silent
+from .model.text import fold, plural
 from .read import CONTROL_CHARACTERS, HEAD_ROWS, MAX_CELL_CHARS, Grid, read_grids
-from .text import fold, plural
 
 log = logging.getLogger(__name__)
 

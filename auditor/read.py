@@ -26,9 +26,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from . import finess_extract
-from .errors import AuditError, InputIssue
-from .frames import TEXT, longer_than
-from .text import fold
+from .model.frames import TEXT, longer_than
+from .model.issues import AuditError, InputIssue
+from .model.text import fold
 
 SEPARATORS = (";", ",", "|", "\t")
 SEPARATOR_NAMES = {";": "point-virgule", ",": "virgule", "|": "barre verticale", "\t": "tabulation",

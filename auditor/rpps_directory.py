@@ -21,8 +21,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pv
 
 from .cells import person_name_key
-from .errors import AuditError
-from .frames import TEXT
+from .model.frames import TEXT
+from .model.issues import AuditError
 
 COLUMNS = {"Identifiant PP": "rpps", "Nom d'exercice": "last_name", "Prénom d'exercice": "first_name",
            "Code profession": "profession_code", "Libellé profession": "profession", "Numéro FINESS site": "finess"}

@@ -14,10 +14,10 @@ from pathlib import Path
 from . import rpps_directory
 from .catalogue import Catalogue
 from .checks import _TYPE_NAMES, REGISTRY
-from .errors import AuditError
-from .findings import SEVERITIES
 from .load import HISTORY_TABLES
-from .text import plural
+from .model.findings import SEVERITIES
+from .model.issues import AuditError
+from .model.text import plural
 from .yamlfile import LineDict, read_yaml, yaml_date
 
 RULE_KEYS = ("code", "check", "severity", "title", "params", "why", "fix", "source", "group", "examples")

@@ -22,10 +22,10 @@ from pathlib import Path
 import pandas as pd
 
 from auditor.engine import AuditResult
-from auditor.findings import Finding, finding_key
 from auditor.history.recording import follow, record
 from auditor.history.settings import load_settings
 from auditor.history.store import open_history
+from auditor.model.findings import Finding, finding_key
 from auditor.resources import rules_dir
 
 RULES = (("ACC-01", "warning", "aucune connexion depuis 412 jours (dernière le 14/09/2025)"),

@@ -13,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 
 from auditor.cli import main
-from auditor.findings import SEVERITY_RANK
+from auditor.model.findings import SEVERITY_RANK
 from auditor.testing.synthetic import generate, write_region
 from tests.helpers import SAMPLES, SAMPLES_AS_OF, account_row, write_csv
 

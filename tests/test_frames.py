@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from auditor.frames import DISTINCT_SAMPLE, TEXT, mostly_distinct, python_values, row_codes
+from auditor.model.frames import DISTINCT_SAMPLE, TEXT, mostly_distinct, python_values, row_codes
 
 
 def test_rows_with_the_same_keys_get_the_same_number_and_a_missing_key_none():

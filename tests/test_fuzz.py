@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from auditor import engine
 from auditor.audit import load_rulebook
-from auditor.errors import AuditError
 from auditor.load import load_inputs
+from auditor.model.issues import AuditError
 from tests.helpers import ACCOUNT_HEADER
 
 AS_OF = pd.Timestamp("2026-11-01")

@@ -16,8 +16,8 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from auditor.cli import main
-from auditor.errors import AuditError
 from auditor.load import load_inputs
+from auditor.model.issues import AuditError
 from auditor.testing.synthetic import generate, write_region
 from tests.helpers import ACCOUNT_HEADER, ROOT, SAMPLES, SAMPLES_AS_OF, account_row, write_csv
 

@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from auditor.frames import TEXT
 from auditor.identities import SMALL_SIDE, STRONG_IDENTIFIERS, link_people
+from auditor.model.frames import TEXT
 
 
 def _people(rows: list[dict]) -> pd.DataFrame:

@@ -8,7 +8,7 @@ import pytest
 
 from auditor.audit import audit, write_reports
 from auditor.engine import FINDING_COLUMNS, AuditResult
-from auditor.frames import TEXT
+from auditor.model.frames import TEXT
 from auditor.render import json_findings
 from auditor.render.json_findings import finding_rows
 from tests.helpers import account_row, write_csv

@@ -8,8 +8,8 @@ import pytest
 from openpyxl import Workbook
 
 from auditor.catalogue import load_catalogue
-from auditor.errors import AuditError
 from auditor.load import load_inputs
+from auditor.model.issues import AuditError
 from tests.helpers import ACCOUNT_HEADER, ROOT, account_row, write_csv
 
 AS_OF = pd.Timestamp("2026-11-01")

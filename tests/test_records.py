@@ -3,9 +3,9 @@
 import orjson
 import pytest
 
-from auditor import records
-from auditor.errors import InputIssue
-from auditor.findings import Finding
+from auditor.model import records
+from auditor.model.findings import Finding
+from auditor.model.issues import InputIssue
 
 
 def test_input_issues_from_columns_equal_the_constructed_ones_and_write_the_same_json():

@@ -3,7 +3,7 @@
 import pytest
 
 from auditor.catalogue import load_catalogue
-from auditor.findings import SEVERITY_RANK
+from auditor.model.findings import SEVERITY_RANK
 from auditor.resources import rules_dir
 from auditor.rulebook import load_rules, rule_files
 from auditor.testing.examples import run_example

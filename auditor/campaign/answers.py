@@ -20,10 +20,10 @@ from pathlib import Path
 import pandas as pd
 
 from ..access_review import DECISIONS, REFERENCE_HEADER, review_reference
-from ..errors import AuditError
 from ..history.store import History
+from ..model.issues import AuditError
+from ..model.text import fold
 from ..read import xlsx_sheets
-from ..text import fold
 
 REVIEW_SHEET, ABOUT_SHEET = "Revue des accès", "À propos"
 _DECISIONS = {fold(d): d for d in DECISIONS}

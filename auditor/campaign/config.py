@@ -28,7 +28,7 @@ from email.headerregistry import Address
 from email.utils import getaddresses
 from pathlib import Path
 
-from ..errors import AuditError
+from ..model.issues import AuditError
 from ..yamlfile import LineDict, read_yaml, yaml_date
 
 SECURITIES = ("starttls", "ssl", "none")

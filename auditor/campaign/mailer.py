@@ -18,8 +18,8 @@ from email.utils import getaddresses
 
 import pandas as pd
 
-from ..errors import AuditError
 from ..history.store import History
+from ..model.issues import AuditError
 from .config import CampaignConfig, SmtpSettings
 from .outbox import Outgoing
 

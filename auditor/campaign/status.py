@@ -13,7 +13,7 @@ import pandas as pd
 from ..access_review import DECISIONS
 from ..history.store import History
 from ..load import history_table
-from ..text import plural
+from ..model.text import plural
 
 
 @dataclass

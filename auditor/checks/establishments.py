@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..cells import finess_problem
-from ..frames import TEXT, is_in, lookup
+from ..model.frames import TEXT, is_in, lookup
 from . import account_hits, check, format_dates, hits
 
 

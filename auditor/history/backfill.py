@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import AuditError
+from ..model.issues import AuditError
 from ..render.json_report import ESTABLISHMENT_FIELDS, FINDING_FIELDS, read_report
 from .recording import compare_with_history, file_sha256, run_row
 from .settings import FollowUpSettings

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from ..errors import InputIssue
-from ..findings import SEVERITIES, SEVERITY_LABELS
-from ..frames import is_in
-from ..text import french_number
+from ..model.findings import SEVERITIES, SEVERITY_LABELS
+from ..model.frames import is_in
+from ..model.issues import InputIssue
+from ..model.text import french_number
 from .settings import FollowUpSettings
 
 NEW, PERSISTING, RETURNING = "nouveau", "persistant", "réapparu"

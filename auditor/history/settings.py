@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import AuditError
-from ..findings import SEVERITIES
+from ..model.findings import SEVERITIES
+from ..model.issues import AuditError
 from ..yamlfile import LineDict, read_yaml
 
 SETTINGS_FILE = Path("catalogue") / "suivi.yaml"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import AuditError
+from ..model.issues import AuditError
 from .follow_up import FINDING_COLUMNS, PreviousRun
 from .schema import APPLICATION_ID, LATEST, migrate
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..findings import SEVERITY_RANK, Finding
+from ..model.findings import SEVERITY_RANK, Finding
+from ..model.text import plural
 from ..rulebook import Rule
-from ..text import plural
 
 
 @dataclass

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ..engine import AuditResult
-from ..progress import Progress, silent
-from ..text import fold
+from ..model.progress import Progress, silent
+from ..model.text import fold
 from .html_report import write_html
 from .output import make_folder
 from .xlsx_report import write_xlsx

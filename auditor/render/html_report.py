@@ -12,10 +12,10 @@ from .. import __version__
 from ..access_review import MAX_REVIEW_ROWS
 from ..checks import describe_params
 from ..engine import AuditResult
-from ..findings import SEVERITY_LABELS, SEVERITY_RANK
 from ..history.follow_up import score_change
+from ..model.findings import SEVERITY_LABELS, SEVERITY_RANK
+from ..model.text import french_number, plural
 from ..resources import templates_dir
-from ..text import french_number, plural
 from .blocks import rule_entries, todo_blocks
 from .output import atomic_path
 from .overview import establishment_table, key_figures, rules_by_department

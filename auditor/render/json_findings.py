@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..findings import Finding
+from ..model.findings import Finding
 
 # What JSON writes as an escape: the quote, the backslash and the control characters.
 _ESCAPED_PATTERN = '["\\\\\x00-\x1f]'

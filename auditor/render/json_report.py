@@ -10,8 +10,8 @@ import pandas as pd
 
 from .. import __version__
 from ..engine import AuditResult
-from ..errors import AuditError
-from ..findings import SEVERITIES
+from ..model.findings import SEVERITIES
+from ..model.issues import AuditError
 from .json_findings import finding_rows
 from .output import atomic_path
 

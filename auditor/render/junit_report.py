@@ -13,9 +13,9 @@ from collections import defaultdict
 from pathlib import Path
 
 from ..engine import AuditResult
-from ..findings import SEVERITY_LABELS
 from ..history.follow_up import PERSISTING
-from ..text import plural
+from ..model.findings import SEVERITY_LABELS
+from ..model.text import plural
 from .output import atomic_path
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..cells import finess_department
 from ..engine import AuditResult
-from ..findings import SEVERITIES
+from ..model.findings import SEVERITIES
 
 
 def establishment_table(result: AuditResult) -> pd.DataFrame:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 from markupsafe import Markup
 
-from ..findings import SEVERITIES, SEVERITY_LABELS
+from ..model.findings import SEVERITIES, SEVERITY_LABELS
 
 COLOURS = {"error": "#c00000", "warning": "#b38600", "info": "#3a78c3"}
 WIDTH, HEIGHT = 720, 210

@@ -26,9 +26,9 @@ from .. import __version__
 from ..access_review import DECISIONS, MAX_REVIEW_ROWS, REFERENCE_HEADER, review_reference, too_large_note
 from ..checks import describe_params
 from ..engine import AuditResult
-from ..findings import SEVERITIES, SEVERITY_LABELS
 from ..history.follow_up import RESOLVED, UNVERIFIED
-from ..text import plural
+from ..model.findings import SEVERITIES, SEVERITY_LABELS
+from ..model.text import plural
 from .blocks import todo_blocks
 from .output import atomic_path
 from .overview import establishment_table, key_figures, rules_by_department

@@ -33,7 +33,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.writer.excel import ExcelWriter
 
-from ..text import french_number
+from ..model.text import french_number
 from . import xlsx_rows
 from .xlsx_rows import formula_like
 

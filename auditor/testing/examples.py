@@ -11,9 +11,9 @@ import pandas as pd
 
 from .. import engine
 from ..catalogue import Catalogue
-from ..findings import Finding
-from ..frames import TEXT
 from ..load import HISTORY_TABLES, Inputs, directory_table, history_table, parse_table
+from ..model.findings import Finding
+from ..model.frames import TEXT
 from ..rulebook import Example, Rule
 
 EXAMPLE_AS_OF = "2026-11-01"

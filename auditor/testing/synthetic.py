@@ -28,9 +28,9 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from ..errors import AuditError
 from ..finess_extract import FIELDS as _EXTRACT_FIELDS
 from ..french_args import FrenchParser
+from ..model.issues import AuditError
 
 AS_OF = dt.date(2026, 11, 1)
 DEPARTMENTS = ("04", "05", "06", "13", "83", "84")
