@@ -9,10 +9,13 @@ import pandas as pd
 
 from . import engine
 from .campaign.status import last_campaign
-from .catalogue import Catalogue, load_catalogue
+from .config.catalogue import Catalogue, load_catalogue
+from .config.resources import rules_dir
+from .config.rulebook import Rule, apply_overrides, load_rules, rule_files
+from .config.settings import FollowUpSettings, load_settings
+from .config.waivers import apply_waivers, load_waivers
 from .engine import AuditResult
 from .history.recording import follow
-from .history.settings import FollowUpSettings, load_settings
 from .history.store import History
 from .load import load_inputs
 from .model.progress import Progress, silent
@@ -23,9 +26,6 @@ from .render.json_report import write_json
 from .render.junit_report import write_junit
 from .render.output import output_folder, replace_reports
 from .render.xlsx_report import write_xlsx
-from .resources import rules_dir
-from .rulebook import Rule, apply_overrides, load_rules, rule_files
-from .waivers import apply_waivers, load_waivers
 
 log = logging.getLogger(__name__)
 

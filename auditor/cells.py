@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .catalogue import Catalogue
+from .config.catalogue import Catalogue
 from .model.frames import TEXT, as_text, mostly_distinct
 from .model.text import fold_series
 

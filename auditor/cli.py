@@ -22,12 +22,13 @@ from .campaign.mailer import SendReport, send_all
 from .campaign.outbox import compose, read_contacts, write_eml
 from .cells import PLAUSIBLE_DATES, parse_typed_date
 from .checks import describe_params
+from .config.settings import load_settings
+from .config.waivers import load_waivers
 from .engine import ReportContext
 from .french_args import FrenchParser
 from .history.backfill import import_reports
 from .history.follow_up import score_change
 from .history.recording import record
-from .history.settings import load_settings
 from .history.store import open_history
 from .launch import end_process
 from .load import load_inputs
@@ -37,7 +38,6 @@ from .model.progress import terminal_progress
 from .model.text import plural
 from .render import DEFAULT_FORMATS, FORMATS
 from .render.json_report import read_report
-from .waivers import load_waivers
 
 # The one table of exit codes: README and `--help` are built from it.
 EXIT_CODES = {

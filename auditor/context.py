@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from . import finess_extract
-from .catalogue import Catalogue
 from .cells import finess_department, finess_problem
+from .config.catalogue import Catalogue
 from .identities import RPPS_ONLY, display_name, link_people
 from .load import Inputs
 from .model.frames import TEXT, is_in, lookup, row_codes

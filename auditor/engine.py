@@ -17,8 +17,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .access_review import build_access_review
-from .catalogue import Catalogue
 from .checks import REGISTRY
+from .config.catalogue import Catalogue
+from .config.rulebook import Rule
+from .config.waivers import WaiverStatus
 from .context import AuditContext
 from .history.follow_up import PERSISTING, FollowUp
 from .load import Inputs
@@ -26,8 +28,6 @@ from .model.findings import SEVERITY_RANK, Finding, RuleOutcome
 from .model.frames import TEXT, lookup, python_values
 from .model.issues import InputIssue
 from .model.progress import Progress, silent
-from .rulebook import Rule
-from .waivers import WaiverStatus
 
 if TYPE_CHECKING:  # the campaign reads the history, which the pure engine never imports
     from .campaign.status import CampaignStatus

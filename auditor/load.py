@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import cells, rpps_directory
-from .catalogue import Catalogue, KindSpec
+from .config.catalogue import Catalogue, KindSpec
 from .model import records
 from .model.frames import TEXT, longer_than
 from .model.issues import AuditError, InputIssue

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from auditor.config.resources import rules_dir
+from auditor.config.settings import load_settings
 from auditor.engine import AuditResult
 from auditor.history.recording import follow, record
-from auditor.history.settings import load_settings
 from auditor.history.store import open_history
 from auditor.model.findings import Finding, finding_key
-from auditor.resources import rules_dir
 
 RULES = (("ACC-01", "warning", "aucune connexion depuis 412 jours (dernière le 14/09/2025)"),
          ("DAT-01", "warning", "champs obligatoires vides : civilité, e-mail de secours"),

@@ -1,7 +1,7 @@
 import pytest
 
-from auditor.catalogue import load_catalogue
-from auditor.resources import rules_dir
+from auditor.config.catalogue import load_catalogue
+from auditor.config.resources import rules_dir
 
 
 @pytest.fixture(scope="session")

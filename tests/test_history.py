@@ -14,8 +14,8 @@ import pytest
 from openpyxl import load_workbook
 
 from auditor.cli import main
+from auditor.config.settings import FollowUpSettings
 from auditor.history.follow_up import PreviousRun, compare, months_between
-from auditor.history.settings import FollowUpSettings
 from auditor.history.store import open_history
 from auditor.testing.synthetic import generate, monthly_exports, write_region
 from tests.helpers import ROOT, SAMPLES, account_row, write_csv

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook
 
-from auditor.catalogue import load_catalogue
+from auditor.config.catalogue import load_catalogue
 from auditor.load import load_inputs
 from auditor.model.issues import AuditError
 from tests.helpers import ACCOUNT_HEADER, ROOT, account_row, write_csv

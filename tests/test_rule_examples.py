@@ -2,10 +2,10 @@
 
 import pytest
 
-from auditor.catalogue import load_catalogue
+from auditor.config.catalogue import load_catalogue
+from auditor.config.resources import rules_dir
+from auditor.config.rulebook import load_rules, rule_files
 from auditor.model.findings import SEVERITY_RANK
-from auditor.resources import rules_dir
-from auditor.rulebook import load_rules, rule_files
 from auditor.testing.examples import run_example
 
 CATALOGUE = load_catalogue(rules_dir())

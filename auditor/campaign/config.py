@@ -28,8 +28,8 @@ from email.headerregistry import Address
 from email.utils import getaddresses
 from pathlib import Path
 
+from ..config.yamlfile import LineDict, read_yaml, yaml_date
 from ..model.issues import AuditError
-from ..yamlfile import LineDict, read_yaml, yaml_date
 
 SECURITIES = ("starttls", "ssl", "none")
 _TOP = {"smtp": True, "from": True, "reply_to": True, "deadline": True, "rate_per_minute": False,

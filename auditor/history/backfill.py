@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..config.settings import FollowUpSettings
 from ..model.issues import AuditError
 from ..render.json_report import ESTABLISHMENT_FIELDS, FINDING_FIELDS, read_report
 from .recording import compare_with_history, file_sha256, run_row
-from .settings import FollowUpSettings
 from .store import History
 
 

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from ..config.settings import FollowUpSettings
 from ..model.findings import SEVERITIES, SEVERITY_LABELS
 from ..model.frames import is_in
 from ..model.issues import InputIssue
 from ..model.text import french_number
-from .settings import FollowUpSettings
 
 NEW, PERSISTING, RETURNING = "nouveau", "persistant", "réapparu"
 RESOLVED, UNVERIFIED = "résolu", "non vérifié"

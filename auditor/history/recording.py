@@ -15,10 +15,10 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__
+from ..config.settings import FollowUpSettings
 from ..model.findings import SEVERITIES
 from ..model.frames import is_in
 from .follow_up import FollowUp, PreviousRun, compare, coverage_issues, mark_findings
-from .settings import FollowUpSettings
 from .store import History
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..config.rulebook import Rule
 from ..model.findings import SEVERITY_RANK, Finding
 from ..model.text import plural
-from ..rulebook import Rule
 
 
 @dataclass

@@ -11,11 +11,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, sel
 from .. import __version__
 from ..access_review import MAX_REVIEW_ROWS
 from ..checks import describe_params
+from ..config.resources import templates_dir
 from ..engine import AuditResult
 from ..history.follow_up import score_change
 from ..model.findings import SEVERITY_LABELS, SEVERITY_RANK
 from ..model.text import french_number, plural
-from ..resources import templates_dir
 from .blocks import rule_entries, todo_blocks
 from .output import atomic_path
 from .overview import establishment_table, key_figures, rules_by_department

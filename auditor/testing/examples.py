@@ -10,11 +10,11 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import engine
-from ..catalogue import Catalogue
+from ..config.catalogue import Catalogue
+from ..config.rulebook import Example, Rule
 from ..load import HISTORY_TABLES, Inputs, directory_table, history_table, parse_table
 from ..model.findings import Finding
 from ..model.frames import TEXT
-from ..rulebook import Example, Rule
 
 EXAMPLE_AS_OF = "2026-11-01"
 EXAMPLE_FINESS = "130000011"

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .model.findings import Finding, finding_key
-from .model.issues import AuditError
-from .model.text import plural
+from ..model.findings import Finding, finding_key
+from ..model.issues import AuditError
+from ..model.text import plural
 from .yamlfile import LineDict, read_yaml, yaml_date
 
 WAIVER_KEYS = ("rule", "finess", "account", "reason", "approved_by", "expires")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..model.findings import SEVERITIES
 from ..model.issues import AuditError
-from ..yamlfile import LineDict, read_yaml
+from .yamlfile import LineDict, read_yaml
 
 SETTINGS_FILE = Path("catalogue") / "suivi.yaml"
 # key: (minimum, maximum) of an integer setting

@@ -11,13 +11,13 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import rpps_directory
+from .. import rpps_directory
+from ..checks import _TYPE_NAMES, REGISTRY
+from ..load import HISTORY_TABLES
+from ..model.findings import SEVERITIES
+from ..model.issues import AuditError
+from ..model.text import plural
 from .catalogue import Catalogue
-from .checks import _TYPE_NAMES, REGISTRY
-from .load import HISTORY_TABLES
-from .model.findings import SEVERITIES
-from .model.issues import AuditError
-from .model.text import plural
 from .yamlfile import LineDict, read_yaml, yaml_date
 
 RULE_KEYS = ("code", "check", "severity", "title", "params", "why", "fix", "source", "group", "examples")

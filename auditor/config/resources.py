@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parent.parent  # auditor/, where hatch puts _data/
 # In a wheel, hatch copies rules/ and reports/templates/ into auditor/_data/
 # (see pyproject.toml); in a checkout or an editable install they sit at the top.
 _INSTALLED = {"rules": _PACKAGE / "_data" / "rules", "templates": _PACKAGE / "_data" / "templates"}

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from .model.issues import AuditError
+from ..model.issues import AuditError
 
 
 class LineDict(dict):

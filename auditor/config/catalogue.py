@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from .model.issues import AuditError
-from .model.text import fold
+from ..model.issues import AuditError
+from ..model.text import fold
 from .yamlfile import LineDict, read_yaml
 
 ROLE_SYSTEMS = ("ror", "iam", "legacy")
