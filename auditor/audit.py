@@ -17,7 +17,7 @@ from .config.waivers import apply_waivers, load_waivers
 from .engine import AuditResult
 from .history.recording import follow
 from .history.store import History
-from .load import load_inputs
+from .inputs.load import load_inputs
 from .model.progress import Progress, silent
 from .render import DEFAULT_FORMATS
 from .render.bundles import BUNDLE_DIR, bundle_links, write_bundles

@@ -20,7 +20,6 @@ from .campaign.answers import record_answers
 from .campaign.config import load_config
 from .campaign.mailer import SendReport, send_all
 from .campaign.outbox import compose, read_contacts, write_eml
-from .cells import PLAUSIBLE_DATES, parse_typed_date
 from .checks import describe_params
 from .config.settings import load_settings
 from .config.waivers import load_waivers
@@ -30,8 +29,9 @@ from .history.backfill import import_reports
 from .history.follow_up import score_change
 from .history.recording import record
 from .history.store import open_history
+from .inputs.cells import PLAUSIBLE_DATES, parse_typed_date
+from .inputs.load import load_inputs
 from .launch import end_process
-from .load import load_inputs
 from .model.findings import SEVERITIES, SEVERITY_LABELS
 from .model.issues import AuditError
 from .model.progress import terminal_progress

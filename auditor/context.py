@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import finess_extract
-from .cells import finess_department, finess_problem
 from .config.catalogue import Catalogue
-from .identities import RPPS_ONLY, display_name, link_people
-from .load import Inputs
+from .inputs import finess_extract
+from .inputs.cells import finess_department, finess_problem
+from .inputs.identities import RPPS_ONLY, display_name, link_people
+from .inputs.load import Inputs
 from .model.frames import TEXT, is_in, lookup, row_codes
 from .model.text import fold_series
 

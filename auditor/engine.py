@@ -23,7 +23,7 @@ from .config.rulebook import Rule
 from .config.waivers import WaiverStatus
 from .context import AuditContext
 from .history.follow_up import PERSISTING, FollowUp
-from .load import Inputs
+from .inputs.load import Inputs
 from .model.findings import SEVERITY_RANK, Finding, RuleOutcome
 from .model.frames import TEXT, lookup, python_values
 from .model.issues import InputIssue

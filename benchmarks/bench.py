@@ -91,7 +91,7 @@ def measure(name: str, folder: Path) -> dict:
     from auditor.access_review import build_access_review
     from auditor.audit import load_rulebook
     from auditor.context import AuditContext
-    from auditor.load import load_inputs
+    from auditor.inputs.load import load_inputs
     from auditor.render.bundles import write_bundles
     from auditor.render.html_report import write_html
     from auditor.render.json_report import write_json

@@ -2,7 +2,7 @@
 
 import pytest
 
-from auditor.cells import split_roles
+from auditor.inputs.cells import split_roles
 
 
 @pytest.mark.parametrize("written,category", [

@@ -10,7 +10,7 @@ import pytest
 from auditor import engine
 from auditor.audit import load_rulebook
 from auditor.cli import build_parser, main
-from auditor.load import load_inputs
+from auditor.inputs.load import load_inputs
 from tests.helpers import SAMPLES, SAMPLES_AS_OF, account_row, write_csv
 
 BOTH_REFERENT_ROLES = "Référent Établissement | VT PH - Référent ESMS"

@@ -16,7 +16,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from auditor.cli import main
-from auditor.load import load_inputs
+from auditor.inputs.load import load_inputs
 from auditor.model.issues import AuditError
 from auditor.testing.synthetic import generate, write_region
 from tests.helpers import ACCOUNT_HEADER, ROOT, SAMPLES, SAMPLES_AS_OF, account_row, write_csv
@@ -445,7 +445,7 @@ def test_generated_xlsx_accounts_audit_like_the_csv_ones(tmp_path):
 # --- cost that grows with a cell, not with its square (hostile input, second round) ------------------
 
 def test_a_long_role_cell_costs_a_few_lookups_per_part(catalogue, monkeypatch):
-    from auditor import cells
+    from auditor.inputs import cells
 
     calls = []
     original = type(catalogue).role_named
@@ -530,7 +530,7 @@ def test_a_workbook_with_one_value_far_away_is_refused_before_it_is_expanded(tmp
     (b'<c r="A1" t=" r="ZZ99"/>', (1, 1)),  # nor the same text inside another attribute
 ])
 def test_a_sheets_extent_is_read_from_its_cells_references(xml, extent):
-    from auditor.read import _extent
+    from auditor.inputs.read import _extent
 
     assert _extent(xml) == extent
 

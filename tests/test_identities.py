@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from auditor.identities import SMALL_SIDE, STRONG_IDENTIFIERS, link_people
+from auditor.inputs.identities import SMALL_SIDE, STRONG_IDENTIFIERS, link_people
 from auditor.model.frames import TEXT
 
 

@@ -8,7 +8,7 @@ import pytest
 from openpyxl import Workbook
 
 from auditor.config.catalogue import load_catalogue
-from auditor.load import load_inputs
+from auditor.inputs.load import load_inputs
 from auditor.model.issues import AuditError
 from tests.helpers import ACCOUNT_HEADER, ROOT, account_row, write_csv
 

@@ -21,9 +21,9 @@ import pandas as pd
 
 from ..access_review import DECISIONS, REFERENCE_HEADER, review_reference
 from ..history.store import History
+from ..inputs.read import xlsx_sheets
 from ..model.issues import AuditError
 from ..model.text import fold
-from ..read import xlsx_sheets
 
 REVIEW_SHEET, ABOUT_SHEET = "Revue des accès", "À propos"
 _DECISIONS = {fold(d): d for d in DECISIONS}

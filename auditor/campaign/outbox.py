@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..inputs.read import read_grids
 from ..model.frames import TEXT
 from ..model.issues import AuditError
 from ..model.text import fold, plural
-from ..read import read_grids
 from ..render.bundles import BUNDLE_DIR, bundle_stems
 from ..render.json_report import read_report
 from ..render.output import atomic_path

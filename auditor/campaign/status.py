@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..access_review import DECISIONS
 from ..history.store import History
-from ..load import history_table
+from ..inputs.load import history_table
 from ..model.text import plural
 
 

@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .. import rpps_directory
 from ..checks import _TYPE_NAMES, REGISTRY
-from ..load import HISTORY_TABLES
+from ..inputs import rpps_directory
+from ..inputs.load import HISTORY_TABLES
 from ..model.findings import SEVERITIES
 from ..model.issues import AuditError
 from ..model.text import plural

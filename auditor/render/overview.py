@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..cells import finess_department
 from ..engine import AuditResult
+from ..inputs.cells import finess_department
 from ..model.findings import SEVERITIES
 
 

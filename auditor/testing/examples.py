@@ -12,7 +12,7 @@ import pandas as pd
 from .. import engine
 from ..config.catalogue import Catalogue
 from ..config.rulebook import Example, Rule
-from ..load import HISTORY_TABLES, Inputs, directory_table, history_table, parse_table
+from ..inputs.load import HISTORY_TABLES, Inputs, directory_table, history_table, parse_table
 from ..model.findings import Finding
 from ..model.frames import TEXT
 

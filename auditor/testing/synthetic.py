@@ -28,8 +28,8 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from ..finess_extract import FIELDS as _EXTRACT_FIELDS
 from ..french_args import FrenchParser
+from ..inputs.finess_extract import FIELDS as _EXTRACT_FIELDS
 from ..model.issues import AuditError
 
 AS_OF = dt.date(2026, 11, 1)

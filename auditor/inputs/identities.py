@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .model.frames import is_in
+from ..model.frames import is_in
 
 IDENTIFIERS = ("rpps", "email", "name_key")
 STRONG_IDENTIFIERS = ("rpps", "email")

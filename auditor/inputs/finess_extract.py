@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .model.issues import InputIssue
+from ..model.issues import InputIssue
 
 FIELDS = ("nofinesset", "nofinessej", "rs", "rslongue", "complrs", "compldistrib", "numvoie", "typvoie", "voie",
           "compvoie", "lieuditbp", "commune", "departement", "libdepartement", "ligneacheminement", "telephone",

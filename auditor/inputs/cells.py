@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .config.catalogue import Catalogue
-from .model.frames import TEXT, as_text, mostly_distinct
-from .model.text import fold_series
+from ..config.catalogue import Catalogue
+from ..model.frames import TEXT, as_text, mostly_distinct
+from ..model.text import fold_series
 
 # Corsica's departments make FINESS numbers start with 2A / 2B.
 _FINESS = re.compile(r"^(?:\d{2}|2[AB])\d{7}$")

@@ -20,9 +20,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pv
 
+from ..model.frames import TEXT
+from ..model.issues import AuditError
 from .cells import person_name_key
-from .model.frames import TEXT
-from .model.issues import AuditError
 
 COLUMNS = {"Identifiant PP": "rpps", "Nom d'exercice": "last_name", "Prénom d'exercice": "first_name",
            "Code profession": "profession_code", "Libellé profession": "profession", "Numéro FINESS site": "finess"}

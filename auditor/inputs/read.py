@@ -25,10 +25,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from ..model.frames import TEXT, longer_than
+from ..model.issues import AuditError, InputIssue
+from ..model.text import fold
 from . import finess_extract
-from .model.frames import TEXT, longer_than
-from .model.issues import AuditError, InputIssue
-from .model.text import fold
 
 SEPARATORS = (";", ",", "|", "\t")
 SEPARATOR_NAMES = {";": "point-virgule", ",": "virgule", "|": "barre verticale", "\t": "tabulation",

@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ..config.catalogue import Catalogue, KindSpec
+from ..model import records
+from ..model.frames import TEXT, longer_than
+from ..model.issues import AuditError, InputIssue
+from ..model.progress import Progress, silent
+from ..model.text import fold, plural
 from . import cells, rpps_directory
-from .config.catalogue import Catalogue, KindSpec
-from .model import records
-from .model.frames import TEXT, longer_than
-from .model.issues import AuditError, InputIssue
-from .model.progress import Progress, silent
-from .model.text import fold, plural
 from .read import CONTROL_CHARACTERS, HEAD_ROWS, MAX_CELL_CHARS, Grid, read_grids
 
 log = logging.getLogger(__name__)
