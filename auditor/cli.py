@@ -14,16 +14,16 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
-from .access_review import MAX_REVIEW_ROWS
 from .audit import audit, load_rulebook, rules_folder, write_reports
 from .campaign.answers import record_answers
 from .campaign.config import load_config
 from .campaign.mailer import SendReport, send_all
 from .campaign.outbox import compose, read_contacts, write_eml
-from .checks import describe_params
 from .config.settings import load_settings
 from .config.waivers import load_waivers
-from .engine import ReportContext
+from .engine.access_review import MAX_REVIEW_ROWS
+from .engine.checks import describe_params
+from .engine.evaluate import ReportContext
 from .french_args import FrenchParser
 from .history.backfill import import_reports
 from .history.follow_up import score_change

@@ -87,10 +87,10 @@ def measure(name: str, folder: Path) -> dict:
     """All stages of one size, in this process."""
     import pandas as pd
 
-    from auditor import engine
-    from auditor.access_review import build_access_review
     from auditor.audit import load_rulebook
-    from auditor.context import AuditContext
+    from auditor.engine import evaluate as engine
+    from auditor.engine.access_review import build_access_review
+    from auditor.engine.context import AuditContext
     from auditor.inputs.load import load_inputs
     from auditor.render.bundles import write_bundles
     from auditor.render.html_report import write_html

@@ -23,7 +23,7 @@ import pandas as pd
 
 from auditor.config.resources import rules_dir
 from auditor.config.settings import load_settings
-from auditor.engine import AuditResult
+from auditor.engine.evaluate import AuditResult
 from auditor.history.recording import follow, record
 from auditor.history.store import open_history
 from auditor.model.findings import Finding, finding_key

@@ -7,9 +7,9 @@ import xml.etree.ElementTree as ET
 import pandas as pd
 import pytest
 
-from auditor import engine
 from auditor.audit import load_rulebook
 from auditor.cli import build_parser, main
+from auditor.engine import evaluate as engine
 from auditor.inputs.load import load_inputs
 from tests.helpers import SAMPLES, SAMPLES_AS_OF, account_row, write_csv
 

@@ -4,7 +4,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from auditor.context import computed_once
+from auditor.engine.context import computed_once
 
 
 class Tables:

@@ -12,8 +12,8 @@ import pandas as pd
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from auditor import engine
 from auditor.audit import load_rulebook
+from auditor.engine import evaluate as engine
 from auditor.inputs.load import load_inputs
 from auditor.model.issues import AuditError
 from tests.helpers import ACCOUNT_HEADER

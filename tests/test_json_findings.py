@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from auditor.audit import audit, write_reports
-from auditor.engine import FINDING_COLUMNS, AuditResult
+from auditor.engine.evaluate import FINDING_COLUMNS, AuditResult
 from auditor.model.frames import TEXT
 from auditor.render import json_findings
 from auditor.render.json_findings import finding_rows

@@ -222,11 +222,11 @@ def test_findings_past_excel_last_row_are_cut_with_a_note_never_written_beyond(t
 def test_a_review_too_large_to_show_is_a_note_with_its_size_and_is_built_only_for_bundles(tmp_path, monkeypatch):
     import auditor.cli
     import auditor.render.xlsx_report
-    from auditor import access_review
+    from auditor.engine import access_review
 
     built = []
     real = access_review.build_access_review
-    monkeypatch.setattr("auditor.engine.build_access_review", lambda *a: built.append(real(*a)) or built[-1])
+    monkeypatch.setattr("auditor.engine.evaluate.build_access_review", lambda *a: built.append(real(*a)) or built[-1])
     full = tmp_path / "complet"
     assert main(["run", str(SAMPLES), "--out", str(full), "--as-of", SAMPLES_AS_OF, "--format", "xlsx",
                  "--fail-on", "jamais"]) == 0

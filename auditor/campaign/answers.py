@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..access_review import DECISIONS, REFERENCE_HEADER, review_reference
+from ..engine.access_review import DECISIONS, REFERENCE_HEADER, review_reference
 from ..history.store import History
 from ..inputs.read import xlsx_sheets
 from ..model.issues import AuditError

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..access_review import DECISIONS
+from ..engine.access_review import DECISIONS
 from ..history.store import History
 from ..inputs.load import history_table
 from ..model.text import plural

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..checks import _TYPE_NAMES, REGISTRY
+from ..engine.checks import _TYPE_NAMES, REGISTRY
 from ..inputs import rpps_directory
 from ..inputs.load import HISTORY_TABLES
 from ..model.findings import SEVERITIES

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..engine import AuditResult
+from ..engine.evaluate import AuditResult
 from ..model.progress import Progress, silent
 from ..model.text import fold
 from .html_report import write_html

@@ -9,10 +9,10 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
 from .. import __version__
-from ..access_review import MAX_REVIEW_ROWS
-from ..checks import describe_params
 from ..config.resources import templates_dir
-from ..engine import AuditResult
+from ..engine.access_review import MAX_REVIEW_ROWS
+from ..engine.checks import describe_params
+from ..engine.evaluate import AuditResult
 from ..history.follow_up import score_change
 from ..model.findings import SEVERITY_LABELS, SEVERITY_RANK
 from ..model.text import french_number, plural

@@ -9,7 +9,7 @@ import orjson
 import pandas as pd
 
 from .. import __version__
-from ..engine import AuditResult
+from ..engine.evaluate import AuditResult
 from ..model.findings import SEVERITIES
 from ..model.issues import AuditError
 from .json_findings import finding_rows

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
 
-from ..engine import AuditResult
+from ..engine.evaluate import AuditResult
 from ..history.follow_up import PERSISTING
 from ..model.findings import SEVERITY_LABELS
 from ..model.text import plural

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..engine import AuditResult
+from ..engine.evaluate import AuditResult
 from ..inputs.cells import finess_department
 from ..model.findings import SEVERITIES
 

@@ -23,9 +23,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .. import __version__
-from ..access_review import DECISIONS, MAX_REVIEW_ROWS, REFERENCE_HEADER, review_reference, too_large_note
-from ..checks import describe_params
-from ..engine import AuditResult
+from ..engine.access_review import DECISIONS, MAX_REVIEW_ROWS, REFERENCE_HEADER, review_reference, too_large_note
+from ..engine.checks import describe_params
+from ..engine.evaluate import AuditResult
 from ..history.follow_up import RESOLVED, UNVERIFIED
 from ..model.findings import SEVERITIES, SEVERITY_LABELS
 from ..model.text import plural

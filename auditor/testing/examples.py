@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .. import engine
 from ..config.catalogue import Catalogue
 from ..config.rulebook import Example, Rule
+from ..engine import evaluate as engine
 from ..inputs.load import HISTORY_TABLES, Inputs, directory_table, history_table, parse_table
 from ..model.findings import Finding
 from ..model.frames import TEXT

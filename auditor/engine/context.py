@@ -14,13 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .config.catalogue import Catalogue
-from .inputs import finess_extract
-from .inputs.cells import finess_department, finess_problem
-from .inputs.identities import RPPS_ONLY, display_name, link_people
-from .inputs.load import Inputs
-from .model.frames import TEXT, is_in, lookup, row_codes
-from .model.text import fold_series
+from ..config.catalogue import Catalogue
+from ..inputs import finess_extract
+from ..inputs.cells import finess_department, finess_problem
+from ..inputs.identities import RPPS_ONLY, display_name, link_people
+from ..inputs.load import Inputs
+from ..model.frames import TEXT, is_in, lookup, row_codes
+from ..model.text import fold_series
 
 # Account-row columns the attachments table leaves out: in long tables (roles, units), or read from the
 # rows themselves (the establishment's name as written, whether a role cell was filled, where a row is).

@@ -13,9 +13,9 @@ import hashlib
 
 import pandas as pd
 
+from ..model.frames import TEXT, as_text, join_within
+from ..model.text import french_number
 from .context import AuditContext
-from .model.frames import TEXT, as_text, join_within
-from .model.text import french_number
 
 COLUMNS = ["finess", "establishment", "account", "name", "function", "category", "units", "roles", "rights",
            "findings"]

@@ -16,21 +16,21 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..config.catalogue import Catalogue
+from ..config.rulebook import Rule
+from ..config.waivers import WaiverStatus
+from ..history.follow_up import PERSISTING, FollowUp
+from ..inputs.load import Inputs
+from ..model.findings import SEVERITY_RANK, Finding, RuleOutcome
+from ..model.frames import TEXT, lookup, python_values
+from ..model.issues import InputIssue
+from ..model.progress import Progress, silent
 from .access_review import build_access_review
 from .checks import REGISTRY
-from .config.catalogue import Catalogue
-from .config.rulebook import Rule
-from .config.waivers import WaiverStatus
 from .context import AuditContext
-from .history.follow_up import PERSISTING, FollowUp
-from .inputs.load import Inputs
-from .model.findings import SEVERITY_RANK, Finding, RuleOutcome
-from .model.frames import TEXT, lookup, python_values
-from .model.issues import InputIssue
-from .model.progress import Progress, silent
 
 if TYPE_CHECKING:  # the campaign reads the history, which the pure engine never imports
-    from .campaign.status import CampaignStatus
+    from ..campaign.status import CampaignStatus
 
 
 @dataclass

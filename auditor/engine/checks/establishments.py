@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..inputs.cells import finess_problem
-from ..model.frames import TEXT, is_in, lookup
+from ...inputs.cells import finess_problem
+from ...model.frames import TEXT, is_in, lookup
 from . import account_hits, check, format_dates, hits
 
 

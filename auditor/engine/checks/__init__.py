@@ -22,7 +22,7 @@ from typing import Callable
 
 import pandas as pd
 
-from ..model.frames import TEXT, as_text
+from ...model.frames import TEXT, as_text
 
 HIT_COLUMNS = ["finess", "account", "subject", "subject_id", "message", "severity"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..model.findings import SEVERITIES, SEVERITY_LABELS
-from ..model.frames import TEXT, join_within, lookup
+from ...model.findings import SEVERITIES, SEVERITY_LABELS
+from ...model.frames import TEXT, join_within, lookup
 from . import Param, account_hits, check, lookup_text
 
 MEDICAL = "medical_information"

@@ -12,7 +12,7 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-from ..model.frames import TEXT, is_in, join_within, row_codes
+from ...model.frames import TEXT, is_in, join_within, row_codes
 from . import Param, account_hits, check, hits
 
 FIELD_LABELS = {

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..inputs.identities import STRONG_IDENTIFIERS, display_name, link_people
-from ..model.frames import TEXT, is_in, join_within, row_codes
-from ..model.text import fold_series
+from ...inputs.identities import STRONG_IDENTIFIERS, display_name, link_people
+from ...model.frames import TEXT, is_in, join_within, row_codes
+from ...model.text import fold_series
 from . import account_hits, check, hits, lookup_text
 
 
