@@ -10,11 +10,11 @@ import pandas as pd
 from .campaign.status import last_campaign
 from .config.catalogue import Catalogue, load_catalogue
 from .config.resources import rules_dir
-from .config.rulebook import Rule, apply_overrides, load_rules, rule_files
 from .config.settings import FollowUpSettings, load_settings
 from .config.waivers import apply_waivers, load_waivers
 from .engine import evaluate as engine
 from .engine.evaluate import AuditResult
+from .engine.rulebook import Rule, apply_overrides, load_rules, rule_files
 from .history.recording import follow
 from .history.store import History
 from .inputs.load import load_inputs

@@ -4,7 +4,7 @@ import pytest
 
 from auditor.config.catalogue import load_catalogue
 from auditor.config.resources import rules_dir
-from auditor.config.rulebook import load_rules, rule_files
+from auditor.engine.rulebook import load_rules, rule_files
 from auditor.model.findings import SEVERITY_RANK
 from auditor.testing.examples import run_example
 

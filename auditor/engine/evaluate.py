@@ -17,7 +17,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..config.catalogue import Catalogue
-from ..config.rulebook import Rule
 from ..config.waivers import WaiverStatus
 from ..history.follow_up import PERSISTING, FollowUp
 from ..inputs.load import Inputs
@@ -28,6 +27,7 @@ from ..model.progress import Progress, silent
 from .access_review import build_access_review
 from .checks import REGISTRY
 from .context import AuditContext
+from .rulebook import Rule
 
 if TYPE_CHECKING:  # the campaign reads the history, which the pure engine never imports
     from ..campaign.status import CampaignStatus

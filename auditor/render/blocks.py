@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..config.rulebook import Rule
+from ..engine.rulebook import Rule
 from ..model.findings import SEVERITY_RANK, Finding
 from ..model.text import plural
 

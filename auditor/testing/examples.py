@@ -10,8 +10,8 @@ from __future__ import annotations
 import pandas as pd
 
 from ..config.catalogue import Catalogue
-from ..config.rulebook import Example, Rule
 from ..engine import evaluate as engine
+from ..engine.rulebook import Example, Rule
 from ..inputs.load import HISTORY_TABLES, Inputs, directory_table, history_table, parse_table
 from ..model.findings import Finding
 from ..model.frames import TEXT

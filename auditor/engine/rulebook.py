@@ -11,14 +11,14 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..engine.checks import _TYPE_NAMES, REGISTRY
+from ..config.catalogue import Catalogue
+from ..config.yamlfile import LineDict, read_yaml, yaml_date
 from ..inputs import rpps_directory
 from ..inputs.load import HISTORY_TABLES
 from ..model.findings import SEVERITIES
 from ..model.issues import AuditError
 from ..model.text import plural
-from .catalogue import Catalogue
-from .yamlfile import LineDict, read_yaml, yaml_date
+from .checks import _TYPE_NAMES, REGISTRY
 
 RULE_KEYS = ("code", "check", "severity", "title", "params", "why", "fix", "source", "group", "examples")
 # `group: establishment`: people read the rule's findings as one entry per establishment listing
