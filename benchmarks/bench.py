@@ -87,7 +87,7 @@ def measure(name: str, folder: Path) -> dict:
     """All stages of one size, in this process."""
     import pandas as pd
 
-    from auditor.audit import load_rulebook
+    from auditor.api import load_rulebook
     from auditor.engine import evaluate as engine
     from auditor.engine.access_review import build_access_review
     from auditor.engine.context import AuditContext

@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 import pandas as pd
 import pytest
 
-from auditor.audit import load_rulebook
-from auditor.cli import build_parser, main
+from auditor.api import load_rulebook
+from auditor.cli.main import build_parser, main
 from auditor.engine import evaluate as engine
 from auditor.inputs.load import load_inputs
 from tests.helpers import SAMPLES, SAMPLES_AS_OF, account_row, write_csv

@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 import pytest
 from openpyxl import load_workbook
 
-from auditor.cli import main
+from auditor.cli.main import main
 from auditor.model.findings import SEVERITY_RANK
 from auditor.testing.synthetic import generate, write_region
 from tests.helpers import SAMPLES, SAMPLES_AS_OF, account_row, write_csv
@@ -269,7 +269,7 @@ def test_usage_errors_are_french(tmp_path, capsys, monkeypatch, argv, expected):
 
 
 def test_readme_documents_every_exit_code():
-    from auditor.cli import EXIT_CODES
+    from auditor.cli.main import EXIT_CODES
     from tests.helpers import ROOT
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -290,7 +290,7 @@ def test_installed_command_finds_its_rules_and_templates_from_anywhere(tmp_path)
 
 
 def test_readme_rule_table_lists_every_rule_with_its_severity():
-    from auditor.audit import load_rulebook
+    from auditor.api import load_rulebook
     from tests.helpers import ROOT
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")

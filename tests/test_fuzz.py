@@ -12,7 +12,7 @@ import pandas as pd
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from auditor.audit import load_rulebook
+from auditor.api import load_rulebook
 from auditor.engine import evaluate as engine
 from auditor.inputs.load import load_inputs
 from auditor.model.issues import AuditError

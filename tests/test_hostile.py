@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from auditor.cli import main
+from auditor.cli.main import main
 from auditor.inputs.load import load_inputs
 from auditor.model.issues import AuditError
 from auditor.testing.synthetic import generate, write_region
@@ -344,9 +344,9 @@ def test_input_files_are_never_modified(tmp_path):
 
 PAUSE_MID_WRITE = """
 import os, sys, time
-from auditor.launch import entry_point
+from auditor.cli.launch import entry_point
 from auditor.render import bundles
-from auditor.render.output import atomic_path
+from auditor.files import atomic_path
 
 notify, written = int(sys.argv.pop(1)), [0]
 write_html = bundles.write_html

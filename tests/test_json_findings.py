@@ -6,7 +6,7 @@ import orjson
 import pandas as pd
 import pytest
 
-from auditor.audit import audit, write_reports
+from auditor.api import audit, write_reports
 from auditor.engine.evaluate import FINDING_COLUMNS, AuditResult
 from auditor.model.frames import TEXT
 from auditor.render import json_findings

@@ -14,8 +14,8 @@ import sys
 
 import pytest
 
-from auditor.cli import main
-from auditor.render.output import LOCK_NAME, MANIFEST_NAME
+from auditor.cli.main import main
+from auditor.files import LOCK_NAME, MANIFEST_NAME
 from tests.helpers import ROOT, SAMPLES, SAMPLES_AS_OF
 
 RUN = ["run", str(SAMPLES), "--as-of", SAMPLES_AS_OF]
@@ -157,7 +157,7 @@ class PauseOnPandas:
 
 
 sys.meta_path.insert(0, PauseOnPandas())
-from auditor.launch import entry_point
+from auditor.cli.launch import entry_point
 entry_point()
 """
 

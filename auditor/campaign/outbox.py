@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..files import atomic_path
 from ..inputs.read import read_grids
 from ..model.frames import TEXT
 from ..model.issues import AuditError
 from ..model.text import fold, plural
 from ..render.bundles import BUNDLE_DIR, bundle_stems
 from ..render.json_report import read_report
-from ..render.output import atomic_path
 from .config import CampaignConfig
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -1,6 +1,6 @@
 """An audit result and the history: compare it with the previous audit, then record it.
 
-Called by the library layer (auditor.audit) around the pure engine: the
+Called by the library layer (auditor.api) around the pure engine: the
 history is read before the reports are written (they show the statuses) and
 written after they are complete.
 """

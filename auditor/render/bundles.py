@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 
 from ..engine.evaluate import AuditResult
+from ..files import make_folder
 from ..model.progress import Progress, silent
 from ..model.text import fold
 from .html_report import write_html
-from .output import make_folder
 from .xlsx_report import write_xlsx
 
 BUNDLE_DIR = "etablissements"

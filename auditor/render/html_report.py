@@ -13,11 +13,11 @@ from ..config.resources import templates_dir
 from ..engine.access_review import MAX_REVIEW_ROWS
 from ..engine.checks import describe_params
 from ..engine.evaluate import AuditResult
+from ..files import atomic_path
 from ..history.follow_up import score_change
 from ..model.findings import SEVERITY_LABELS, SEVERITY_RANK
 from ..model.text import french_number, plural
 from .blocks import rule_entries, todo_blocks
-from .output import atomic_path
 from .overview import establishment_table, key_figures, rules_by_department
 from .trend_chart import trend_svg
 

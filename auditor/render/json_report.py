@@ -10,10 +10,10 @@ import pandas as pd
 
 from .. import __version__
 from ..engine.evaluate import AuditResult
+from ..files import atomic_path
 from ..model.findings import SEVERITIES
 from ..model.issues import AuditError
 from .json_findings import finding_rows
-from .output import atomic_path
 
 SCHEMA_VERSION = 1
 

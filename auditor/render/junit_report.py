@@ -13,10 +13,10 @@ from collections import defaultdict
 from pathlib import Path
 
 from ..engine.evaluate import AuditResult
+from ..files import atomic_path
 from ..history.follow_up import PERSISTING
 from ..model.findings import SEVERITY_LABELS
 from ..model.text import plural
-from .output import atomic_path
 
 
 def write_junit(result: AuditResult, target: Path, fails) -> Path:

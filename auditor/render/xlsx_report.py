@@ -26,11 +26,11 @@ from .. import __version__
 from ..engine.access_review import DECISIONS, MAX_REVIEW_ROWS, REFERENCE_HEADER, review_reference, too_large_note
 from ..engine.checks import describe_params
 from ..engine.evaluate import AuditResult
+from ..files import atomic_path
 from ..history.follow_up import RESOLVED, UNVERIFIED
 from ..model.findings import SEVERITIES, SEVERITY_LABELS
 from ..model.text import plural
 from .blocks import todo_blocks
-from .output import atomic_path
 from .overview import establishment_table, key_figures, rules_by_department
 from .xlsx_sheet import Book, Sheet
 

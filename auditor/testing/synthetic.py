@@ -28,7 +28,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from ..french_args import FrenchParser
+from ..cli.french_args import FrenchParser
 from ..inputs.finess_extract import FIELDS as _EXTRACT_FIELDS
 from ..model.issues import AuditError
 

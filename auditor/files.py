@@ -18,7 +18,7 @@ import secrets
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..model.issues import AuditError
+from .model.issues import AuditError
 
 TEMPORARY_PREFIX = ".vt-audit-"  # a name only the tool gives: its clean-up never touches a user's file
 TEMPORARY_SUFFIX = ".part"

@@ -1,4 +1,4 @@
-"""The `vt-audit` command: a thin French layer over `auditor.audit`."""
+"""The `vt-audit` command: a thin French layer over `auditor.api`."""
 
 from __future__ import annotations
 
@@ -13,31 +13,31 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__
-from .audit import audit, load_rulebook, rules_folder, write_reports
-from .campaign.answers import record_answers
-from .campaign.config import load_config
-from .campaign.mailer import SendReport, send_all
-from .campaign.outbox import compose, read_contacts, write_eml
-from .config.settings import load_settings
-from .config.waivers import load_waivers
-from .engine.access_review import MAX_REVIEW_ROWS
-from .engine.checks import describe_params
-from .engine.evaluate import ReportContext
+from .. import __version__
+from ..api import audit, load_rulebook, rules_folder, write_reports
+from ..campaign.answers import record_answers
+from ..campaign.config import load_config
+from ..campaign.mailer import SendReport, send_all
+from ..campaign.outbox import compose, read_contacts, write_eml
+from ..config.settings import load_settings
+from ..config.waivers import load_waivers
+from ..engine.access_review import MAX_REVIEW_ROWS
+from ..engine.checks import describe_params
+from ..engine.evaluate import ReportContext
+from ..history.backfill import import_reports
+from ..history.follow_up import score_change
+from ..history.recording import record
+from ..history.store import open_history
+from ..inputs.cells import PLAUSIBLE_DATES, parse_typed_date
+from ..inputs.load import load_inputs
+from ..model.findings import SEVERITIES, SEVERITY_LABELS
+from ..model.issues import AuditError
+from ..model.progress import terminal_progress
+from ..model.text import plural
+from ..render import DEFAULT_FORMATS, FORMATS
+from ..render.json_report import read_report
 from .french_args import FrenchParser
-from .history.backfill import import_reports
-from .history.follow_up import score_change
-from .history.recording import record
-from .history.store import open_history
-from .inputs.cells import PLAUSIBLE_DATES, parse_typed_date
-from .inputs.load import load_inputs
 from .launch import end_process
-from .model.findings import SEVERITIES, SEVERITY_LABELS
-from .model.issues import AuditError
-from .model.progress import terminal_progress
-from .model.text import plural
-from .render import DEFAULT_FORMATS, FORMATS
-from .render.json_report import read_report
 
 # The one table of exit codes: README and `--help` are built from it.
 EXIT_CODES = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import re
 
-from .model.issues import AuditError
+from ..model.issues import AuditError
 
 # argparse speaks English; these are the messages a user can meet.
 _ARGPARSE_FRENCH = [

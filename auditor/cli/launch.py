@@ -15,7 +15,7 @@ import signal
 import sys
 from typing import NoReturn
 
-from .render.output import discard_pending
+from ..files import discard_pending
 
 HANDLED_SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP")  # SIGHUP: the terminal closed; not on Windows
 
@@ -57,7 +57,7 @@ def entry_point() -> None:
             signal.signal(getattr(signal, name), _interrupt)
     sys.unraisablehook = _log_unraisable
     _arrow_memory_pool()
-    from .cli import main
+    from .main import main
 
     # What the imports made (pandas, pyarrow, numpy: hundreds of thousands of objects) lives as long as
     # the process: frozen, the cycle collector's full passes skip it. A run then makes as many records

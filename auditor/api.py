@@ -15,6 +15,7 @@ from .config.waivers import apply_waivers, load_waivers
 from .engine import evaluate as engine
 from .engine.evaluate import AuditResult
 from .engine.rulebook import Rule, apply_overrides, load_rules, rule_files
+from .files import output_folder, replace_reports
 from .history.recording import follow
 from .history.store import History
 from .inputs.load import load_inputs
@@ -24,7 +25,6 @@ from .render.bundles import BUNDLE_DIR, bundle_links, write_bundles
 from .render.html_report import write_html
 from .render.json_report import write_json
 from .render.junit_report import write_junit
-from .render.output import output_folder, replace_reports
 from .render.xlsx_report import write_xlsx
 
 log = logging.getLogger(__name__)
