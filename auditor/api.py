@@ -1,24 +1,43 @@
-"""The library entry points: run an audit, write its reports. The CLI only calls these."""
+"""The library: one function per command. The CLI (and the web page) only call these.
+
+    run = audit(AuditOptions(paths=(Path("exports"),), as_of=dt.date(2026, 11, 1)))
+    write_reports(run, ReportOptions(Path("rapports")))
+
+Each function takes its options as one frozen dataclass and returns values: nothing it returns
+is changed afterwards (see run.py).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import logging
+from collections.abc import Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from .campaign.status import last_campaign
+from .campaign.answers import ReturnedReview
+from .campaign.answers import record_answers as _record_answers
+from .campaign.config import load_config
+from .campaign.mailer import SendReport, send_all
+from .campaign.outbox import compose, read_contacts, write_eml
 from .config.catalogue import Catalogue, load_catalogue
 from .config.resources import rules_dir
 from .config.settings import FollowUpSettings, load_settings
 from .config.waivers import apply_waivers, load_waivers
 from .engine import evaluate as engine
-from .engine.evaluate import AuditResult
 from .engine.rulebook import Rule, apply_overrides, load_rules, rule_files
 from .files import output_folder, replace_reports
-from .history.recording import follow
-from .history.store import History
-from .inputs.load import load_inputs
+from .history.backfill import import_reports
+from .history.campaign import last_campaign
+from .history.recording import follow, record
+from .history.store import History, RunSummary, open_history
+from .inputs.load import Inputs, load_inputs
+from .model.findings_file import read_report
+from .model.issues import AuditError
 from .model.progress import Progress, silent
 from .render import DEFAULT_FORMATS
 from .render.bundles import BUNDLE_DIR, bundle_links, write_bundles
@@ -26,15 +45,56 @@ from .render.html_report import write_html
 from .render.json_report import write_json
 from .render.junit_report import write_junit
 from .render.xlsx_report import write_xlsx
+from .run import ReportContext, Run
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    """What an audit reads and how it judges: the exports, the audit date, the rules and their settings."""
+
+    paths: tuple[Path, ...] = ()
+    as_of: dt.date | str | None = None  # the audit date; today by default (the CLI's)
+    forced_kinds: Mapping[Path, str] = field(default_factory=dict)  # files named by --accounts, --staff…
+    rules: Path | None = None  # a rules folder instead of the built-in one
+    params: tuple[str, ...] = ()  # NAME=VALUE overrides of rule parameters
+    waivers: Path | None = None
+    departments: str | None = None  # --departements
+    access_review: bool = True  # build the review (the machine outputs don't show it)
+    review_limit: int | None = None  # past it, only the review's size is kept (see build_access_review)
+
+    def audit_date(self) -> pd.Timestamp:
+        return pd.Timestamp(self.as_of or dt.date.today()).normalize()
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """Where and what `write_reports` writes."""
+
+    out: Path
+    formats: tuple[str, ...] = DEFAULT_FORMATS
+    per_establishment: bool = False
+    fail_on: str = "error"  # junit.xml's failures
+    fail_on_new: bool = False
+    context: ReportContext = field(default_factory=ReportContext)
+
+
+@dataclass(frozen=True)
+class Month:
+    """A month's audit once its reports are written and, with a history, recorded."""
+
+    run: Run
+    written: list[Path]
+    replaced: bool = False  # the history held an audit of the same date, which this one replaced
+    purged: list[str] = field(default_factory=list)  # audit dates the retention removed from the history
 
 
 def rules_folder(rules_path: Path | None = None) -> Path:
     return Path(rules_path) if rules_path else rules_dir()
 
 
-def load_rulebook(rules_path: Path | None = None, params: list[str] = ()) -> tuple[Catalogue, list[Rule]]:
+def load_rulebook(rules_path: Path | None = None, params: tuple[str, ...] = ()) -> tuple[Catalogue, list[Rule]]:
     """Catalogue and rules from a rules folder (the built-in one by default)."""
     folder = rules_folder(rules_path)
     catalogue = load_catalogue(folder)
@@ -42,71 +102,123 @@ def load_rulebook(rules_path: Path | None = None, params: list[str] = ()) -> tup
     return catalogue, rules
 
 
-def audit(
-    paths: list[Path],
-    as_of,
-    *,
-    rules_path: Path | None = None,
-    params: list[str] = (),
-    forced_kinds: dict[Path, str] | None = None,
-    waivers_path: Path | None = None,
-    progress: Progress = silent,
-    access_review: bool = True,
-    review_limit: int | None = None,
-    history: History | None = None,
-    settings: FollowUpSettings | None = None,
-    departments: str | None = None,
-) -> AuditResult:
+def audit(options: AuditOptions, history: History | None = None, settings: FollowUpSettings | None = None,
+          progress: Progress = silent) -> Run:
     """Read, evaluate, apply waivers; with a `history`, compare with the previous audit in it."""
-    catalogue, rules = load_rulebook(rules_path, params)
+    catalogue, rules = load_rulebook(options.rules, options.params)
     if history is not None and settings is None:
-        settings = load_settings(rules_folder(rules_path))
-    waivers = load_waivers(waivers_path, {r.code for r in rules}) if waivers_path else None
-    as_of = pd.Timestamp(as_of).normalize()
-    scope = catalogue.departments(departments) if departments else None  # checked before reading anything
-    inputs = load_inputs(paths, catalogue, as_of, forced_kinds, progress)
-    inputs.scope = scope
+        settings = load_settings(rules_folder(options.rules))
+    waivers = load_waivers(options.waivers, {r.code for r in rules}) if options.waivers else None
+    as_of = options.audit_date()
+    scope = catalogue.departments(options.departments) if options.departments else None  # checked before reading
+    inputs = load_inputs(list(options.paths), catalogue, as_of, dict(options.forced_kinds), progress)
     log.info("%d lignes de comptes, %d problèmes de lecture", len(inputs.accounts), len(inputs.issues))
     campaign = last_campaign(history, as_of) if history is not None else None
-    if campaign is not None:  # last month's answers, for REV-01 and REV-02
-        inputs.decisions, inputs.campaign = campaign.engine_tables()
-    result = engine.run(rules, inputs, catalogue, as_of, progress, access_review, review_limit)
-    result.campaign = campaign
+    evaluation = engine.run(rules, inputs, catalogue, as_of, scope=scope,
+                            history=campaign.engine_tables() if campaign is not None else None,
+                            access_review=options.access_review, review_limit=options.review_limit, progress=progress)
+    run = Run(evaluation, evaluation.input_issues, campaign=campaign)
     if waivers is not None:
-        result.findings, result.waivers = apply_waivers(result.findings, waivers, as_of)
+        records, status = apply_waivers(run.findings, waivers, as_of)
+        run = dataclasses.replace(run, records=records, waivers=status)
     if history is not None:
-        follow(result, history, settings)
-    log.info("%d constats", result.finding_count())
-    return result
+        follow_up, records = follow(evaluation, run.findings, history, settings)
+        run = dataclasses.replace(run, records=records, follow_up=follow_up,
+                                  input_issues=follow_up.coverage_issues + run.input_issues)
+    log.info("%d constats", run.finding_count())
+    return run
 
 
-def write_reports(
-    result: AuditResult,
-    out: Path,
-    formats: tuple[str, ...] = DEFAULT_FORMATS,
-    per_establishment: bool = False,
-    fail_on: str = "error",
-    progress: Progress = silent,
-    fail_on_new: bool = False,
-) -> list[Path]:
-    """Every report asked for into `out` (locked meanwhile); the previous run's reports this one does
-    not write again are removed once the new ones are complete."""
-    with output_folder(Path(out), (BUNDLE_DIR,)) as out:
-        if per_establishment:  # the regional reports link to them
-            result.report.bundles = bundle_links(result.establishments)
+def write_reports(run: Run, options: ReportOptions, progress: Progress = silent) -> list[Path]:
+    """Every report asked for into `options.out` (locked meanwhile); the previous run's reports this one
+    does not write again are removed once the new ones are complete."""
+    run = dataclasses.replace(run, report=options.context)
+    with output_folder(Path(options.out), (BUNDLE_DIR,)) as out:
+        if options.per_establishment:  # the regional reports link to them
+            run = dataclasses.replace(run, report=dataclasses.replace(
+                options.context, bundles=bundle_links(run.establishments)))
         written = []
-        if "json" in formats:
-            written.append(write_json(result, out / "findings.json"))
-        if "junit" in formats:
-            failing = {id(f) for f in result.failing(fail_on, fail_on_new)}
-            written.append(write_junit(result, out / "junit.xml", lambda f: id(f) in failing))
-        if "xlsx" in formats:
-            written.append(write_xlsx(result, out / "audit.xlsx"))
-        if "html" in formats:
-            written.append(write_html(result, out / "audit.html"))
-        if per_establishment:
-            written.extend(write_bundles(result, out, formats, progress))
+        if "json" in options.formats:
+            written.append(write_json(run, out / "findings.json"))
+        if "junit" in options.formats:
+            failing = {id(f) for f in run.failing(options.fail_on, options.fail_on_new)}
+            written.append(write_junit(run, out / "junit.xml", lambda f: id(f) in failing))
+        if "xlsx" in options.formats:
+            written.append(write_xlsx(run, out / "audit.xlsx"))
+        if "html" in options.formats:
+            written.append(write_html(run, out / "audit.html"))
+        if options.per_establishment:
+            written.extend(write_bundles(run, out, options.formats, progress))
         removed = replace_reports(out, written)
     log.info("%d rapports écrits dans %s, %d rapports d'une exécution précédente retirés", len(written), out,
              len(removed))
     return written
+
+
+def run_month(options: AuditOptions, reports: ReportOptions, history_path: Path | None = None,
+              retention_months: int | None = None, progress: Progress = silent) -> Month:
+    """`vt-audit run`: audit, write the reports and, with a history, record the audit once they are complete."""
+    if reports.fail_on_new and history_path is None:
+        raise AuditError("--fail-on-new compare avec l'audit précédent : donnez aussi --history FICHIER")
+    with ExitStack() as stack:
+        history = stack.enter_context(open_history(history_path)) if history_path else None
+        settings = load_settings(rules_folder(options.rules)) if history else None
+        run = audit(options, history, settings, progress)
+        written = write_reports(run, reports, progress)
+        if history is None:
+            return Month(run, written)
+        replaced, purged = record(history, run.evaluation, run.findings, run.follow_up,
+                                  retention_months or settings.retention_months)
+    return Month(run, written, replaced, purged)
+
+
+def validate_inputs(options: AuditOptions) -> Inputs:
+    """`vt-audit validate`: the rules and waivers checked, the exports read; no rule evaluated."""
+    catalogue, rules = load_rulebook(options.rules)
+    if options.waivers:
+        load_waivers(options.waivers, {r.code for r in rules})
+    return load_inputs(list(options.paths), catalogue, options.audit_date(), dict(options.forced_kinds))
+
+
+def history_runs(history_path: Path, imports: list[Path] = (), rules_path: Path | None = None,
+                 retention_months: int | None = None) -> tuple[list[tuple[Path, pd.Timestamp, bool]], list[RunSummary]]:
+    """`vt-audit history [import]`: earlier findings.json recorded (oldest first), then the audits recorded."""
+    settings = load_settings(rules_folder(rules_path))
+    importing = bool(imports)
+    with open_history(history_path, create=importing, exclusive=importing) as history:
+        imported = import_reports(history, list(imports), settings, retention_months or settings.retention_months) \
+            if importing else []
+        return imported, history.runs()
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """What `send_campaign` did: messages written (a dry run) or the send report."""
+
+    as_of: pd.Timestamp
+    report: SendReport
+    written: list[Path] | None = None  # the .eml files of a dry run
+
+
+def send_campaign(reports: Path, config_path: Path, history_path: Path, dry_run: Path | None = None) -> Campaign:
+    """`vt-audit send`: each establishment's workbook to its recipients, journaled in the history."""
+    config = load_config(config_path)
+    with open_history(history_path, create=False) as history:
+        as_of = read_report(Path(reports) / "findings.json")["as_of"]
+        recipients = history.run_recipients(as_of)
+        if recipients is None:
+            raise AuditError(f"{history_path} : aucun audit du {as_of:%d/%m/%Y} dans l'historique ; "
+                             "lancer « vt-audit run --per-establishment --history » d'abord")
+        if config.contacts is not None:
+            recipients = pd.concat([recipients, read_contacts(config.contacts)], ignore_index=True)
+        as_of, outgoing = compose(Path(reports), config, recipients)
+        if dry_run is not None:
+            written = write_eml(outgoing, dry_run)
+            return Campaign(as_of, SendReport(without_message=[o for o in outgoing if o.message is None]), written)
+        return Campaign(as_of, send_all(outgoing, config, history, as_of))
+
+
+def record_answers(files: list[Path], history_path: Path) -> tuple[list[ReturnedReview], list[ReturnedReview]]:
+    """`vt-audit answers`: the returned workbooks' decisions into the history; returns (recorded, refused)."""
+    with open_history(history_path, create=False) as history:
+        return _record_answers(files, history)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from auditor.config.resources import rules_dir
 from auditor.config.settings import load_settings
-from auditor.engine.evaluate import AuditResult
+from auditor.engine.evaluate import Evaluation
 from auditor.history.recording import follow, record
 from auditor.history.store import open_history
 from auditor.model.findings import Finding, finding_key
@@ -71,14 +71,13 @@ def main() -> None:
         by_severity = counts.groupby(["finess", "severity"]).size().unstack(fill_value=0)
         for severity in ("error", "warning", "info"):
             coverage[severity] = coverage["finess"].map(by_severity[severity]).fillna(0).astype("int64")
-        result = AuditResult(as_of, [], None, {}, coverage, [])
-        result.findings = findings
+        evaluation = Evaluation(as_of, [], None, {}, coverage, [])
         with open_history(history_path) as history:
             started = time.perf_counter()
-            follow(result, history, settings)
+            follow_up, marked = follow(evaluation, findings, history, settings)
             compared = time.perf_counter() - started
             started = time.perf_counter()
-            record(history, result, settings.retention_months)
+            record(history, evaluation, marked, follow_up, settings.retention_months)
             recorded = time.perf_counter() - started
         size = sum(p.stat().st_size for p in history_path.parent.glob(history_path.name + "*")) / 1e6
         print(f"{as_of:%Y-%m} | {len(findings)} | {compared:.2f} | {recorded:.2f} | {size:.0f}", flush=True)

@@ -52,7 +52,7 @@ def run(paths: list[Path]) -> tuple[float, float]:
     out = tempfile.mkdtemp(prefix="vt-audit-bench-ref-")
     argv = ["run", *map(str, paths), "--out", out, "--as-of", "2026-11-01", "--format", "json", "-q",
             "--fail-on", "jamais"]
-    code = ("import resource, time\nfrom auditor.cli.main import main\nstarted = time.perf_counter()\n"
+    code = ("import resource, time\nfrom auditor.cli.commands import main\nstarted = time.perf_counter()\n"
             f"assert main({argv!r}) == 0\n"
             "print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from auditor.campaign.config import load_config
 from auditor.campaign.mailer import send_all
 from auditor.campaign.outbox import compose
-from auditor.cli.main import main
+from auditor.cli.commands import main
 from auditor.history.store import open_history
 from tests.helpers import SAMPLES, SAMPLES_AS_OF, account_row, write_csv
 

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from auditor.api import load_rulebook
-from auditor.cli.main import build_parser, main
+from auditor.cli.commands import main
+from auditor.cli.parser import build_parser
 from auditor.engine import evaluate as engine
 from auditor.inputs.load import load_inputs
 from tests.helpers import SAMPLES, SAMPLES_AS_OF, account_row, write_csv

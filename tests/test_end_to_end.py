@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 import pytest
 from openpyxl import load_workbook
 
-from auditor.cli.main import main
+from auditor.cli.commands import main
 from auditor.model.findings import SEVERITY_RANK
 from auditor.testing.synthetic import generate, write_region
 from tests.helpers import SAMPLES, SAMPLES_AS_OF, account_row, write_csv
@@ -269,7 +269,7 @@ def test_usage_errors_are_french(tmp_path, capsys, monkeypatch, argv, expected):
 
 
 def test_readme_documents_every_exit_code():
-    from auditor.cli.main import EXIT_CODES
+    from auditor.cli.parser import EXIT_CODES
     from tests.helpers import ROOT
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")

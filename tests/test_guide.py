@@ -2,7 +2,7 @@
 
 import json
 
-from auditor.cli.main import main
+from auditor.cli.commands import main
 from tests.helpers import account_row, write_csv
 
 STAFF_HEADER = ["FINESS", "RPPS", "Nom", "Prénom", "E-mail"]

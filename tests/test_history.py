@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from auditor.cli.main import main
+from auditor.cli.commands import main
 from auditor.config.settings import FollowUpSettings
 from auditor.history.follow_up import PreviousRun, compare, months_between
 from auditor.history.store import open_history
@@ -374,7 +374,7 @@ def test_a_second_run_on_the_same_history_stops_with_a_clear_error(tmp_path, cap
 KILLED_WHILE_RECORDING = """
 import os, signal, sys
 from auditor.history import store
-from auditor.cli.main import main
+from auditor.cli.commands import main
 
 def die(*args):  # called inside the transaction, after every row is inserted
     os.kill(os.getpid(), signal.SIGKILL)

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from auditor.cli.main import main
+from auditor.cli.commands import main
 from auditor.inputs.load import load_inputs
 from auditor.model.issues import AuditError
 from auditor.testing.synthetic import generate, write_region

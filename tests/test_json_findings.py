@@ -6,11 +6,13 @@ import orjson
 import pandas as pd
 import pytest
 
-from auditor.api import audit, write_reports
-from auditor.engine.evaluate import FINDING_COLUMNS, AuditResult
+from auditor.api import AuditOptions, ReportOptions, audit, write_reports
+from auditor.engine.evaluate import Evaluation
+from auditor.model.findings import FINDING_COLUMNS
 from auditor.model.frames import TEXT
 from auditor.render import json_findings
 from auditor.render.json_findings import finding_rows
+from auditor.run import Run
 from tests.helpers import account_row, write_csv
 
 # Texts JSON escapes (quote, backslash, every control character), and texts it writes as they are.
@@ -19,8 +21,8 @@ AWKWARD = ['Foyer "Les Pins"', "C:\\partage\\comptes", "ligne 1\nligne 2", "tab\
            "", "</script>"]
 
 
-def result_of(table: pd.DataFrame) -> AuditResult:
-    return AuditResult(pd.Timestamp("2026-11-01"), [], table, {}, pd.DataFrame(), [])
+def result_of(table: pd.DataFrame) -> Run:
+    return Run(Evaluation(pd.Timestamp("2026-11-01"), [], table, {}, pd.DataFrame(), []), [])
 
 
 def table_of(rows: int, **columns) -> pd.DataFrame:
@@ -70,15 +72,15 @@ def awkward_run(tmp_path):
     rows = [account_row(login=f"u{n}", last_name=name, status="Inactif", last_login="01/01/2020")
             for n, name in enumerate(['DUPONT "dit le grand"', "MARTIN\\BERT", "Léa O’BRIEN"])]
     exports = write_csv(tmp_path / "comptes.csv", rows)
-    return audit([exports], "2026-11-01")
+    return audit(AuditOptions((exports,), "2026-11-01"))
 
 
 def test_a_json_only_run_writes_what_a_run_with_records_writes(awkward_run, tmp_path):
-    write_reports(awkward_run, tmp_path / "colonnes", ("json",))
+    write_reports(awkward_run, ReportOptions(tmp_path / "colonnes", ("json",)))
     assert not awkward_run.records_made  # written from the columns
     from_columns = (tmp_path / "colonnes" / "findings.json").read_bytes()
     assert len(awkward_run.findings) > 0 and awkward_run.records_made
-    write_reports(awkward_run, tmp_path / "objets", ("json",))
+    write_reports(awkward_run, ReportOptions(tmp_path / "objets", ("json",)))
     assert from_columns == (tmp_path / "objets" / "findings.json").read_bytes()
     subjects = {f["subject"] for f in json.loads(from_columns)["findings"] if f["rule"] == "ACC-01"}
     assert subjects == {'DUPONT "DIT LE GRAND" Marie', "MARTIN\\BERT Marie", "LÉA O’BRIEN Marie"}

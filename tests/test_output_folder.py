@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from auditor.cli.main import main
+from auditor.cli.commands import main
 from auditor.files import LOCK_NAME, MANIFEST_NAME
 from tests.helpers import ROOT, SAMPLES, SAMPLES_AS_OF
 

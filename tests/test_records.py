@@ -36,3 +36,16 @@ def test_a_field_without_column_constant_or_default_is_refused():
 def test_an_unknown_field_is_refused():
     with pytest.raises(ValueError, match="no field lign"):
         records.from_columns(InputIssue, {"lign": [1], "reason": ["x"]}, file="f.csv", line=None, column=None)
+
+
+def test_a_finding_key_is_the_same_one_by_one_and_over_columns():
+    import pandas as pd
+
+    from auditor.model.findings import finding_key, finding_keys
+    from auditor.model.frames import TEXT
+
+    finess = pd.Series(["130000011", "130000011", "2A0000011"], dtype=TEXT)
+    subjects = pd.Series(["jdupont+ime", "", pd.NA], dtype=TEXT)
+    expected = [finding_key("REF-01", f, None if pd.isna(s) else s) for f, s in zip(finess, subjects)]
+    assert list(finding_keys("REF-01", finess, subjects)) == expected == [
+        "REF-01:130000011:jdupont+ime", "REF-01:130000011", "REF-01:2A0000011"]

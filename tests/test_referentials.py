@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from auditor.cli.main import main
+from auditor.cli.commands import main
 from auditor.testing.synthetic import EXTRACT_NAME, generate, write_finess_extract
 from tests.helpers import SAMPLES, SAMPLES_AS_OF
 

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from auditor.cli.main import main
+from auditor.cli.commands import main
 from auditor.testing.synthetic import generate, write_region
 from tests.helpers import SAMPLES, SAMPLES_AS_OF
 

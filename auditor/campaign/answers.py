@@ -19,14 +19,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..engine.access_review import DECISIONS, REFERENCE_HEADER, review_reference
+from ..engine.access_review import REFERENCE_HEADER, review_reference
 from ..history.store import History
 from ..inputs.read import xlsx_sheets
+from ..model.enums import Decision
 from ..model.issues import AuditError
 from ..model.text import fold
 
 REVIEW_SHEET, ABOUT_SHEET = "Revue des accès", "À propos"
-_DECISIONS = {fold(d): d for d in DECISIONS}
+_DECISIONS = {fold(d): d for d in Decision.values()}
 _CORE_MAX_BYTES = 64 * 1024
 _DC = "{http://purl.org/dc/elements/1.1/}"
 _CP = "{http://schemas.openxmlformats.org/package/2006/metadata/core-properties}"
@@ -119,7 +120,7 @@ def _read_review(answer: ReturnedReview, rows: list[list[str]]) -> None:
         canonical = _DECISIONS.get(fold(decision))
         if canonical is None:
             answer.problems.append(f"{where}, colonne « Décision » : « {decision} » inconnue ; choix : "
-                                   + ", ".join(DECISIONS))
+                                   + ", ".join(Decision.values()))
             continue
         answer.decisions.append((account, canonical, comment or None))
 

@@ -15,11 +15,12 @@ import pandas as pd
 
 from ..files import atomic_path
 from ..inputs.read import read_grids
+from ..model.enums import ContactRole
+from ..model.findings_file import read_report
 from ..model.frames import TEXT
 from ..model.issues import AuditError
 from ..model.text import fold, plural
 from ..render.bundles import BUNDLE_DIR, bundle_stems
-from ..render.json_report import read_report
 from .config import CampaignConfig
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -56,7 +57,8 @@ def read_contacts(path: Path) -> pd.DataFrame:
 
     contacts = pd.DataFrame({"finess": column(finess_at).str.replace(" ", "", regex=False),
                              "email": column(email_at).str.lower(),
-                             "role": column(role_at).replace("", "contact") if role_at is not None else "contact"})
+                             "role": column(role_at).replace("", ContactRole.CONTACT.value) if role_at is not None
+                             else ContactRole.CONTACT.value})
     blank = contacts[["finess", "email"]].eq("").all(axis=1)
     bad = ~blank & (contacts["finess"].eq("") | ~contacts["email"].str.contains("@", regex=False))
     if bad.any():

@@ -19,7 +19,6 @@ from .context import AuditContext
 
 COLUMNS = ["finess", "establishment", "account", "name", "function", "category", "units", "roles", "rights",
            "findings"]
-DECISIONS = ("Conserver", "Modifier", "Archiver")
 # Past this, the regional workbook and page say where the review is instead of holding it:
 # a national review (a million rows) fits neither a sheet nor a page, and helps no one there;
 # each director has theirs in the per-establishment bundles.

@@ -9,7 +9,8 @@ audited establishments, so that each check stays a few vectorised lines.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -58,6 +59,11 @@ class AuditContext:
     inputs: Inputs
     catalogue: Catalogue
     as_of: pd.Timestamp
+    # Departments whose establishments without any account are audited (--departements); by default
+    # the departments of the accounts' establishments.
+    chosen_scope: frozenset[str] | None = None
+    # Tables of the history (see history_tables.HISTORY_TABLES), by name: only those the run has.
+    history: Mapping[str, pd.DataFrame] = field(default_factory=dict)
 
     @computed_once
     def _account_of_row(self) -> np.ndarray:
@@ -228,8 +234,8 @@ class AuditContext:
     @property
     def scope(self) -> frozenset[str]:
         """Departments audited: --departements, else those of the accounts' valid FINESS."""
-        if self.inputs.scope is not None:
-            return self.inputs.scope
+        if self.chosen_scope is not None:
+            return self.chosen_scope
         valid = self._seen_problems.index[self._seen_problems.isna().to_numpy()].to_series()
         return frozenset(finess_department(valid.astype(TEXT)).dropna().unique())
 
@@ -291,21 +297,3 @@ class AuditContext:
             return pd.Series(dtype=TEXT)
         known = directory.dropna(subset=["rpps", "profession"]).drop_duplicates("rpps")
         return pd.Series(fold_series(known["profession"]).to_numpy(), index=known["rpps"].to_numpy(), dtype=TEXT)
-
-    def contacts(self) -> pd.DataFrame:
-        """Whom to send each establishment's report to: finess, email, role ("référent", "direction").
-
-        The active accounts holding a referent role (ROR or VT) there, and the director's e-mail
-        of the referential when it has that column.
-        """
-        referent_roles = self.catalogue.roles_where(referent="ror") | self.catalogue.roles_where(referent="vt")
-        attachments = self.attachments
-        mask = self.holds_any(referent_roles) & attachments["state"].eq("active") & attachments["email"].notna()
-        referents = attachments.loc[mask, ["finess", "email"]].assign(role="référent")
-        referential = self.inputs.establishments
-        tables = [referents]
-        if referential is not None and "director_email" in referential:
-            directors = referential.loc[referential["director_email"].notna(), ["finess", "director_email"]]
-            tables.append(directors.rename(columns={"director_email": "email"}).assign(role="direction"))
-        return pd.concat(tables, ignore_index=True).drop_duplicates(["finess", "email"]).astype(TEXT)
-

@@ -6,132 +6,63 @@ whenever it is made.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections import Counter
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from functools import cached_property
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..config.catalogue import Catalogue
-from ..config.waivers import WaiverStatus
-from ..history.follow_up import PERSISTING, FollowUp
-from ..inputs.load import Inputs
-from ..model.findings import SEVERITY_RANK, Finding, RuleOutcome
+from ..inputs.load import Inputs, SourceFile
+from ..model.findings import FINDING_COLUMNS, SEVERITY_RANK, Finding, RuleOutcome, finding_keys
 from ..model.frames import TEXT, lookup, python_values
 from ..model.issues import InputIssue
 from ..model.progress import Progress, silent
 from .access_review import build_access_review
 from .checks import REGISTRY
+from .contacts import report_contacts
 from .context import AuditContext
+from .history_tables import HISTORY_TABLES
 from .rulebook import Rule
 
-if TYPE_CHECKING:  # the campaign reads the history, which the pure engine never imports
-    from ..campaign.status import CampaignStatus
 
+@dataclass(frozen=True)
+class Evaluation:
+    """What the engine found in one run: the findings as columns, and what each rule and input gave."""
 
-@dataclass
-class ReportContext:
-    """What the reports say besides the findings: how the run was made and, for the directors,
-    by when and to whom to answer; where each establishment's bundle is, once written."""
-
-    command: str | None = None
-    deadline: dt.date | None = None
-    contact: str | None = None
-    bundles: dict[str, str] = field(default_factory=dict)  # FINESS -> bundle path relative to the reports
-
-
-@dataclass
-class AuditResult:
     as_of: pd.Timestamp
     rules: list[Rule]
-    # The findings as columns (FINDING_COLUMNS), in report order, which the records are made from
-    # (see `findings`); None for a result made of records (an establishment's part of the run).
+    # The findings as columns (FINDING_COLUMNS), in report order; None for an establishment's part of a
+    # run, whose findings are records already (see auditor.run.Run).
     finding_table: pd.DataFrame | None
     outcomes: dict[str, RuleOutcome]
     establishments: pd.DataFrame  # audited establishments with their counts (the coverage)
     input_issues: list[InputIssue]
-    sources: list = field(default_factory=list)
-    waivers: WaiverStatus | None = None
+    sources: list[SourceFile] = field(default_factory=list)
     access_review: pd.DataFrame | None = None  # see access_review.py
-    follow_up: FollowUp | None = None  # with a history: what changed since the previous audit
-    contacts: pd.DataFrame | None = None  # finess, email, role: whom each establishment's report goes to
-    campaign: CampaignStatus | None = None  # with a history: last month's campaign
-    report: ReportContext = field(default_factory=ReportContext)
-    # The records once made (see `findings`); an argument only so that dataclasses.replace keeps them.
-    _findings: list[Finding] | None = field(default=None, repr=False)
+    contacts: pd.DataFrame | None = None  # see contacts.py: whom each establishment's report goes to
 
-    @property
+    @cached_property
     def findings(self) -> list[Finding]:
-        """The findings as records, made on first use from `finding_table`: a findings.json alone is
-        written from the columns (a national run's 400,000 records took 0.5 s). Waivers and the
-        follow-up mark copies of the records, which replace them."""
-        if self._findings is None:
-            self._findings = _to_findings(self.finding_table)
-        return self._findings
-
-    @findings.setter
-    def findings(self, findings: list[Finding]) -> None:
-        self._findings = findings
-
-    @property
-    def records_made(self) -> bool:
-        """Whether the records exist: until then no waiver or follow-up mark can have been set."""
-        return self._findings is not None
-
-    def finding_count(self) -> int:
-        """How many findings, without making the records."""
-        return len(self._findings) if self.records_made else len(self.finding_table)
-
-    def severity_counts(self) -> dict[str, int]:
-        if self.records_made:
-            counts = Counter(f.severity for f in self._findings)
-        else:
-            counts = self.finding_table["severity"].value_counts()
-        return {severity: int(counts.get(severity, 0)) for severity in SEVERITY_RANK}
-
-    def waived_count(self) -> int:
-        """Findings under a waiver: none before the records are made, as waivers are set on them."""
-        return sum(f.waived for f in self._findings) if self.records_made else 0
-
-    def failing(self, fail_on: str, new_only: bool = False) -> list[Finding]:
-        """Findings that fail the run: at or above `fail_on` ("never": none), and not waived.
-
-        `new_only`: only those absent from the previous audit of the history (a baseline).
-        """
-        return list(self._failing(fail_on, new_only))
-
-    def fails(self, fail_on: str, new_only: bool = False) -> bool:
-        """Whether some finding fails the run (see failing): the first one found answers."""
-        if not self.records_made:  # no waiver, no mark yet: severities decide
-            return bool(self.finding_table["severity"].isin(_failing_severities(fail_on)).any())
-        return next(self._failing(fail_on, new_only), None) is not None
-
-    def _failing(self, fail_on: str, new_only: bool):
-        severities = _failing_severities(fail_on)
-        return (f for f in self.findings if f.severity in severities and not f.waived
-                and not (new_only and f.status == PERSISTING))
+        """The findings as records, made on first use: a findings.json alone is written from the columns
+        (a national run's 400,000 records take 0.5 s)."""
+        return _to_findings(self.finding_table)
 
 
-def _failing_severities(fail_on: str) -> list[str]:
-    """The severities at or above `fail_on` ("never": none)."""
-    if fail_on == "never":
-        return []
-    return [severity for severity, rank in SEVERITY_RANK.items() if rank >= SEVERITY_RANK[fail_on]]
-
-
-def run(rules: list[Rule], inputs: Inputs, catalogue: Catalogue, as_of: pd.Timestamp,
-        progress: Progress = silent, access_review: bool = True, review_limit: int | None = None) -> AuditResult:
-    """Evaluate the rules; `access_review=False` skips the review (machine outputs don't show it), and
-    past `review_limit` rows only its size is kept (see build_access_review)."""
-    ctx = AuditContext(inputs, catalogue, pd.Timestamp(as_of).normalize())
+def run(rules: list[Rule], inputs: Inputs, catalogue: Catalogue, as_of: pd.Timestamp, *,
+        scope: frozenset[str] | None = None, history: Mapping[str, pd.DataFrame] | None = None,
+        access_review: bool = True, review_limit: int | None = None, progress: Progress = silent) -> Evaluation:
+    """Evaluate the rules over the exports' tables and, for REV-01 and REV-02, the `history` tables (see
+    history_tables.py). `scope`: the departments audited (see AuditContext). `access_review=False` skips the
+    review (machine outputs don't show it), and past `review_limit` rows only its size is kept."""
+    ctx = AuditContext(inputs, catalogue, pd.Timestamp(as_of).normalize(), scope, dict(history or {}))
     found: list[pd.DataFrame] = []
     outcomes: dict[str, RuleOutcome] = {}
     with ThreadPoolExecutor(RULE_THREADS) as pool:
-        evaluated = pool.map(lambda rule: _evaluate(rule, ctx, inputs), rules)  # in the rules' order
+        evaluated = pool.map(lambda rule: _evaluate(rule, ctx), rules)  # in the rules' order
         for rule, columns in zip(rules, progress(evaluated, len(rules), "règles")):
             if isinstance(columns, pd.DataFrame):
                 found.append(columns)
@@ -142,11 +73,11 @@ def run(rules: list[Rule], inputs: Inputs, catalogue: Catalogue, as_of: pd.Times
             {name: pd.Series(dtype=TEXT) for name in FINDING_COLUMNS if name != "establishment"})
         # Sorted by Arrow, without the interpreter lock: the coverage and the contacts are made meanwhile.
         ordered = pool.submit(_in_report_order, frame, ctx.establishment_names())
-        coverage, contacts = _coverage(ctx, frame), ctx.contacts()
+        coverage, contacts = _coverage(ctx, frame), report_contacts(ctx)
         frame = ordered.result()
-    return AuditResult(ctx.as_of, rules, frame, outcomes, coverage, list(inputs.issues), list(inputs.sources),
-                       access_review=build_access_review(ctx, frame, review_limit) if access_review else None,
-                       contacts=contacts)
+    return Evaluation(ctx.as_of, rules, frame, outcomes, coverage, list(inputs.issues), list(inputs.sources),
+                      access_review=build_access_review(ctx, frame, review_limit) if access_review else None,
+                      contacts=contacts)
 
 
 # Rules are evaluated two at a time: while one thread is in an Arrow or numpy kernel (which let go of
@@ -155,17 +86,20 @@ def run(rules: list[Rule], inputs: Inputs, catalogue: Catalogue, as_of: pd.Times
 RULE_THREADS = 2
 
 
-def _evaluate(rule: Rule, ctx: AuditContext, inputs: Inputs) -> pd.DataFrame | list[str]:
+def _evaluate(rule: Rule, ctx: AuditContext) -> pd.DataFrame | list[str]:
     """The rule's findings as columns (see _finding_columns), or the inputs it needs that are missing."""
     kind = REGISTRY[rule.check]
-    missing = [need for need in kind.needs if not _available(need, inputs)]
+    missing = [need for need in kind.needs if not _available(need, ctx)]
     if missing:
         return missing
     return _finding_columns(rule, kind.function(ctx, **rule.params))
 
 
-def _available(need: str, inputs: Inputs) -> bool:
+def _available(need: str, ctx: AuditContext) -> bool:
     kind, _, column = need.partition(".")
+    if kind in HISTORY_TABLES:
+        return kind in ctx.history
+    inputs = ctx.inputs
     table = getattr(inputs, kind)
     if table is None:
         return False
@@ -179,16 +113,11 @@ def _missing_text(missing: list[str]) -> str:
     return " ; ".join(labels.get(n, f"colonne « {n.partition('.')[2]} » absente des comptes") for n in missing)
 
 
-FINDING_COLUMNS = ["rule", "severity", "finess", "establishment", "account", "subject", "message", "key"]
-
-
 def _finding_columns(rule: Rule, rule_hits: pd.DataFrame) -> pd.DataFrame:
     """A rule's hits as the columns of its findings (see Finding) but the establishment's name, computed
     column by column."""
     finess = rule_hits["finess"].astype(TEXT).reset_index(drop=True)
     subject_id = rule_hits["subject_id"].astype(TEXT).reset_index(drop=True)
-    subject_id = subject_id.mask(subject_id.eq(""))  # no subject: the key is the establishment's
-    prefix = rule.code + ":" + finess
     # Arrow arrays, not to_numpy(): every column stays Arrow text until the findings are made.
     return pd.DataFrame({
         "rule": pd.Series(rule.code, index=finess.index, dtype=TEXT),
@@ -197,7 +126,7 @@ def _finding_columns(rule: Rule, rule_hits: pd.DataFrame) -> pd.DataFrame:
         "account": rule_hits["account"].astype(TEXT).array,
         "subject": rule_hits["subject"].astype(TEXT).fillna("").array,
         "message": rule_hits["message"].astype(TEXT).array,
-        "key": (prefix + ":" + subject_id).fillna(prefix),  # see finding_key
+        "key": finding_keys(rule.code, finess, subject_id),
     })
 
 
@@ -213,7 +142,7 @@ def _in_report_order(frame: pd.DataFrame, names: pd.Series) -> pd.DataFrame:
     order = pc.sort_indices(keys, sort_keys=[(name, "ascending") for name in keys.column_names])
     frame = frame.take(order.to_numpy()).reset_index(drop=True)
     frame["establishment"] = lookup(frame["finess"], names).astype(TEXT).fillna("")
-    return frame[FINDING_COLUMNS]
+    return frame[list(FINDING_COLUMNS)]
 
 
 def _to_findings(frame: pd.DataFrame) -> list[Finding]:

@@ -14,11 +14,11 @@ from pathlib import Path
 from ..config.catalogue import Catalogue
 from ..config.yamlfile import LineDict, read_yaml, yaml_date
 from ..inputs import rpps_directory
-from ..inputs.load import HISTORY_TABLES
 from ..model.findings import SEVERITIES
 from ..model.issues import AuditError
 from ..model.text import plural
-from .checks import _TYPE_NAMES, REGISTRY
+from .checks import REGISTRY, TYPE_NAMES
+from .history_tables import HISTORY_TABLES
 
 RULE_KEYS = ("code", "check", "severity", "title", "params", "why", "fix", "source", "group", "examples")
 # `group: establishment`: people read the rule's findings as one entry per establishment listing
@@ -237,7 +237,7 @@ def apply_overrides(rules: list[Rule], overrides: list[str]) -> list[Rule]:
                 value = spec.parse(raw_value)
             except ValueError:
                 raise AuditError(f"--param {text} : « {raw_value} » n'est pas "
-                                 f"{_TYPE_NAMES.get(spec.type, spec.type.__name__)}") from None
+                                 f"{TYPE_NAMES.get(spec.type, spec.type.__name__)}") from None
             if (reason := spec.validate(value)) is not None:
                 raise AuditError(f"--param {text} : « {name} » {reason}")
             rules[index] = replace(rule, params={**rule.params, name: value})

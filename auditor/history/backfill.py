@@ -11,8 +11,9 @@ from pathlib import Path
 import pandas as pd
 
 from ..config.settings import FollowUpSettings
+from ..model.findings import RECORDED_FIELDS
+from ..model.findings_file import ESTABLISHMENT_FIELDS, read_report
 from ..model.issues import AuditError
-from ..render.json_report import ESTABLISHMENT_FIELDS, FINDING_FIELDS, read_report
 from .recording import compare_with_history, file_sha256, run_row
 from .store import History
 
@@ -28,7 +29,7 @@ def import_reports(history: History, paths: list[Path], settings: FollowUpSettin
     done = []
     for path, report in reports:
         as_of = report["as_of"]
-        findings = pd.DataFrame(report["findings"], columns=list(FINDING_FIELDS)).astype({"waived": bool})
+        findings = pd.DataFrame(report["findings"], columns=list(RECORDED_FIELDS)).astype({"waived": bool})
         establishments = pd.DataFrame(report["establishments"], columns=list(ESTABLISHMENT_FIELDS))
         follow_up, _ = compare_with_history(history, findings, establishments, as_of, settings)
         findings["first_seen"] = follow_up.marks["first_seen"].to_numpy()

@@ -20,19 +20,13 @@ import numpy as np
 import pandas as pd
 
 from ..config.settings import FollowUpSettings
-from ..model.findings import SEVERITIES, SEVERITY_LABELS
+from ..model.enums import Status
+from ..model.findings import RECORDED_FIELDS, SEVERITIES, SEVERITY_LABELS
 from ..model.frames import is_in
 from ..model.issues import InputIssue
 from ..model.text import french_number
 
-NEW, PERSISTING, RETURNING = "nouveau", "persistant", "réapparu"
-RESOLVED, UNVERIFIED = "résolu", "non vérifié"
-# How people read the statuses, singular and plural.
-STATUS_LABELS = {NEW: ("nouveau", "nouveaux"), PERSISTING: ("persistant", "persistants"),
-                 RETURNING: ("réapparu", "réapparus"), RESOLVED: ("résolu", "résolus"),
-                 UNVERIFIED: ("non vérifié", "non vérifiés")}
-FINDING_COLUMNS = ["key", "rule", "severity", "finess", "establishment", "account", "subject", "message",
-                   "waived", "first_seen"]
+FINDING_COLUMNS = [*RECORDED_FIELDS, "first_seen"]  # a finding as the history keeps it
 
 
 @dataclass
@@ -70,12 +64,13 @@ class FollowUp:
 
     def status_counts(self, findings) -> dict[str, int]:
         counts = Counter(f.status for f in findings)
-        return {NEW: counts[NEW], PERSISTING: counts[PERSISTING], RETURNING: counts[RETURNING],
-                RESOLVED: len(self.resolved), UNVERIFIED: len(self.unverified)}
+        return {Status.NEW.value: counts[Status.NEW.value], Status.PERSISTING.value: counts[Status.PERSISTING.value],
+                Status.RETURNING.value: counts[Status.RETURNING.value], Status.RESOLVED.value: len(self.resolved),
+                Status.UNVERIFIED.value: len(self.unverified)}
 
     def status_texts(self, findings, skip_zero: bool = False) -> list[str]:
         """["3 nouveaux", "1 réapparu", …]: the counts as people read them."""
-        return [f"{n} {STATUS_LABELS[status][n > 1]}" for status, n in self.status_counts(findings).items()
+        return [f"{n} {Status(status).labels[n > 1]}" for status, n in self.status_counts(findings).items()
                 if n or not skip_zero]
 
     def score_formula(self) -> str:
@@ -140,7 +135,8 @@ def compare(current: pd.DataFrame, coverage: pd.DataFrame, as_of: pd.Timestamp, 
         previous_keys = previous.findings["key"]
         first_seen_before = previous.findings.set_index("key")["first_seen"]
     persisting = is_in(keys, previous_keys)
-    status = np.where(persisting, PERSISTING, np.where(is_in(keys, returning), RETURNING, NEW))
+    status = np.where(persisting, Status.PERSISTING.value,
+                      np.where(is_in(keys, returning), Status.RETURNING.value, Status.NEW.value))
     first_seen = np.where(persisting, keys.map(first_seen_before).to_numpy(dtype=object), today)
     age = months_between(pd.Series(first_seen), as_of)
     overdue = persisting & (age >= settings.stale_months) & ~current["waived"].to_numpy(dtype=bool)

@@ -10,13 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 
 from .. import __version__
 from ..config.settings import FollowUpSettings
-from ..model.findings import SEVERITIES
+from ..engine.evaluate import Evaluation
+from ..model.findings import SEVERITIES, Finding
 from ..model.frames import is_in
 from .follow_up import FollowUp, PreviousRun, compare, coverage_issues, mark_findings
 from .store import History
@@ -46,16 +48,16 @@ def compare_with_history(history: History, findings: pd.DataFrame, establishment
     return follow_up, previous
 
 
-def follow(result, history: History, settings: FollowUpSettings) -> None:
-    """Set `result.follow_up`, mark each finding, and add the coverage guard's issues."""
-    follow_up, previous = compare_with_history(history, findings_frame(result.findings), result.establishments,
-                                               result.as_of, settings)
-    result.findings = mark_findings(result.findings, follow_up.marks)
-    result.follow_up = follow_up
-    accounts_file = next((s.path for s in result.sources if s.kind == "accounts"), "export des comptes")
-    follow_up.coverage_issues = coverage_issues(*attachment_counts(result.establishments), previous, settings,
+def follow(evaluation: Evaluation, findings: list[Finding], history: History,
+           settings: FollowUpSettings) -> tuple[FollowUp, list[Finding]]:
+    """The follow-up of a run against the history (with the coverage guard's issues), and its findings
+    marked with their statuses."""
+    follow_up, previous = compare_with_history(history, findings_frame(findings), evaluation.establishments,
+                                               evaluation.as_of, settings)
+    accounts_file = next((s.path for s in evaluation.sources if s.kind == "accounts"), "export des comptes")
+    follow_up.coverage_issues = coverage_issues(*attachment_counts(evaluation.establishments), previous, settings,
                                                 accounts_file)
-    result.input_issues = follow_up.coverage_issues + result.input_issues
+    return follow_up, mark_findings(findings, follow_up.marks)
 
 
 def attachment_counts(establishments: pd.DataFrame) -> tuple[int, int]:
@@ -102,19 +104,21 @@ def run_row(as_of, origin: str, rules: list[dict], rows, establishments: pd.Data
     }
 
 
-def record(history: History, result, retention_months: int) -> tuple[bool, list[str]]:
-    """Store the run of `result` (which `follow` has compared); see History.record for the return."""
-    follow_up: FollowUp = result.follow_up
+def record(history: History, evaluation: Evaluation, findings: list[Finding], follow_up: FollowUp,
+           retention_months: int) -> tuple[bool, list[str]]:
+    """Store a run (its `findings` as `follow` marked them); see History.record for the return."""
     rows = ((f.key, f.rule, f.severity, f.finess, f.account, f.subject, f.message, f.waived, f.first_seen)
-            for f in result.findings)
-    rules = [{"code": r.code, "check": r.check, "severity": r.severity, "params": result.outcomes[r.code].params}
-             for r in result.rules]
-    account_rows = sum(s.rows for s in result.sources if s.kind == "accounts")
-    files = [(s.path, s.kind, file_sha256(Path(s.path)), s.rows) for s in result.sources]
-    run = run_row(result.as_of, "audit", rules, account_rows, result.establishments, result.severity_counts(),
-                  sum(f.waived for f in result.findings), follow_up.region_score)
-    recipients = [] if result.contacts is None else result.contacts.itertuples(index=False, name=None)
-    return history.record(run, files, _coverage(result.establishments, follow_up), rows, retention_months,
+            for f in findings)
+    rules = [{"code": r.code, "check": r.check, "severity": r.severity, "params": evaluation.outcomes[r.code].params}
+             for r in evaluation.rules]
+    account_rows = sum(s.rows for s in evaluation.sources if s.kind == "accounts")
+    files = [(s.path, s.kind, file_sha256(Path(s.path)), s.rows) for s in evaluation.sources]
+    counts = Counter(f.severity for f in findings)
+    run = run_row(evaluation.as_of, "audit", rules, account_rows, evaluation.establishments, counts,
+                  sum(f.waived for f in findings), follow_up.region_score)
+    contacts = evaluation.contacts
+    recipients = [] if contacts is None else contacts.itertuples(index=False, name=None)
+    return history.record(run, files, _coverage(evaluation.establishments, follow_up), rows, retention_months,
                           recipients)
 
 

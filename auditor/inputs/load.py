@@ -42,28 +42,6 @@ class SourceFile:
     rows: int
 
 
-# Tables that come from the history, not from an export: last month's campaign (see auditor/campaign).
-HISTORY_TABLES = {
-    "decisions": ("finess", "account_id", "decision", "answered_on"),  # the directors' latest answers
-    "campaign": ("finess", "sent_on", "deadline", "answered"),  # each report sent, and whether it came back
-}
-_DATES = ("answered_on", "sent_on", "deadline")
-
-
-def history_table(kind: str, rows) -> pd.DataFrame:
-    """A table of HISTORY_TABLES from rows (dicts or tuples in its column order), typed."""
-    columns = list(HISTORY_TABLES[kind])
-    frame = pd.DataFrame(list(rows), columns=columns)
-    for column in columns:
-        if column in _DATES:
-            frame[column] = pd.to_datetime(frame[column]).dt.normalize()
-        elif column == "answered":
-            frame[column] = frame[column].astype(str).str.lower().isin(("true", "1", "oui"))
-        else:
-            frame[column] = frame[column].astype(TEXT)
-    return frame
-
-
 def directory_table(rows: list[dict]) -> pd.DataFrame:
     """A directory table from rows with the names of rpps_directory.COLUMNS (the rule examples)."""
     frame = pd.DataFrame(rows, columns=list(rpps_directory.COLUMNS.values())).astype(TEXT)
@@ -78,11 +56,6 @@ class Inputs:
     accounts: pd.DataFrame
     establishments: pd.DataFrame | None = None
     staff: pd.DataFrame | None = None
-    decisions: pd.DataFrame | None = None  # from the history: see HISTORY_TABLES
-    campaign: pd.DataFrame | None = None
-    # Departments whose establishments without any account are audited (--departements); by default
-    # the departments of the accounts' establishments.
-    scope: frozenset[str] | None = None
     # The RPPS directory's activities kept (see rpps_directory.py): professions and places of work.
     directory: pd.DataFrame | None = None
     issues: list[InputIssue] = field(default_factory=list)

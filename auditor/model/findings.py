@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
+
+import pandas as pd
 
 from . import records
+from .enums import Severity
 
-SEVERITIES = ("error", "warning", "info")
-SEVERITY_LABELS = {"error": "erreur", "warning": "avertissement", "info": "information"}
-SEVERITY_RANK = {"error": 3, "warning": 2, "info": 1}
+# Plain values, in the order reports list them (see enums.Severity).
+SEVERITIES = Severity.values()
+SEVERITY_LABELS = {severity.value: severity.label for severity in Severity}
+SEVERITY_RANK = {severity.value: severity.rank for severity in Severity}
 
 
 @dataclass(frozen=True)
@@ -52,8 +56,22 @@ class Finding:
         return records.from_columns(cls, columns)
 
 
+# The finding's own fields (the rest are marks set later): the columns the engine makes, in this order.
+FINDING_COLUMNS = tuple(spec.name for spec in fields(Finding) if spec.init and spec.default is MISSING)
+# What findings.json gives back of each finding and the history keeps (with `first_seen` there).
+RECORDED_FIELDS = ("key", *(name for name in FINDING_COLUMNS if name != "key"), "waived")
+
+
 def finding_key(rule: str, finess: str, subject_id: str | None) -> str:
+    """rule:FINESS:subject, or rule:FINESS for a finding about the establishment: the same problem keeps
+    its key month after month (waivers and the history match on it)."""
     return f"{rule}:{finess}:{subject_id}" if subject_id else f"{rule}:{finess}"
+
+
+def finding_keys(rule: str, finess: pd.Series, subject_id: pd.Series) -> pd.Series:
+    """`finding_key` over columns (text, NA or "" for no subject): a rule's findings at once, in the engine."""
+    prefix = rule + ":" + finess
+    return (prefix + ":" + subject_id.mask(subject_id.eq(""))).fillna(prefix)
 
 
 @dataclass

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..engine.evaluate import AuditResult
 from ..files import make_folder
 from ..model.progress import Progress, silent
 from ..model.text import fold
+from ..run import Run
 from .html_report import write_html
 from .xlsx_report import write_xlsx
 
@@ -31,7 +31,7 @@ WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1, 10
 LABEL = "établissements"
 PARALLEL_FROM = 50  # fewer bundles than this are not worth starting processes for
 # What the bundles are written from, inherited by the forked workers.
-_PARTS: dict[str, AuditResult] = {}
+_PARTS: dict[str, Run] = {}
 _REVIEW: dict = {}  # "review": the whole access review, "positions": each establishment's rows
 
 
@@ -43,7 +43,7 @@ def bundle_stem(finess: str, name: str) -> str:
     return f"{stem}_" if stem.upper() in WINDOWS_RESERVED else stem  # CON.xlsx cannot be opened on Windows
 
 
-def split_by_establishment(result: AuditResult) -> dict[str, AuditResult]:
+def split_by_establishment(result: Run) -> dict[str, Run]:
     """A result per audited establishment, holding only its findings, issues and waivers.
 
     Its access review is left out (None): `review_positions` gives each
@@ -57,17 +57,16 @@ def split_by_establishment(result: AuditResult) -> dict[str, AuditResult]:
             issues[issue.finess].append(issue)
     parts = {}
     for finess, rows in result.establishments.groupby("finess", sort=True):
-        part = dataclasses.replace(
+        evaluation = dataclasses.replace(result.evaluation, finding_table=None,
+                                         establishments=rows.reset_index(drop=True), access_review=None)
+        parts[finess] = dataclasses.replace(
             result,
-            finding_table=None,
+            evaluation=evaluation,
+            records=findings.get(finess, []),
             input_issues=issues.get(finess, []),
-            establishments=rows.reset_index(drop=True),
             waivers=result.waivers.restricted_to(finess) if result.waivers is not None else None,
             follow_up=result.follow_up.restricted_to(finess) if result.follow_up is not None else None,
-            access_review=None,
         )
-        part.findings = findings.get(finess, [])
-        parts[finess] = part
     return parts
 
 
@@ -103,7 +102,7 @@ def _write_one(job: tuple[str, str, Path, tuple[str, ...]]) -> list[Path]:
     if _REVIEW:
         review, positions = _REVIEW["review"], _REVIEW["positions"]
         rows = review.take(positions.get(finess, np.array([], dtype=np.int64)))
-        part = dataclasses.replace(part, access_review=rows)
+        part = dataclasses.replace(part, evaluation=dataclasses.replace(part.evaluation, access_review=rows))
     written = []
     establishment = {"finess": finess, "name": part.establishments["name"].iat[0]}
     if "xlsx" in formats:
@@ -123,7 +122,7 @@ def _die_with_parent() -> None:
         pass  # elsewhere an orphaned worker finishes its few bundles and exits
 
 
-def write_bundles(result: AuditResult, out: Path, formats: tuple[str, ...], progress: Progress = silent) -> list[Path]:
+def write_bundles(result: Run, out: Path, formats: tuple[str, ...], progress: Progress = silent) -> list[Path]:
     """Write every bundle (in parallel where the platform can fork); returns the files written."""
     folder = make_folder(out / BUNDLE_DIR)
     _PARTS.update(split_by_establishment(result))

@@ -12,11 +12,11 @@ from .. import __version__
 from ..config.resources import templates_dir
 from ..engine.access_review import MAX_REVIEW_ROWS
 from ..engine.checks import describe_params
-from ..engine.evaluate import AuditResult
 from ..files import atomic_path
 from ..history.follow_up import score_change
 from ..model.findings import SEVERITY_LABELS, SEVERITY_RANK
 from ..model.text import french_number, plural
+from ..run import Run
 from .blocks import rule_entries, todo_blocks
 from .overview import establishment_table, key_figures, rules_by_department
 from .trend_chart import trend_svg
@@ -45,7 +45,7 @@ RULE_ROWS = 10  # per rule on the region's page; every finding is in the workboo
 ISSUE_ROWS = 50
 
 
-def rule_sections(result: AuditResult, limit: int | None) -> list[dict]:
+def rule_sections(result: Run, limit: int | None) -> list[dict]:
     """Rules with findings, most severe first, each with its entries (grouped as people read them)."""
     by_rule: dict[str, list] = {}
     for finding in result.findings:
@@ -64,7 +64,7 @@ RANKING_ROWS = 30  # the page shows the worst establishments; the workbook ranks
 GONE_ROWS = 100
 
 
-def follow_up_view(result: AuditResult, establishment: dict | None) -> dict | None:
+def follow_up_view(result: Run, establishment: dict | None) -> dict | None:
     """What the page shows of the follow-up (None without a history)."""
     follow_up = result.follow_up
     if follow_up is None:
@@ -92,7 +92,7 @@ def follow_up_view(result: AuditResult, establishment: dict | None) -> dict | No
     }
 
 
-def campaign_view(result: AuditResult) -> dict:
+def campaign_view(result: Run) -> dict:
     campaign = result.campaign
     names = dict(zip(result.establishments["finess"], result.establishments["name"]))
     late = campaign.late.assign(name=campaign.late["finess"].map(names).fillna(""))
@@ -100,7 +100,7 @@ def campaign_view(result: AuditResult) -> dict:
             "answered_text": campaign.answered_text(), "late_rows": late.head(RANKING_ROWS).to_dict("records")}
 
 
-def write_html(result: AuditResult, target: Path, establishment: dict | None = None) -> Path:
+def write_html(result: Run, target: Path, establishment: dict | None = None) -> Path:
     """The regional page, or with `establishment` ({finess, name}) a director's page."""
     template = _template()
     director = establishment is not None

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import orjson
 import pandas as pd
 
 from .. import __version__
-from ..engine.evaluate import AuditResult
 from ..files import atomic_path
 from ..model.findings import SEVERITIES
-from ..model.issues import AuditError
+from ..run import Run
 from .json_findings import finding_rows
 
 SCHEMA_VERSION = 1
 
 
-def report_data(result: AuditResult) -> dict:
+def report_data(result: Run) -> dict:
     establishments = result.establishments
     return {
         "schema_version": SCHEMA_VERSION,
@@ -63,7 +61,7 @@ def establishment_records(establishments: pd.DataFrame) -> list[dict]:
     return [dict(zip(columns, values)) for values in zip(*columns.values())]
 
 
-def follow_up_data(result: AuditResult) -> dict | None:
+def follow_up_data(result: Run) -> dict | None:
     follow_up = result.follow_up
     if follow_up is None:
         return None
@@ -89,7 +87,7 @@ def follow_up_data(result: AuditResult) -> dict | None:
     }
 
 
-def waiver_data(result: AuditResult) -> dict | None:
+def waiver_data(result: Run) -> dict | None:
     status = result.waivers
     if status is None:
         return None
@@ -108,7 +106,7 @@ _MARKER = b'"\x00findings\x00"'
 _FINDINGS_FROM_COLUMNS = orjson.Fragment(_MARKER)
 
 
-def write_json(result: AuditResult, target: Path) -> Path:
+def write_json(result: Run, target: Path) -> Path:
     document = to_json(report_data(result))
     with atomic_path(target) as temporary, open(temporary, "wb") as file:
         if result.records_made:
@@ -138,35 +136,3 @@ def _plain(value):
     if hasattr(value, "item"):
         return value.item()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-# What reading a findings.json back needs (vt-audit history import, vt-audit send).
-FINDING_FIELDS = ("key", "rule", "severity", "finess", "establishment", "account", "subject", "message", "waived")
-ESTABLISHMENT_FIELDS = ("finess", "name", "accounts", *SEVERITIES)
-
-
-def read_report(path: Path) -> dict:
-    """A findings.json, checked for what the history needs; every problem names the file."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise AuditError(f"{path} : lecture impossible ({exc.strerror})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise AuditError(f"{path} : ce n'est pas un findings.json de vt-audit (JSON invalide : {exc})") from None
-    if not isinstance(data, dict) or not {"as_of", "findings", "establishments", "rules"} <= set(data):
-        raise AuditError(f"{path} : ce n'est pas un findings.json de vt-audit (as_of, findings, establishments "
-                         "et rules attendus)")
-    try:
-        data["as_of"] = pd.Timestamp(data["as_of"]).normalize()
-    except (TypeError, ValueError):
-        raise AuditError(f"{path} : date d'audit « {data['as_of']} » illisible") from None
-    for section, fields in (("findings", FINDING_FIELDS), ("establishments", ESTABLISHMENT_FIELDS)):
-        entries = data[section]
-        if not isinstance(entries, list):
-            raise AuditError(f"{path} : « {section} » doit être une liste")
-        for number, entry in enumerate(entries, start=1):
-            missing = [f for f in fields if not isinstance(entry, dict) or f not in entry]
-            if missing:
-                fields_text = "champs absents" if len(missing) > 1 else "champ absent"
-                raise AuditError(f"{path} : {section}, élément {number} : {fields_text} {', '.join(missing)}")
-    return data

@@ -12,14 +12,14 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
 
-from ..engine.evaluate import AuditResult
 from ..files import atomic_path
-from ..history.follow_up import PERSISTING
+from ..model.enums import Status
 from ..model.findings import SEVERITY_LABELS
 from ..model.text import plural
+from ..run import Run
 
 
-def write_junit(result: AuditResult, target: Path, fails) -> Path:
+def write_junit(result: Run, target: Path, fails) -> Path:
     """`fails(finding)` says whether a finding fails the run (threshold and waivers)."""
     by_case = defaultdict(list)
     for finding in result.findings:
@@ -64,6 +64,6 @@ def _state(finding) -> str:
     """Why a finding does not fail its case: waived, below --fail-on, or known (--fail-on-new)."""
     if finding.waived:
         return f"dérogation : {finding.waiver}"
-    if finding.status == PERSISTING:
+    if finding.status == Status.PERSISTING:
         return f"{SEVERITY_LABELS[finding.severity]}, persistant depuis {finding.age_months} mois"
     return SEVERITY_LABELS[finding.severity]

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..engine.evaluate import AuditResult
 from ..inputs.cells import finess_department
 from ..model.findings import SEVERITIES
+from ..run import Run
 
 
-def establishment_table(result: AuditResult) -> pd.DataFrame:
+def establishment_table(result: Run) -> pd.DataFrame:
     """Each audited establishment with its unwaived findings, department, bundle and (with a history)
     score: worst first."""
     unwaived = pd.DataFrame([(f.finess, f.severity) for f in result.findings if not f.waived],
@@ -37,7 +37,7 @@ def establishment_table(result: AuditResult) -> pd.DataFrame:
     return table.sort_values(order, ascending=ascending, ignore_index=True)
 
 
-def key_figures(result: AuditResult, table: pd.DataFrame) -> dict:
+def key_figures(result: Run, table: pd.DataFrame) -> dict:
     counts = result.severity_counts()
     compliant = int(table["compliant"].sum())
     return {
@@ -53,7 +53,7 @@ def key_figures(result: AuditResult, table: pd.DataFrame) -> dict:
     }
 
 
-def rules_by_department(result: AuditResult) -> pd.DataFrame:
+def rules_by_department(result: Run) -> pd.DataFrame:
     """Findings per rule (rows, in rule order) and department (columns), with totals."""
     frame = pd.DataFrame([(f.rule, f.finess) for f in result.findings], columns=["rule", "finess"])
     frame["department"] = finess_department(frame["finess"])

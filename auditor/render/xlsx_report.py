@@ -23,20 +23,20 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .. import __version__
-from ..engine.access_review import DECISIONS, MAX_REVIEW_ROWS, REFERENCE_HEADER, review_reference, too_large_note
+from ..engine.access_review import MAX_REVIEW_ROWS, REFERENCE_HEADER, review_reference, too_large_note
 from ..engine.checks import describe_params
-from ..engine.evaluate import AuditResult
 from ..files import atomic_path
-from ..history.follow_up import RESOLVED, UNVERIFIED
+from ..model.enums import Decision, Status
 from ..model.findings import SEVERITIES, SEVERITY_LABELS
 from ..model.text import plural
+from ..run import Run
 from .blocks import todo_blocks
 from .overview import establishment_table, key_figures, rules_by_department
 from .xlsx_sheet import Book, Sheet
 
 TREND_COLOURS = {"error": "C00000", "warning": "B38600", "info": "3A78C3"}  # as in the HTML curve
 TICK = "✔"
-DECISION_HEADER = f"Décision ({' / '.join(DECISIONS)})"
+DECISION_HEADER = f"Décision ({' / '.join(Decision.values())})"
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def _iso_date(iso: str | None) -> dt.date | None:
 
 # -- the region --------------------------------------------------------------------------------------
 
-def _overview_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
+def _overview_sheet(book: Book, result: Run, scope: Scope) -> None:
     figures = key_figures(result, scope.overview)
     intro = [
         f"Audit des comptes ViaTrajectoire Handicap / ROR au {scope.as_of}",
@@ -92,7 +92,7 @@ def _overview_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
     sheet.close()
 
 
-def _summary_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
+def _summary_sheet(book: Book, result: Run, scope: Scope) -> None:
     """Every establishment, worst first, with what is left to do and a link to its bundle."""
     table = scope.overview
     followed = result.follow_up is not None
@@ -121,7 +121,7 @@ def _int(value):
     return None if pd.isna(value) else int(value)
 
 
-def _findings_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
+def _findings_sheet(book: Book, result: Run, scope: Scope) -> None:
     """Every finding, with its rule's fix and why (the region's; a director reads "À faire")."""
     rules = {rule.code: rule for rule in result.rules}
     followed = result.follow_up is not None
@@ -146,7 +146,7 @@ def _findings_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
     sheet.close()
 
 
-def _access_review_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
+def _access_review_sheet(book: Book, result: Run, scope: Scope) -> None:
     """One row per active account and establishment: who can do what, and the director's decision.
 
     Each right is a column ticked ✔, so that who has medical access reads down one column.
@@ -182,9 +182,9 @@ def _access_review_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
         column = get_column_letter(len(where) + 8)
         first = sheet.header_row + 1
         decision = DataValidation(
-            type="list", formula1=f'"{",".join(DECISIONS)}"', allow_blank=True,
+            type="list", formula1=f'"{",".join(Decision.values())}"', allow_blank=True,
             showErrorMessage=True, errorStyle="stop", errorTitle="Décision",
-            error=f"Choisir dans la liste : {', '.join(DECISIONS)}",
+            error=f"Choisir dans la liste : {', '.join(Decision.values())}",
             showInputMessage=True, promptTitle="Décision",
             prompt="Conserver le compte, Modifier ses droits ou l'Archiver (choisir dans la liste)")
         decision.add(f"{column}{first}:{column}{first + len(review) - 1}")
@@ -205,7 +205,7 @@ def _ticks(held: pd.Series, rights: list[str]) -> list[list[str | None]]:
     return columns
 
 
-def _rules_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
+def _rules_sheet(book: Book, result: Run, scope: Scope) -> None:
     sheet = scope.sheet(book, "Règles", [
         ("Code", 8), ("Sévérité", 13), ("Intitulé", 36), ("Paramètres", 30), ("Évaluée", 14),
         ("Constats", 9), ("Pourquoi", 50), ("Comment corriger", 55), ("Source", 40),
@@ -219,7 +219,7 @@ def _rules_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
     sheet.close()
 
 
-def _issues_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
+def _issues_sheet(book: Book, result: Run, scope: Scope) -> None:
     if scope.director and not result.input_issues:
         return
     sheet = scope.sheet(book, "Problèmes de lecture", [
@@ -236,7 +236,7 @@ def _issues_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
     sheet.close()
 
 
-def _waivers_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
+def _waivers_sheet(book: Book, result: Run, scope: Scope) -> None:
     if result.waivers is None or scope.director and not result.waivers.by_state():
         return
     states = result.waivers.by_state()
@@ -249,7 +249,7 @@ def _waivers_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
     sheet.close()
 
 
-def _about_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
+def _about_sheet(book: Book, result: Run, scope: Scope) -> None:
     sheet = scope.sheet(book, "À propos", [("Élément", 28), ("Valeur", 90)], rows=0)
     if scope.director:  # what a returned workbook is recognised by (see auditor/campaign/answers.py)
         sheet.append(["FINESS", scope.establishment["finess"]])
@@ -270,7 +270,7 @@ def _about_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
 
 # -- the follow-up (with a history) ------------------------------------------------------------------
 
-def _gone_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
+def _gone_sheet(book: Book, result: Run, scope: Scope) -> None:
     """The previous audit's findings that are gone: resolved, or unverified for lack of data."""
     if result.follow_up is None:
         return
@@ -279,14 +279,14 @@ def _gone_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
         ("Statut", 12), ("Règle", 8), ("FINESS", 12), ("Établissement", 30), ("Compte", 16), ("Personne", 24),
         ("Constat du dernier audit", 55), ("Ouvert depuis le", 12),
     ], rows=len(follow_up.resolved) + len(follow_up.unverified))
-    for status, frame in ((RESOLVED, follow_up.resolved), (UNVERIFIED, follow_up.unverified)):
+    for status, frame in ((Status.RESOLVED.value, follow_up.resolved), (Status.UNVERIFIED.value, follow_up.unverified)):
         for row in frame.itertuples(index=False):
             sheet.append([status, row.rule, row.finess, row.establishment, row.account, row.subject, row.message,
                           _iso_date(row.first_seen)])
     sheet.close()
 
 
-def _trend_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
+def _trend_sheet(book: Book, result: Run, scope: Scope) -> None:
     """Findings by severity over the last audits, with a native Excel line chart under the table."""
     if result.follow_up is None:
         return
@@ -313,7 +313,7 @@ def _trend_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
     sheet.sheet.add_chart(chart, f"A{last + 3}")
 
 
-def _establishment_trend_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
+def _establishment_trend_sheet(book: Book, result: Run, scope: Scope) -> None:
     """Each establishment's findings (all severities) at each of the last audits, worst score first."""
     if result.follow_up is None:
         return
@@ -330,7 +330,7 @@ def _establishment_trend_sheet(book: Book, result: AuditResult, scope: Scope) ->
     sheet.close()
 
 
-def _campaign_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
+def _campaign_sheet(book: Book, result: Run, scope: Scope) -> None:
     """Last month's campaign: each establishment written to, whether and when it answered, who is late."""
     campaign = result.campaign
     if campaign is None:
@@ -357,7 +357,7 @@ def _campaign_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
 
 # -- the director ------------------------------------------------------------------------------------
 
-def _todo_sheet(book: Book, result: AuditResult, scope: Scope) -> None:
+def _todo_sheet(book: Book, result: Run, scope: Scope) -> None:
     """One block per person (the establishment's own first) with all their findings and the guide's steps."""
     blocks = todo_blocks(result.findings, result.rules)
     report = result.report
@@ -392,7 +392,7 @@ DIRECTOR_SHEETS = (_todo_sheet, _access_review_sheet, _gone_sheet, _trend_sheet,
                    _about_sheet)
 
 
-def write_xlsx(result: AuditResult, target: Path, establishment: dict | None = None) -> Path:
+def write_xlsx(result: Run, target: Path, establishment: dict | None = None) -> Path:
     """The region's workbook, or with `establishment` ({finess, name}) its director's."""
     scope = Scope(result.as_of.strftime("%d/%m/%Y"), establishment,
                   None if establishment else establishment_table(result))

@@ -11,8 +11,9 @@ import pandas as pd
 
 from ..config.catalogue import Catalogue
 from ..engine import evaluate as engine
+from ..engine.history_tables import HISTORY_TABLES, history_table
 from ..engine.rulebook import Example, Rule
-from ..inputs.load import HISTORY_TABLES, Inputs, directory_table, history_table, parse_table
+from ..inputs.load import Inputs, directory_table, parse_table
 from ..model.findings import Finding
 from ..model.frames import TEXT
 
@@ -66,7 +67,7 @@ def run_example(rule: Rule, example: Example, catalogue: Catalogue) -> list[Find
         establishments=tables.get("establishments"),
         staff=tables.get("staff"),
         columns_present={k: set(catalogue.kinds[k].columns) for k in tables},
-        **{k: history_table(k, rows) for k, rows in example.tables.items() if k in HISTORY_TABLES and rows},
         directory=directory_table(example.tables["directory"]) if example.tables.get("directory") else None,
     )
-    return engine.run([rule], inputs, catalogue, as_of).findings
+    history = {k: history_table(k, rows) for k, rows in example.tables.items() if k in HISTORY_TABLES and rows}
+    return engine.run([rule], inputs, catalogue, as_of, history=history).findings

@@ -30,6 +30,7 @@ from openpyxl import Workbook
 
 from ..cli.french_args import FrenchParser
 from ..inputs.finess_extract import FIELDS as _EXTRACT_FIELDS
+from ..model.enums import Status
 from ..model.issues import AuditError
 
 AS_OF = dt.date(2026, 11, 1)
@@ -377,7 +378,7 @@ def _staff_file(region: Region, people_by_finess: dict[str, list[Person]], gen: 
             region.expected.append({"rule": "ATT-01", "finess": finess, "subject": newcomer.display})
 
 
-NEW, PERSISTING, RETURNING, RESOLVED, UNVERIFIED = "nouveau", "persistant", "réapparu", "résolu", "non vérifié"
+NEW, PERSISTING, RETURNING, RESOLVED, UNVERIFIED = Status.values()
 
 
 def monthly_exports(region: Region, months: int) -> list[tuple[dt.date, Region]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ...model.frames import TEXT
-from . import DAYS_MAX, Param, account_hits, check, format_dates
+from .registry import DAYS_MAX, Param, account_hits, check, format_dates
 
 
 @check(

@@ -12,7 +12,7 @@ import pandas as pd
 from ...inputs.identities import STRONG_IDENTIFIERS, display_name, link_people
 from ...model.frames import TEXT, is_in, join_within, row_codes
 from ...model.text import fold_series
-from . import account_hits, check, hits, lookup_text
+from .registry import account_hits, check, hits, lookup_text
 
 
 @check("staff_without_account", needs=("staff",))

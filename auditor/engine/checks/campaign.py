@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ...model.enums import Decision
 from ...model.frames import TEXT
-from . import DAYS_MAX, Param, account_hits, check, format_dates, hits
+from .registry import DAYS_MAX, Param, account_hits, check, format_dates, hits
 
 
 @check("archive_decision_not_applied",
@@ -18,9 +19,10 @@ from . import DAYS_MAX, Param, account_hits, check, format_dates, hits
                                    description="jours laissés pour archiver après la réponse")},
        needs=("decisions",))
 def archive_decision_not_applied(ctx, *, grace_days: int) -> pd.DataFrame:
-    """Accounts the director marked "Archiver" that are still not archived `grace_days` after the answer."""
-    decisions = ctx.inputs.decisions
-    to_archive = decisions.loc[decisions["decision"].eq("Archiver"), ["finess", "account_id", "answered_on"]]
+    """Accounts the director marked « Archiver » that are still not archived `grace_days` after the answer."""
+    decisions = ctx.history["decisions"]
+    archive = decisions["decision"].eq(Decision.ARCHIVE.value)
+    to_archive = decisions.loc[archive, ["finess", "account_id", "answered_on"]]
     attachments = ctx.attachments
     found = attachments[attachments["state"].ne("archived")].merge(to_archive, on=["finess", "account_id"])
     days = (ctx.as_of - found["answered_on"]).dt.days
@@ -33,7 +35,7 @@ def archive_decision_not_applied(ctx, *, grace_days: int) -> pd.DataFrame:
 @check("review_not_returned", needs=("campaign",))
 def review_not_returned(ctx) -> pd.DataFrame:
     """Establishments that did not return their access review by the deadline."""
-    campaign = ctx.inputs.campaign
+    campaign = ctx.history["campaign"]
     late = campaign[~campaign["answered"] & campaign["deadline"].lt(ctx.as_of)]
     names = ctx.establishment_names()
     message = ("revue des accès envoyée le " + format_dates(late["sent_on"]) + ", non renvoyée à la date limite du "

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ...model.frames import TEXT, is_in, join_within, row_codes
-from . import Param, account_hits, check, hits
+from .registry import Param, account_hits, check, hits
 
 FIELD_LABELS = {
     "civility": "civilité",

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ...inputs.cells import finess_problem
 from ...model.frames import TEXT, is_in, lookup
-from . import account_hits, check, format_dates, hits
+from .registry import account_hits, check, format_dates, hits
 
 
 @check("closed_establishment", needs=("establishments",))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ...model.frames import TEXT, join_within
-from . import DAYS_MAX, Param, account_hits, check, format_dates, hits, lookup_text
+from .registry import DAYS_MAX, Param, account_hits, check, format_dates, hits, lookup_text
 
 
 def person_key(attachments: pd.DataFrame) -> pd.Series:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ...model.findings import SEVERITIES, SEVERITY_LABELS
 from ...model.frames import TEXT, join_within, lookup
-from . import Param, account_hits, check, lookup_text
+from .registry import Param, account_hits, check, lookup_text
 
 MEDICAL = "medical_information"
 NOMINATIVE = {"dashboard_nominative", "declare_notification", "answer_notifications", "evaluation_information"}

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..engine.access_review import DECISIONS
-from ..history.store import History
-from ..inputs.load import history_table
+from ..engine.history_tables import history_table
+from ..model.enums import Decision
 from ..model.text import plural
+from .store import History
 
 
 @dataclass
@@ -36,7 +36,7 @@ class CampaignStatus:
             "sent": len(table), "answered": len(answered),
             "answered_share": round(100 * len(answered) / len(table)) if len(table) else 0,
             "accounts": int(answered["accounts"].sum()), "decided": int(answered["decisions"].sum()),
-            "by_decision": {kind: int(kinds.get(kind, 0)) for kind in DECISIONS},
+            "by_decision": {kind: int(kinds.get(kind, 0)) for kind in Decision.values()},
             "late": len(self.late),
         }
 
@@ -47,14 +47,14 @@ class CampaignStatus:
         return (f"{plural(summary['answered'], 'établissement')} sur {summary['sent']} {verb} revue des accès "
                 f"({summary['answered_share']}\u00a0%)")
 
-    def engine_tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """The decisions and campaign tables REV-01 and REV-02 read (see load.HISTORY_TABLES)."""
+    def engine_tables(self) -> dict[str, pd.DataFrame]:
+        """The decisions and campaign tables REV-01 and REV-02 read (see engine.history_tables)."""
         decisions = history_table("decisions", self.decisions[["finess", "account", "decision", "answered_at"]]
                                   .itertuples(index=False, name=None))
         table = self.establishments
         campaign = history_table("campaign", zip(table["finess"], table["sent_at"], table["deadline"],
                                                  table["answered_at"].notna()))
-        return decisions, campaign
+        return {"decisions": decisions, "campaign": campaign}
 
 
 def last_campaign(history: History, as_of) -> CampaignStatus | None:
