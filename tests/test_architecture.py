@@ -15,7 +15,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "auditor"
 # Earlier stages first; `testing` (examples, synthetic data) serves the tests and benchmarks only.
-STAGES = ("model", "files", "config", "inputs", "engine", "history", "campaign", "render", "api", "web", "cli",
+STAGES = ("model", "files", "config", "inputs", "engine", "history", "run", "render", "campaign", "api", "web", "cli",
           "testing")
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60

@@ -88,7 +88,7 @@ def test_any_bytes_end_in_a_result_or_a_clean_error(content):
 @example(b"a\xf4\xbf")  # the highest of each
 @example(b"\xc1\xbf\xf5\x80")  # neither is a lead byte
 def test_the_encoding_guess_finds_utf8_characters_as_the_pattern_does(data):
-    from auditor.inputs.read import _UTF8_MULTIBYTE, _holds_utf8_sequence
+    from auditor.inputs.csv_file import _UTF8_MULTIBYTE, _holds_utf8_sequence
 
     # The scan by blocks must say what the pattern over every byte says, across blocks' borders too.
     expected = bool(_UTF8_MULTIBYTE.search(data))

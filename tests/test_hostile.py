@@ -530,7 +530,7 @@ def test_a_workbook_with_one_value_far_away_is_refused_before_it_is_expanded(tmp
     (b'<c r="A1" t=" r="ZZ99"/>', (1, 1)),  # nor the same text inside another attribute
 ])
 def test_a_sheets_extent_is_read_from_its_cells_references(xml, extent):
-    from auditor.inputs.read import _extent
+    from auditor.inputs.guards import _extent
 
     assert _extent(xml) == extent
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..engine.access_review import REFERENCE_HEADER, review_reference
 from ..history.store import History
-from ..inputs.read import xlsx_sheets
+from ..inputs.xlsx_file import xlsx_sheets
 from ..model.enums import Decision
 from ..model.issues import AuditError
 from ..model.text import fold

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..model.issues import InputIssue
+from .grid import Body, Grid
 
 FIELDS = ("nofinesset", "nofinessej", "rs", "rslongue", "complrs", "compldistrib", "numvoie", "typvoie", "voie",
           "compvoie", "lieuditbp", "commune", "departement", "libdepartement", "ligneacheminement", "telephone",
@@ -40,9 +41,7 @@ def recognise(text: str) -> str | None:
 
 
 def read_extract(path: Path, text: str, encoding: str, form: str, issues: list[InputIssue]):
-    """The extract as a grid of the kept columns (see read.Grid), with what was left out counted."""
-    from .read import Body, Grid  # read.py dispatches here: imported late to keep one direction
-
+    """The extract as a grid of the kept columns (see grid.Grid), with what was left out counted."""
     rows, lines, geolocation, odd = [], [], 0, []
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=";")
     header = None

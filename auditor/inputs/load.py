@@ -23,7 +23,9 @@ from ..model.issues import AuditError, InputIssue
 from ..model.progress import Progress, silent
 from ..model.text import fold, plural
 from . import cells, rpps_directory
-from .read import CONTROL_CHARACTERS, HEAD_ROWS, MAX_CELL_CHARS, Grid, read_grids
+from .csv_file import CONTROL_CHARACTERS
+from .grid import HEAD_ROWS, MAX_CELL_CHARS, Grid
+from .read import read_grids
 
 log = logging.getLogger(__name__)
 
