@@ -19,12 +19,17 @@ ROLE_SYSTEMS = ("ror", "iam", "legacy")
 ACCOUNT_STATES = ("active", "archived", "blocked", "pending")
 
 
+# How a column's cells are read (`parser:` in headers.yaml; inputs/parse.py has a function for each).
+COLUMN_PARSERS = ("text", "finess", "rpps", "email", "date", "future_date", "roles", "status")
+
+
 @dataclass(frozen=True)
 class ColumnSpec:
     name: str
     label: str
     required: bool
     names: tuple[str, ...]
+    parser: str = "text"  # see COLUMN_PARSERS
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,7 @@ class KindSpec:
     label: str
     columns: dict[str, ColumnSpec]
     any_of: tuple[tuple[str, ...], ...] = ()
+    absent: str = ""  # how a report names a missing file of this kind
 
     def header_lookup(self) -> dict[str, str]:
         """Folded header -> canonical column name."""
@@ -155,18 +161,23 @@ def _read_kinds(path: Path) -> dict[str, KindSpec]:
         for name, spec in entry["columns"].items():
             if not isinstance(spec, dict):
                 raise _fail(path, entry["columns"].line_of(name), f"colonne « {name} » mal décrite")
+            parser = spec.get("parser", "text")
+            if parser not in COLUMN_PARSERS:
+                raise _fail(path, spec.line_of("parser"), f"lecture « {parser} » inconnue pour la colonne « {name} » ; "
+                            f"valeurs valides : {', '.join(COLUMN_PARSERS)}")
             columns[name] = ColumnSpec(
                 name=name,
                 label=str(spec.get("label", name)),
                 required=bool(spec.get("required", False)),
                 names=_names(path, spec, "names"),
+                parser=parser,
             )
         any_of = tuple(tuple(group) for group in entry.get("any_of", []))
         for group in any_of:
             unknown = [c for c in group if c not in columns]
             if unknown:
                 raise _fail(path, entry.line_of("any_of"), f"colonnes inconnues dans any_of : {unknown}")
-        kinds[kind] = KindSpec(kind, str(entry.get("label", kind)), columns, any_of)
+        kinds[kind] = KindSpec(kind, str(entry.get("label", kind)), columns, any_of, str(entry.get("absent", "")))
     return kinds
 
 

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..config.catalogue import Catalogue
+from ..inputs import rpps_directory
 from ..inputs.load import Inputs, SourceFile
 from ..model.findings import FINDING_COLUMNS, SEVERITY_RANK, Finding, RuleOutcome, finding_keys
 from ..model.frames import TEXT, lookup, python_values
@@ -68,7 +69,7 @@ def run(rules: list[Rule], inputs: Inputs, catalogue: Catalogue, as_of: pd.Times
                 found.append(columns)
                 outcomes[rule.code] = RuleOutcome(rule.code, True, len(columns), None, rule.params)
             else:
-                outcomes[rule.code] = RuleOutcome(rule.code, False, 0, _missing_text(columns), rule.params)
+                outcomes[rule.code] = RuleOutcome(rule.code, False, 0, _missing_text(columns, catalogue), rule.params)
         frame = pd.concat(found, ignore_index=True) if found else pd.DataFrame(  # no rule evaluated
             {name: pd.Series(dtype=TEXT) for name in FINDING_COLUMNS if name != "establishment"})
         # Sorted by Arrow, without the interpreter lock: the coverage and the contacts are made meanwhile.
@@ -106,10 +107,11 @@ def _available(need: str, ctx: AuditContext) -> bool:
     return not column or inputs.has_column(kind, column)
 
 
-def _missing_text(missing: list[str]) -> str:
+def _missing_text(missing: list[str], catalogue: Catalogue) -> str:
+    """Why a rule was not evaluated, as the reports say it: the files (catalogue) or columns it lacked."""
     no_campaign = "aucune campagne le mois précédent (--history, vt-audit send et vt-audit answers)"
-    labels = {"staff": "fichier du personnel absent", "establishments": "référentiel des établissements absent",
-              "directory": "annuaire santé (RPPS) absent", "decisions": no_campaign, "campaign": no_campaign}
+    labels = {kind: spec.absent for kind, spec in catalogue.kinds.items() if spec.absent}
+    labels.update({"directory": f"{rpps_directory.LABEL} absent", **dict.fromkeys(HISTORY_TABLES, no_campaign)})
     return " ; ".join(labels.get(n, f"colonne « {n.partition('.')[2]} » absente des comptes") for n in missing)
 
 

@@ -25,9 +25,8 @@ RULE_KEYS = ("code", "check", "severity", "title", "params", "why", "fix", "sour
 # the accounts (a closed establishment's), while findings.json keeps one finding per account.
 GROUPS = ("establishment",)
 REQUIRED_KEYS = ("code", "check", "severity", "title", "why", "fix")
-EXAMPLE_KEYS = ("description", "findings", "flagged", "severity", "message", "as_of", "accounts", "establishments",
-                "staff", "directory",
-                *HISTORY_TABLES)
+# An example's keys besides its tables: one per export kind of the catalogue, and the _OTHER_TABLES.
+EXAMPLE_KEYS = ("description", "findings", "flagged", "severity", "message", "as_of")
 # Example tables that are no export kind: the history's, and the RPPS directory's.
 _OTHER_TABLES = {**HISTORY_TABLES, "directory": tuple(rpps_directory.COLUMNS.values())}
 CODE_PATTERN = re.compile(r"^[A-Z]{3}-\d{2}$")
@@ -178,12 +177,13 @@ def _read_examples(path, entry, code, catalogue: Catalogue, errors) -> tuple[Exa
             if not isinstance(item, LineDict):
                 errors.add(path, block.line_of(expected), code, "un exemple est un dictionnaire")
                 continue
+            valid = (*EXAMPLE_KEYS, *catalogue.kinds, *_OTHER_TABLES)
             for key in item:
-                if key not in EXAMPLE_KEYS:
+                if key not in valid:
                     errors.add(path, item.line_of(key), code,
-                               f"clé d'exemple inconnue « {key} » ; clés valides : {', '.join(EXAMPLE_KEYS)}")
+                               f"clé d'exemple inconnue « {key} » ; clés valides : {', '.join(valid)}")
             tables = {}
-            for kind in ("accounts", "establishments", "staff", *_OTHER_TABLES):
+            for kind in (*catalogue.kinds, *_OTHER_TABLES):
                 rows = item.get(kind) or []
                 known = set(_OTHER_TABLES[kind]) if kind in _OTHER_TABLES else set(catalogue.kinds[kind].columns)
                 if not isinstance(rows, list) or not all(isinstance(r, LineDict) for r in rows):

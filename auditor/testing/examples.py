@@ -13,7 +13,8 @@ from ..config.catalogue import Catalogue
 from ..engine import evaluate as engine
 from ..engine.history_tables import HISTORY_TABLES, history_table
 from ..engine.rulebook import Example, Rule
-from ..inputs.load import Inputs, directory_table, parse_table
+from ..inputs.load import Inputs, directory_table
+from ..inputs.parse import parse_table
 from ..model.findings import Finding
 from ..model.frames import TEXT
 
