@@ -303,7 +303,7 @@ def test_answers_are_recorded_and_the_latest_one_counts(month, tmp_path, capsys)
 
 def _last_months_row(sheet, header):
     """Row 2 as last month's workbook had it: same account and establishment, another audit date."""
-    from auditor.engine.access_review import REFERENCE_HEADER, review_reference
+    from auditor.render.review_workbook import REFERENCE_HEADER, review_reference
 
     account = sheet.cell(2, header.index("Compte") + 1).value
     finess = re.search(r"FINESS (\d{9})", sheet.parent["À faire"]["A1"].value).group(1)

@@ -221,7 +221,7 @@ def test_findings_past_excel_last_row_are_cut_with_a_note_never_written_beyond(t
 
 def test_a_review_too_large_to_show_is_a_note_with_its_size_and_is_built_only_for_bundles(tmp_path, monkeypatch):
     import auditor.cli.commands
-    import auditor.render.xlsx_report
+    import auditor.render.review_workbook
     from auditor.engine import access_review
 
     built = []
@@ -231,7 +231,7 @@ def test_a_review_too_large_to_show_is_a_note_with_its_size_and_is_built_only_fo
     assert main(["run", str(SAMPLES), "--out", str(full), "--as-of", SAMPLES_AS_OF, "--format", "xlsx",
                  "--fail-on", "jamais"]) == 0
     active = len(rows_of(load_workbook(full / "audit.xlsx")["Revue des accès"]))
-    for module in (auditor.cli.commands, auditor.render.xlsx_report):  # as if the region had more accounts than that
+    for module in (auditor.cli.commands, auditor.render.review_workbook):  # as if the region had more accounts than that
         monkeypatch.setattr(module, "MAX_REVIEW_ROWS", active - 1)
     small = tmp_path / "limite"
     assert main(["run", str(SAMPLES), "--out", str(small), "--as-of", SAMPLES_AS_OF, "--format", "xlsx",

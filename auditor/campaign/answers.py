@@ -3,7 +3,7 @@
 A returned workbook may have been renamed, e-mailed and re-saved by Excel or
 LibreOffice: it is recognised by what it holds (the FINESS and audit date of
 its "À propos" sheet), not by its name. Each review row carries a hidden
-fingerprint (see access_review.review_reference), so that a row added by
+fingerprint (see render/review_workbook.review_reference), so that a row added by
 hand, an identifier changed, or rows pasted from another establishment or
 month are found. A workbook with any problem is refused whole: nothing of it
 is recorded, and every problem is listed at once.
@@ -19,14 +19,23 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..engine.access_review import REFERENCE_HEADER, review_reference
 from ..history.store import History
 from ..inputs.xlsx_file import xlsx_sheets
 from ..model.enums import Decision
 from ..model.issues import AuditError
 from ..model.text import fold
+from ..render.review_workbook import (
+    ABOUT_AS_OF,
+    ABOUT_FINESS,
+    ABOUT_SHEET,
+    ACCOUNT_HEADER,
+    COMMENT_HEADER,
+    DECISION_PREFIX,
+    REFERENCE_HEADER,
+    REVIEW_SHEET,
+    review_reference,
+)
 
-REVIEW_SHEET, ABOUT_SHEET = "Revue des accès", "À propos"
 _DECISIONS = {fold(d): d for d in Decision.values()}
 _CORE_MAX_BYTES = 64 * 1024
 _DC = "{http://purl.org/dc/elements/1.1/}"
@@ -61,9 +70,9 @@ def read_answer(path: Path, history: History) -> ReturnedReview:
         answer.problems.append(str(exc).removeprefix(f"{path} : "))
         return answer
     about = {row[0].strip(): row[1].strip() for row in sheets.get(ABOUT_SHEET, []) if len(row) > 1 and row[0]}
-    answer.finess = about.get("FINESS") or None
+    answer.finess = about.get(ABOUT_FINESS) or None
     try:
-        answer.as_of = pd.Timestamp(about["Date d'audit"]).normalize()
+        answer.as_of = pd.Timestamp(about[ABOUT_AS_OF]).normalize()
     except (KeyError, ValueError):
         answer.as_of = None
     if not answer.finess or answer.as_of is None or REVIEW_SHEET not in sheets:
@@ -82,15 +91,15 @@ def read_answer(path: Path, history: History) -> ReturnedReview:
 
 
 def _read_review(answer: ReturnedReview, rows: list[list[str]]) -> None:
-    header_at = next((i for i, row in enumerate(rows[:20]) if "Compte" in row and REFERENCE_HEADER in row), None)
+    header_at = next((i for i, row in enumerate(rows[:20]) if ACCOUNT_HEADER in row and REFERENCE_HEADER in row), None)
     if header_at is None:
-        answer.problems.append(f"feuille « {REVIEW_SHEET} » : en-tête introuvable (colonnes « Compte » et "
+        answer.problems.append(f"feuille « {REVIEW_SHEET} » : en-tête introuvable (colonnes « {ACCOUNT_HEADER} » et "
                                f"« {REFERENCE_HEADER} »)")
         return
     header = rows[header_at]
-    column = {"account": header.index("Compte"), "reference": header.index(REFERENCE_HEADER),
-              "decision": next((i for i, h in enumerate(header) if h.startswith("Décision")), None),
-              "comment": next((i for i, h in enumerate(header) if h.startswith("Commentaire")), None)}
+    column = {"account": header.index(ACCOUNT_HEADER), "reference": header.index(REFERENCE_HEADER),
+              "decision": next((i for i, h in enumerate(header) if h.startswith(DECISION_PREFIX)), None),
+              "comment": next((i for i, h in enumerate(header) if h.startswith(COMMENT_HEADER)), None)}
     if column["decision"] is None:
         answer.problems.append(f"feuille « {REVIEW_SHEET} » : colonne « Décision » introuvable")
         return

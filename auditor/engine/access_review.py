@@ -9,8 +9,6 @@ account there. The renderers add the empty decision and comment columns.
 
 from __future__ import annotations
 
-import hashlib
-
 import pandas as pd
 
 from ..model.frames import TEXT, as_text, join_within
@@ -23,16 +21,6 @@ COLUMNS = ["finess", "establishment", "account", "name", "function", "category",
 # a national review (a million rows) fits neither a sheet nor a page, and helps no one there;
 # each director has theirs in the per-establishment bundles.
 MAX_REVIEW_ROWS = 200_000
-
-
-REFERENCE_HEADER = "Réf."  # a hidden column of each director's review: see review_reference
-
-
-def review_reference(as_of: str, finess: str, account: str) -> str:
-    """The fingerprint of one review row (audit date, establishment, account), hidden in the director's
-    workbook: a returned row whose identifiers were changed, or pasted from another establishment or
-    month, no longer matches it."""
-    return hashlib.sha256(f"{as_of}|{finess}|{account}".encode("utf-8")).hexdigest()[:16]
 
 
 def too_large_note(rows: int) -> str:

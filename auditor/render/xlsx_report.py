@@ -11,54 +11,23 @@ xlsx_sheet.py).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from openpyxl.chart import LineChart, Reference
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
 
-from .. import __version__
-from ..engine.access_review import MAX_REVIEW_ROWS, REFERENCE_HEADER, review_reference, too_large_note
 from ..engine.checks import describe_params
 from ..files import atomic_path
-from ..model.enums import Decision, Status
+from ..model.enums import Status
 from ..model.findings import SEVERITIES, SEVERITY_LABELS
 from ..model.text import plural
 from ..run import Run
 from .blocks import todo_blocks
 from .overview import establishment_table, key_figures, rules_by_department
-from .xlsx_sheet import Book, Sheet
+from .review_workbook import about_sheet, access_review_sheet
+from .xlsx_sheet import Book, Scope
 
 TREND_COLOURS = {"error": "C00000", "warning": "B38600", "info": "3A78C3"}  # as in the HTML curve
-TICK = "✔"
-DECISION_HEADER = f"Décision ({' / '.join(Decision.values())})"
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Whom the workbook is for: the region (establishment None) or one establishment's director."""
-
-    as_of: str
-    establishment: dict | None = None  # {"finess", "name"}
-    overview: pd.DataFrame | None = None  # the region's: overview.establishment_table, computed once
-
-    @property
-    def label(self) -> str:
-        if self.establishment is None:
-            return "Audit régional des comptes VT Handicap / ROR"
-        return f"{self.establishment['name']} (FINESS {self.establishment['finess']})"
-
-    @property
-    def director(self) -> bool:
-        return self.establishment is not None
-
-    def sheet(self, book, title, columns, **options) -> Sheet:
-        return Sheet(book, title, columns, scope=self.label, as_of=self.as_of, **options)
 
 
 def _iso_date(iso: str | None) -> dt.date | None:
@@ -146,65 +115,6 @@ def _findings_sheet(book: Book, result: Run, scope: Scope) -> None:
     sheet.close()
 
 
-def _access_review_sheet(book: Book, result: Run, scope: Scope) -> None:
-    """One row per active account and establishment: who can do what, and the director's decision.
-
-    Each right is a column ticked ✔, so that who has medical access reads down one column.
-    """
-    review = result.access_review
-    if review is None:
-        return
-    rights = list(review.attrs.get("rights", ()))
-    where = [] if scope.director else [("FINESS", 12), ("Établissement", 28)]
-    # The director's answers come back in this sheet: a hidden fingerprint per row checks them.
-    reference = [(REFERENCE_HEADER, 4)] if scope.director else []
-    columns = [*where, ("Compte", 14), ("Personne", 24), ("Fonction", 18), ("Catégorie", 14), ("Unités", 16),
-               ("Rôles", 32), ("Constats", 10), (DECISION_HEADER, 14), ("Commentaire", 30),
-               *((right, 4) for right in rights), *reference]
-    rows = review.attrs.get("rows", len(review))  # a review too large to show is not built (see its text)
-    too_large = rows > MAX_REVIEW_ROWS
-    sheet = scope.sheet(book, "Revue des accès", columns, rows=len(review), freeze_columns=len(where) + 2,
-                        vertical_headers=len(rights) + len(reference), hidden_columns=len(reference))
-    as_of = result.as_of.date().isoformat()
-    if too_large:
-        sheet.append([None, too_large_note(rows)])
-        sheet.close()
-        return
-    blank = [None] * len(review)  # the decision and the comment: the director's to fill in
-    references = [[review_reference(as_of, finess, account)
-                   for finess, account in zip(review["finess"], review["account"])]] if reference else []
-    sheet.append_table([
-        *(list(review[column]) for column in ([] if scope.director else ["finess", "establishment"])),
-        *(list(review[column]) for column in ("account", "name", "function", "category", "units", "roles",
-                                              "findings")),
-        blank, blank, *_ticks(review["rights"], rights), *references])
-    if len(review):
-        column = get_column_letter(len(where) + 8)
-        first = sheet.header_row + 1
-        decision = DataValidation(
-            type="list", formula1=f'"{",".join(Decision.values())}"', allow_blank=True,
-            showErrorMessage=True, errorStyle="stop", errorTitle="Décision",
-            error=f"Choisir dans la liste : {', '.join(Decision.values())}",
-            showInputMessage=True, promptTitle="Décision",
-            prompt="Conserver le compte, Modifier ses droits ou l'Archiver (choisir dans la liste)")
-        decision.add(f"{column}{first}:{column}{first + len(review) - 1}")
-        sheet.sheet.data_validations.append(decision)  # write-only sheets have no add_data_validation()
-    sheet.close()
-
-
-def _ticks(held: pd.Series, rights: list[str]) -> list[list[str | None]]:
-    """For each right, a column ticked where the row's rights (joined with " | ") hold it."""
-    lists = pc.split_pattern(pa.array(held, type=pa.large_string(), from_pandas=True).fill_null(""), " | ")
-    items = pc.list_flatten(lists)
-    rows = pc.list_parent_indices(lists).to_numpy()
-    columns = []
-    for right in rights:
-        ticked = np.zeros(len(held), dtype=bool)
-        ticked[rows[pc.equal(items, right).to_numpy(zero_copy_only=False)]] = True
-        columns.append(np.where(ticked, TICK, None).tolist())
-    return columns
-
-
 def _rules_sheet(book: Book, result: Run, scope: Scope) -> None:
     sheet = scope.sheet(book, "Règles", [
         ("Code", 8), ("Sévérité", 13), ("Intitulé", 36), ("Paramètres", 30), ("Évaluée", 14),
@@ -246,25 +156,6 @@ def _waivers_sheet(book: Book, result: Run, scope: Scope) -> None:
     ], rows=len(states))
     for state, w in states:
         sheet.append([state, w.rule, w.finess, w.account, w.reason, w.approved_by, w.expires, w.file, w.line])
-    sheet.close()
-
-
-def _about_sheet(book: Book, result: Run, scope: Scope) -> None:
-    sheet = scope.sheet(book, "À propos", [("Élément", 28), ("Valeur", 90)], rows=0)
-    if scope.director:  # what a returned workbook is recognised by (see auditor/campaign/answers.py)
-        sheet.append(["FINESS", scope.establishment["finess"]])
-        sheet.append(["Établissement", scope.establishment["name"]])
-    sheet.append(["Date d'audit", result.as_of.date()])
-    sheet.append(["Outil", f"vt-audit {__version__}"])
-    if result.report.command and not scope.director:
-        sheet.append(["Commande", result.report.command])
-    for source in result.sources:
-        sheet.append([f"Fichier lu ({source.label})", f"{source.path} : {source.description}, "
-                                                       f"{plural(source.rows, 'ligne')}"])
-    for rule in result.rules:
-        params = describe_params(rule.check, result.outcomes[rule.code].params)
-        if params:
-            sheet.append([f"Paramètres de {rule.code}", " ; ".join(params)])
     sheet.close()
 
 
@@ -385,11 +276,11 @@ def _todo_sheet(book: Book, result: Run, scope: Scope) -> None:
 
 
 REGIONAL_SHEETS = (_overview_sheet, _summary_sheet, _findings_sheet, _gone_sheet, _trend_sheet,
-                   _establishment_trend_sheet, _campaign_sheet, _access_review_sheet, _rules_sheet, _issues_sheet,
-                   _waivers_sheet, _about_sheet)
+                   _establishment_trend_sheet, _campaign_sheet, access_review_sheet, _rules_sheet, _issues_sheet,
+                   _waivers_sheet, about_sheet)
 # The director's "À faire" holds every finding with its steps: no separate findings sheet to print twice.
-DIRECTOR_SHEETS = (_todo_sheet, _access_review_sheet, _gone_sheet, _trend_sheet, _issues_sheet, _waivers_sheet,
-                   _about_sheet)
+DIRECTOR_SHEETS = (_todo_sheet, access_review_sheet, _gone_sheet, _trend_sheet, _issues_sheet, _waivers_sheet,
+                   about_sheet)
 
 
 def write_xlsx(result: Run, target: Path, establishment: dict | None = None) -> Path:

@@ -17,6 +17,7 @@ import datetime as dt
 import io
 import math
 from copy import copy
+from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
 from typing import BinaryIO, Iterable, Sequence
@@ -288,3 +289,25 @@ def safe_cell(sheet, value) -> WriteOnlyCell:
         cell.data_type = "s"  # openpyxl took it for a formula or an error ("#N/A"): store the text itself
         cell.quotePrefix = True  # and Excel keeps it as text when the cell is edited
     return cell
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whom the workbook is for: the region (establishment None) or one establishment's director."""
+
+    as_of: str
+    establishment: dict | None = None  # {"finess", "name"}
+    overview: pd.DataFrame | None = None  # the region's: overview.establishment_table, computed once
+
+    @property
+    def label(self) -> str:
+        if self.establishment is None:
+            return "Audit régional des comptes VT Handicap / ROR"
+        return f"{self.establishment['name']} (FINESS {self.establishment['finess']})"
+
+    @property
+    def director(self) -> bool:
+        return self.establishment is not None
+
+    def sheet(self, book, title, columns, **options) -> Sheet:
+        return Sheet(book, title, columns, scope=self.label, as_of=self.as_of, **options)
