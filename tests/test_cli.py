@@ -138,7 +138,7 @@ def test_malformed_waivers_are_all_reported_with_line_and_exit_2(one_referent, t
     assert run(one_referent, tmp_path / "out", "--waivers", str(waivers)) == 2
     error = capsys.readouterr().err
     assert "w.yaml, ligne 2 : règle « REF-99 » inconnue" in error
-    assert "w.yaml, ligne 7 : clé inconnue « raison »" in error
+    assert "w.yaml, ligne 9 : clé inconnue « raison »" in error  # the key's own line
     assert "date d'expiration invalide « bientôt »" in error
     assert not (tmp_path / "out").exists()
 

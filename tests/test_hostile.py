@@ -868,7 +868,7 @@ def test_a_waiver_expiry_that_is_no_day_is_refused_with_its_line(tmp_path, capsy
     exports = write_csv(tmp_path / "comptes.csv", [account_row()])
     assert main(["run", str(exports), "--out", str(tmp_path / "o"), "--waivers", str(waivers)]) == 2
     err = capsys.readouterr().err
-    assert "w.yaml, ligne 2 : date d'expiration invalide" in err and "Traceback" not in err
+    assert "w.yaml, ligne 6 : date d'expiration invalide" in err and "Traceback" not in err
 
 
 def test_a_rule_example_on_a_day_that_does_not_exist_is_refused_with_its_line(tmp_path, capsys):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..config.schema import Problems
 from ..history.store import History
 from ..inputs.xlsx_file import xlsx_sheets
 from ..model.enums import Decision
@@ -50,10 +51,14 @@ class ReturnedReview:
     answered_by: str | None = None
     accounts: int = 0  # review rows recognised
     decisions: list[tuple[str, str, str | None]] = field(default_factory=list)  # account, decision, comment
-    problems: list[str] = field(default_factory=list)
+    # Everything wrong with it, each naming the file (and sheet, line, column): the workbook is refused whole.
+    problems: Problems = field(init=False)
     sha256: str = ""
     replaces: str | None = None  # when an earlier answer of the same establishment and month was recorded
     already: bool = False  # the very same file was recorded before: not recorded again
+
+    def __post_init__(self):
+        self.problems = Problems(self.path, "le classeur renvoyé")
 
 
 def read_answer(path: Path, history: History) -> ReturnedReview:
@@ -64,10 +69,10 @@ def read_answer(path: Path, history: History) -> ReturnedReview:
         answer.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
         sheets = dict(xlsx_sheets(path))
     except OSError as exc:
-        answer.problems.append(f"lecture impossible ({exc.strerror})")
+        answer.problems.add(None, f"lecture impossible ({exc.strerror})")
         return answer
     except AuditError as exc:
-        answer.problems.append(str(exc).removeprefix(f"{path} : "))
+        answer.problems.add(None, str(exc).removeprefix(f"{path} : "))
         return answer
     about = {row[0].strip(): row[1].strip() for row in sheets.get(ABOUT_SHEET, []) if len(row) > 1 and row[0]}
     answer.finess = about.get(ABOUT_FINESS) or None
@@ -76,15 +81,15 @@ def read_answer(path: Path, history: History) -> ReturnedReview:
     except (KeyError, ValueError):
         answer.as_of = None
     if not answer.finess or answer.as_of is None or REVIEW_SHEET not in sheets:
-        answer.problems.append("classeur non reconnu : ce n'est pas le rapport d'un établissement produit par "
+        answer.problems.add(None, "classeur non reconnu : ce n'est pas le rapport d'un établissement produit par "
                                f"vt-audit (feuilles « {ABOUT_SHEET} » avec FINESS et date d'audit, et "
                                f"« {REVIEW_SHEET} » attendues)")
         return answer
     audited = history.audited(answer.as_of)
     if audited is None:
-        answer.problems.append(f"aucun audit du {answer.as_of:%d/%m/%Y} dans l'historique")
+        answer.problems.add(None, f"aucun audit du {answer.as_of:%d/%m/%Y} dans l'historique")
     elif answer.finess not in audited:
-        answer.problems.append(f"l'établissement {answer.finess} n'a pas été audité le {answer.as_of:%d/%m/%Y}")
+        answer.problems.add(None, f"l'établissement {answer.finess} n'a pas été audité le {answer.as_of:%d/%m/%Y}")
     _read_review(answer, sheets[REVIEW_SHEET])
     answer.answered_by = _last_author(path)
     return answer
@@ -93,7 +98,7 @@ def read_answer(path: Path, history: History) -> ReturnedReview:
 def _read_review(answer: ReturnedReview, rows: list[list[str]]) -> None:
     header_at = next((i for i, row in enumerate(rows[:20]) if ACCOUNT_HEADER in row and REFERENCE_HEADER in row), None)
     if header_at is None:
-        answer.problems.append(f"feuille « {REVIEW_SHEET} » : en-tête introuvable (colonnes « {ACCOUNT_HEADER} » et "
+        answer.problems.add(None, f"feuille « {REVIEW_SHEET} » : en-tête introuvable (colonnes « {ACCOUNT_HEADER} » et "
                                f"« {REFERENCE_HEADER} »)")
         return
     header = rows[header_at]
@@ -101,7 +106,7 @@ def _read_review(answer: ReturnedReview, rows: list[list[str]]) -> None:
               "decision": next((i for i, h in enumerate(header) if h.startswith(DECISION_PREFIX)), None),
               "comment": next((i for i, h in enumerate(header) if h.startswith(COMMENT_HEADER)), None)}
     if column["decision"] is None:
-        answer.problems.append(f"feuille « {REVIEW_SHEET} » : colonne « Décision » introuvable")
+        answer.problems.add(None, f"feuille « {REVIEW_SHEET} » : colonne « Décision » introuvable")
         return
     as_of, seen = answer.as_of.date().isoformat(), set()
     for line, row in enumerate(rows[header_at + 1:], start=header_at + 2):
@@ -112,15 +117,15 @@ def _read_review(answer: ReturnedReview, rows: list[list[str]]) -> None:
             for name in ("account", "decision", "comment", "reference"))
         where = f"feuille « {REVIEW_SHEET} », ligne {line}"
         if not reference:
-            answer.problems.append(f"{where} : ligne ajoutée à la main (compte « {account} ») : seuls les comptes "
+            answer.problems.add(None, f"{where} : ligne ajoutée à la main (compte « {account} ») : seuls les comptes "
                                    "du rapport envoyé peuvent recevoir une décision")
             continue
         if reference != review_reference(as_of, answer.finess, account):
-            answer.problems.append(f"{where} : compte « {account} » modifié, ou ligne d'un autre établissement ou "
+            answer.problems.add(None, f"{where} : compte « {account} » modifié, ou ligne d'un autre établissement ou "
                                    "d'un autre mois")
             continue
         if account in seen:
-            answer.problems.append(f"{where} : compte « {account} » en double")
+            answer.problems.add(None, f"{where} : compte « {account} » en double")
             continue
         seen.add(account)
         answer.accounts += 1
@@ -128,7 +133,7 @@ def _read_review(answer: ReturnedReview, rows: list[list[str]]) -> None:
             continue
         canonical = _DECISIONS.get(fold(decision))
         if canonical is None:
-            answer.problems.append(f"{where}, colonne « Décision » : « {decision} » inconnue ; choix : "
+            answer.problems.add(None, f"{where}, colonne « Décision » : « {decision} » inconnue ; choix : "
                                    + ", ".join(Decision.values()))
             continue
         answer.decisions.append((account, canonical, comment or None))

@@ -28,14 +28,19 @@ from email.headerregistry import Address
 from email.utils import getaddresses
 from pathlib import Path
 
+from ..config.schema import Field, Problems
 from ..config.yamlfile import LineDict, read_yaml, yaml_date
 from ..model.issues import AuditError
 
 SECURITIES = ("starttls", "ssl", "none")
-_TOP = {"smtp": True, "from": True, "reply_to": True, "deadline": True, "rate_per_minute": False,
-        "contacts": False, "timeout_seconds": False}
-_SMTP = {"host": True, "port": True, "security": True, "username": False, "password_env": False,
-         "ca_file": False}
+# The file's keys; the addresses and the deadline are checked below.
+CAMPAIGN_FIELDS = {"smtp": Field(dict, required=True), "from": Field(str, required=True),
+                   "reply_to": Field(str, required=True), "deadline": Field(object, required=True),
+                   "rate_per_minute": Field(int, 1, maximum=100_000), "contacts": Field(str),
+                   "timeout_seconds": Field(float, 1, maximum=600)}
+SMTP_FIELDS = {"host": Field(str, required=True), "port": Field(int, 1, maximum=65535, required=True),
+               "security": Field(str, choices=SECURITIES, required=True), "username": Field(str),
+               "password_env": Field(str), "ca_file": Field(str)}
 
 
 @dataclass(frozen=True)
@@ -78,53 +83,28 @@ def load_config(path: Path) -> CampaignConfig:
     data = read_yaml(path)
     if not isinstance(data, LineDict):
         raise AuditError(f"{path} : un dictionnaire de réglages est attendu (smtp, from, reply_to, deadline)")
-    problems: list[str] = []
-    _keys(data, _TOP, "", problems)
-    smtp = data.get("smtp")
-    if "smtp" in data and not isinstance(smtp, LineDict):
-        problems.append(f"ligne {data.line_of('smtp')} : « smtp » est un dictionnaire (host, port, security…)")
-        smtp = LineDict()
-    smtp = smtp if isinstance(smtp, LineDict) else LineDict()
-    _keys(smtp, _SMTP, "smtp.", problems)
-    port = smtp.get("port")
-    if "port" in smtp and not (isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536):
-        problems.append(f"ligne {smtp.line_of('port')} : « smtp.port » est un numéro de port (1 à 65535)")
-    if "security" in smtp and smtp["security"] not in SECURITIES:
-        problems.append(f"ligne {smtp.line_of('security')} : « smtp.security » vaut {', '.join(SECURITIES)}")
+    problems = Problems(path, "le fichier de campagne")
+    problems.check_keys(data, CAMPAIGN_FIELDS)
+    smtp = data.get("smtp") if isinstance(data.get("smtp"), LineDict) else LineDict()
+    if "smtp" in data:
+        problems.check_keys(smtp, SMTP_FIELDS, "smtp.")
     if smtp.get("username") and not smtp.get("password_env"):
-        problems.append(f"ligne {smtp.line_of('username')} : avec « username », donner « password_env », le nom de "
-                        "la variable d'environnement qui contient le mot de passe")
+        problems.add(smtp.line_of("username"), "avec « username », donner « password_env », le nom de la variable "
+                     "d'environnement qui contient le mot de passe")
     for key in ("from", "reply_to"):
-        if key in data and not _address(data[key]):
-            problems.append(f"ligne {data.line_of(key)} : « {key} » n'est pas une adresse e-mail valide")
+        if isinstance(data.get(key), str) and not _address(data[key]):
+            problems.add(data.line_of(key), f"« {key} » n'est pas une adresse e-mail valide")
     deadline = yaml_date(data.get("deadline"))
-    if "deadline" in data and deadline is None:
-        problems.append(f"ligne {data.line_of('deadline')} : « deadline » est une date (AAAA-MM-JJ)")
-    rate = data.get("rate_per_minute", 30)
-    if not (isinstance(rate, int) and not isinstance(rate, bool) and 1 <= rate <= 100_000):
-        problems.append(f"ligne {data.line_of('rate_per_minute')} : « rate_per_minute » est un entier de 1 à 100000")
-    timeout = data.get("timeout_seconds", 30)
-    if not (isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and 0 < timeout <= 600):
-        problems.append(f"ligne {data.line_of('timeout_seconds')} : « timeout_seconds » est un nombre de 1 à 600")
-    if problems:
-        raise AuditError(f"{path} : " + " ; ".join(problems))
+    if data.get("deadline") not in (None, "") and deadline is None:
+        problems.add(data.line_of("deadline"), "« deadline » est une date (AAAA-MM-JJ)")
+    problems.raise_if_any()
     contacts, ca_file = data.get("contacts"), smtp.get("ca_file")
     return CampaignConfig(
-        SmtpSettings(str(smtp["host"]), port, smtp["security"], smtp.get("username"), smtp.get("password_env"),
-                     float(timeout), (path.parent / str(ca_file)) if ca_file else None),
-        str(data["from"]), str(data["reply_to"]), deadline, rate,
+        SmtpSettings(str(smtp["host"]), smtp["port"], smtp["security"], smtp.get("username"), smtp.get("password_env"),
+                     float(data.get("timeout_seconds", 30)), (path.parent / str(ca_file)) if ca_file else None),
+        str(data["from"]), str(data["reply_to"]), deadline, data.get("rate_per_minute", 30),
         (path.parent / str(contacts)) if contacts else None,
     )
-
-
-def _keys(data: LineDict, accepted: dict[str, bool], prefix: str, problems: list[str]) -> None:
-    for key in data:
-        if key not in accepted:
-            problems.append(f"ligne {data.line_of(key)} : clé inconnue « {prefix}{key} » ; clés valides : "
-                            + ", ".join(prefix + k for k in accepted))
-    for key, required in accepted.items():
-        if required and key not in data:
-            problems.append(f"clé obligatoire absente : « {prefix}{key} »")
 
 
 def _address(value) -> str | None:

@@ -132,8 +132,8 @@ def print_answers(recorded: list[ReturnedReview], refused: list[ReturnedReview])
         replaces = f" ; remplace la réponse enregistrée le {answer.replaces[:10]}" if answer.replaces else ""
         print(f"{answer.path} : {answer.finess}, audit du {answer.as_of:%d/%m/%Y} : {state}{replaces}")
     for answer in refused:
-        for problem in answer.problems:
-            print(f"{answer.path} : {problem}")
+        for problem in answer.problems.messages:
+            print(problem)
 
 
 def print_rule_list(rules: list[Rule]) -> None:

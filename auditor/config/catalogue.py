@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..model.issues import AuditError
 from ..model.text import fold
+from .schema import Problems
 from .yamlfile import LineDict, read_yaml
 
 ROLE_SYSTEMS = ("ror", "iam", "legacy")
@@ -139,74 +140,75 @@ class Catalogue:
         )
 
 
-def _fail(path: Path, line: int, message: str) -> AuditError:
-    return AuditError(f"{path}, ligne {line} : {message}")
-
-
-def _names(path: Path, entry: LineDict, key: str) -> tuple[str, ...]:
+def _names(add, entry: LineDict, key: str) -> tuple[str, ...]:
     names = entry.get(key, [])
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise _fail(path, entry.line_of(key), f"« {key} » doit être une liste de textes")
+        add(entry.line_of(key), f"« {key} » doit être une liste de textes")
+        return ()
     return tuple(names)
 
 
-def _read_kinds(path: Path) -> dict[str, KindSpec]:
-    data = read_yaml(path)
+def _read_kinds(path: Path, problems: Problems) -> dict[str, KindSpec]:
+    data, add = read_yaml(path), problems.at(path)
     kinds = {}
     for kind in ("accounts", "establishments", "staff"):
         entry = data.get(kind) if isinstance(data, dict) else None
         if not isinstance(entry, dict) or not isinstance(entry.get("columns"), dict):
-            raise AuditError(f"{path} : la section « {kind} » et ses « columns » sont obligatoires")
+            add(None, f"la section « {kind} » et ses « columns » sont obligatoires")
+            continue
         columns = {}
         for name, spec in entry["columns"].items():
             if not isinstance(spec, dict):
-                raise _fail(path, entry["columns"].line_of(name), f"colonne « {name} » mal décrite")
+                add(entry["columns"].line_of(name), f"colonne « {name} » mal décrite")
+                continue
             parser = spec.get("parser", "text")
             if parser not in COLUMN_PARSERS:
-                raise _fail(path, spec.line_of("parser"), f"lecture « {parser} » inconnue pour la colonne « {name} » ; "
-                            f"valeurs valides : {', '.join(COLUMN_PARSERS)}")
+                add(spec.line_of("parser"), f"lecture « {parser} » inconnue pour la colonne « {name} » ; "
+                    f"valeurs valides : {', '.join(COLUMN_PARSERS)}")
             columns[name] = ColumnSpec(
                 name=name,
                 label=str(spec.get("label", name)),
                 required=bool(spec.get("required", False)),
-                names=_names(path, spec, "names"),
+                names=_names(add, spec, "names"),
                 parser=parser,
             )
         any_of = tuple(tuple(group) for group in entry.get("any_of", []))
         for group in any_of:
             unknown = [c for c in group if c not in columns]
             if unknown:
-                raise _fail(path, entry.line_of("any_of"), f"colonnes inconnues dans any_of : {unknown}")
+                add(entry.line_of("any_of"), f"colonnes inconnues dans any_of : {unknown}")
         kinds[kind] = KindSpec(kind, str(entry.get("label", kind)), columns, any_of, str(entry.get("absent", "")))
     return kinds
 
 
-def _read_roles(path: Path) -> tuple[dict[str, Role], dict[str, str], dict[str, str]]:
-    data = read_yaml(path)
+def _read_roles(path: Path, problems: Problems) -> tuple[dict[str, Role], dict[str, str], dict[str, str]]:
+    data, add = read_yaml(path), problems.at(path)
     if not isinstance(data, dict) or not isinstance(data.get("rights"), dict):
-        raise AuditError(f"{path} : les sections « rights » et « roles » sont obligatoires")
+        add(None, "les sections « rights » et « roles » sont obligatoires")
+        return {}, {}, {}
     rights = {str(k): str(v) for k, v in data["rights"].items()}
     roles: dict[str, Role] = {}
     lookup: dict[str, str] = {}
     for entry in data.get("roles") or []:
         name = entry.get("name")
         if not isinstance(name, str):
-            raise _fail(path, entry.line, "chaque rôle a un « name »")
+            add(entry.line, "chaque rôle a un « name »")
+            continue
         system = entry.get("system")
         if system not in ROLE_SYSTEMS:
-            raise _fail(path, entry.line_of("system"), f"« system » doit valoir {', '.join(ROLE_SYSTEMS)}")
-        role_rights = _names(path, entry, "rights")
+            add(entry.line_of("system"), f"« system » doit valoir {', '.join(ROLE_SYSTEMS)}")
+        role_rights = _names(add, entry, "rights")
         unknown = [r for r in role_rights if r not in rights]
         if unknown:
-            raise _fail(path, entry.line_of("rights"), f"droits inconnus {unknown} ; connus : {sorted(rights)}")
+            add(entry.line_of("rights"), f"droits inconnus {unknown} ; connus : {sorted(rights)}")
         roles[name] = Role(
             name=name,
             system=system,
             rights=role_rights,
             referent=entry.get("referent"),
-            iam_equivalent=_names(path, entry, "iam_equivalent"),
+            iam_equivalent=_names(add, entry, "iam_equivalent"),
         )
-        for alias in (name, *_names(path, entry, "aliases")):
+        for alias in (name, *_names(add, entry, "aliases")):
             lookup[fold(alias)] = name
     return roles, rights, lookup
 
@@ -217,14 +219,15 @@ def _most_commas(path: Path) -> int:
                 for alias in (entry.get("name", ""), *entry.get("aliases", []))), default=0)
 
 
-def _read_states(path: Path) -> dict[str, str]:
-    data = read_yaml(path)
+def _read_states(path: Path, problems: Problems) -> dict[str, str]:
+    data, add = read_yaml(path), problems.at(path)
     lookup = {}
     for state in ACCOUNT_STATES:
         entry = data.get(state) if isinstance(data, dict) else None
         if not isinstance(entry, dict):
-            raise AuditError(f"{path} : l'état « {state} » est obligatoire")
-        for name in _names(path, entry, "names"):
+            add(None, f"l'état « {state} » est obligatoire")
+            continue
+        for name in _names(add, entry, "names"):
             lookup[fold(name)] = state
     return lookup
 
@@ -232,68 +235,77 @@ def _read_states(path: Path) -> dict[str, str]:
 MEDICAL_ACCESS = ("yes", "no", "borderline")
 
 
-def _read_functions(path: Path) -> tuple[dict[str, FunctionCategory], dict[str, str], frozenset[str]]:
-    data = read_yaml(path)
+def _read_functions(path: Path, problems: Problems) -> tuple[dict[str, FunctionCategory], dict[str, str],
+                                                              frozenset[str]]:
+    data, add = read_yaml(path), problems.at(path)
     if not isinstance(data, dict) or not isinstance(data.get("categories"), dict):
-        raise AuditError(f"{path} : les sections « categories » et « functions » sont obligatoires")
+        add(None, "les sections « categories » et « functions » sont obligatoires")
+        return {}, {}, frozenset()
     categories = {}
     for name, entry in data["categories"].items():
         access = entry.get("medical_access") if isinstance(entry, dict) else None
         if access not in MEDICAL_ACCESS:
-            raise _fail(path, data["categories"].line_of(name),
-                        f"« medical_access » de « {name} » doit valoir {', '.join(MEDICAL_ACCESS)}")
+            add(data["categories"].line_of(name),
+                f"« medical_access » de « {name} » doit valoir {', '.join(MEDICAL_ACCESS)}")
+            continue
         categories[name] = FunctionCategory(name, str(entry.get("label", name)), access)
     lookup = {}
     functions = data.get("functions") or {}
     for category in functions:
         if category not in categories:
-            raise _fail(path, functions.line_of(category),
-                        f"catégorie inconnue « {category} » ; catégories : {', '.join(categories)}")
-        for name in _names(path, functions, category):
+            add(functions.line_of(category),
+                f"catégorie inconnue « {category} » ; catégories : {', '.join(categories)}")
+            continue
+        for name in _names(add, functions, category):
             lookup[fold(name)] = category
-    medical_words = frozenset(fold(word) for word in _names(path, data, "medical_words"))
+    medical_words = frozenset(fold(word) for word in _names(add, data, "medical_words"))
     return categories, lookup, medical_words
 
 
-def _read_esms(path: Path) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
-    data = read_yaml(path)
+def _read_esms(path: Path, problems: Problems) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    data, add = read_yaml(path), problems.at(path)
     if not isinstance(data, dict) or not isinstance(data.get("categories"), dict):
-        raise AuditError(f"{path} : la section « categories » (code FINESS : libellé) est obligatoire")
+        add(None, "la section « categories » (code FINESS : libellé) est obligatoire")
+        return {}, {}
     categories = {str(code): str(label) for code, label in data["categories"].items()}
     regions: dict[str, tuple[str, ...]] = {}
     for code, entry in (data.get("regions") or {}).items():
         if not isinstance(entry, dict) or not isinstance(entry.get("departments"), list):
-            raise _fail(path, data["regions"].line_of(code), f"région « {code} » : « departments » attendu")
+            add(data["regions"].line_of(code), f"région « {code} » : « departments » attendu")
+            continue
         departments = tuple(str(d) for d in entry["departments"])
         for name in (f"r{code}", entry.get("name", ""), *entry.get("aliases", [])):
             regions[fold(str(name))] = departments
     return categories, regions
 
 
-def _read_professions(path: Path, categories) -> tuple[dict[str, str], dict[str, str]]:
-    data = read_yaml(path)
+def _read_professions(path: Path, categories, problems: Problems) -> tuple[dict[str, str], dict[str, str]]:
+    data, add = read_yaml(path), problems.at(path)
     entries = data.get("professions") if isinstance(data, dict) else None
     if not isinstance(entries, dict):
-        raise AuditError(f"{path} : la section « professions » est obligatoire")
+        add(None, "la section « professions » est obligatoire")
+        return {}, {}
     professions, lookup = {}, {}
     for label, entry in entries.items():
         if not isinstance(entry, dict) or entry.get("category") not in categories:
-            raise _fail(path, entries.line_of(label), f"profession « {label} » : « category » parmi "
-                                                      f"{', '.join(categories)}")
+            add(entries.line_of(label), f"profession « {label} » : « category » parmi {', '.join(categories)}")
+            continue
         professions[fold(label)] = entry["category"]
-        for name in _names(path, entry, "functions"):
+        for name in _names(add, entry, "functions"):
             lookup[fold(name)] = fold(label)
     return professions, lookup
 
 
 def load_catalogue(rules_dir: Path) -> Catalogue:
     folder = Path(rules_dir) / "catalogue"
-    kinds = _read_kinds(folder / "headers.yaml")
-    roles, rights, role_lookup = _read_roles(folder / "roles.yaml")
-    state_lookup = _read_states(folder / "statuses.yaml")
-    categories, function_lookup, medical_words = _read_functions(folder / "functions.yaml")
-    esms_categories, regions = _read_esms(folder / "esms.yaml")
-    professions, profession_lookup = _read_professions(folder / "professions.yaml", categories)
+    problems = Problems(folder, "le catalogue")  # every file of it read, every problem said at once
+    kinds = _read_kinds(folder / "headers.yaml", problems)
+    roles, rights, role_lookup = _read_roles(folder / "roles.yaml", problems)
+    state_lookup = _read_states(folder / "statuses.yaml", problems)
+    categories, function_lookup, medical_words = _read_functions(folder / "functions.yaml", problems)
+    esms_categories, regions = _read_esms(folder / "esms.yaml", problems)
+    professions, profession_lookup = _read_professions(folder / "professions.yaml", categories, problems)
+    problems.raise_if_any()
     return Catalogue(kinds, roles, rights, categories, role_lookup, state_lookup, function_lookup,
                      _most_commas(folder / "roles.yaml"), esms_categories, regions, professions, profession_lookup,
                      medical_words)

@@ -11,12 +11,18 @@ from pathlib import Path
 
 from ..model.findings import SEVERITIES
 from ..model.issues import AuditError
+from .schema import Field, Problems
 from .yamlfile import LineDict, read_yaml
 
 SETTINGS_FILE = Path("catalogue") / "suivi.yaml"
-# key: (minimum, maximum) of an integer setting
-_BOUNDS = {"stale_months": (1, 120), "coverage_drop_percent": (0, 100), "retention_months": (1, 1200),
-           "trend_runs": (2, 60)}
+SETTINGS_FIELDS = {
+    "score_weights": Field(dict, required=True),
+    "stale_months": Field(int, 1, maximum=120, required=True),
+    "coverage_drop_percent": Field(int, 0, maximum=100, required=True),
+    "retention_months": Field(int, 1, maximum=1200, required=True),
+    "trend_runs": Field(int, 2, maximum=60, required=True),
+}
+WEIGHT = Field(int, 0, maximum=100)
 
 
 @dataclass(frozen=True)
@@ -33,29 +39,14 @@ def load_settings(rules_folder: Path) -> FollowUpSettings:
     data = read_yaml(path)
     if not isinstance(data, LineDict):
         raise AuditError(f"{path} : un dictionnaire de réglages est attendu")
-    problems = []
-    valid = ("score_weights", *_BOUNDS)
-    for key in data:
-        if key not in valid:
-            problems.append(f"ligne {data.line_of(key)} : clé inconnue « {key} » ; clés valides : {', '.join(valid)}")
-    for key in valid:
-        if key not in data:
-            problems.append(f"clé obligatoire absente : « {key} »")
+    problems = Problems(path, "les réglages du suivi")
+    problems.check_keys(data, SETTINGS_FIELDS)
     weights = data.get("score_weights")
-    if "score_weights" in data:
-        if not isinstance(weights, dict) or set(weights) != set(SEVERITIES):
-            problems.append(f"ligne {data.line_of('score_weights')} : « score_weights » donne un poids entier à "
-                            f"chacune des sévérités {', '.join(SEVERITIES)}")
-        elif not all(_is_int(w) and 0 <= w <= 100 for w in weights.values()):
-            problems.append(f"ligne {data.line_of('score_weights')} : les poids sont des entiers de 0 à 100")
-    for key, (low, high) in _BOUNDS.items():
-        value = data.get(key)
-        if key in data and not (_is_int(value) and low <= value <= high):
-            problems.append(f"ligne {data.line_of(key)} : « {key} » doit être un entier de {low} à {high}")
-    if problems:
-        raise AuditError(f"{path} : " + " ; ".join(problems))
-    return FollowUpSettings(dict(weights), **{key: data[key] for key in _BOUNDS})
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(weights, dict):
+        if set(weights) != set(SEVERITIES):
+            problems.add(data.line_of("score_weights"), "« score_weights » donne un poids entier à chacune des "
+                         f"sévérités {', '.join(SEVERITIES)}")
+        elif any(WEIGHT.validate(weight) for weight in weights.values()):
+            problems.add(data.line_of("score_weights"), "les poids sont des entiers de 0 à 100")
+    problems.raise_if_any()
+    return FollowUpSettings(dict(weights), **{key: data[key] for key in SETTINGS_FIELDS if key != "score_weights"})

@@ -27,11 +27,14 @@ import pandas as pd
 
 from ..model.findings import Finding, finding_key
 from ..model.issues import AuditError
-from ..model.text import plural
+from .schema import Field, Problems
 from .yamlfile import LineDict, read_yaml, yaml_date
 
-WAIVER_KEYS = ("rule", "finess", "account", "reason", "approved_by", "expires")
-REQUIRED = ("rule", "finess", "reason", "approved_by", "expires")
+# A waiver's keys; the FINESS may be read by YAML as a number (refused below with how to write it),
+# the expiry as a date or a text (checked below).
+WAIVER_FIELDS = {"rule": Field(str, required=True), "finess": Field(object, required=True), "account": Field(object),
+                 "reason": Field(str, required=True), "approved_by": Field(str, required=True),
+                 "expires": Field(object, required=True)}
 EXPIRING_SOON_DAYS = 30
 
 
@@ -96,33 +99,31 @@ def load_waivers(path: Path, rule_codes: set[str]) -> list[Waiver]:
     entries = data.get("waivers") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise AuditError(f"{path} : une liste « waivers: » est attendue")
-    errors, waivers = [], []
+    problems, waivers = Problems(path, "les dérogations"), []
     for entry in entries:
         if not isinstance(entry, LineDict):
-            errors.append(f"{path} : chaque dérogation est un dictionnaire (clé: valeur)")
+            problems.add(None, "chaque dérogation est un dictionnaire (clé: valeur)")
             continue
-        where = f"{path}, ligne {entry.line}"
-        valid = ", ".join(WAIVER_KEYS)
-        problems = [f"clé inconnue « {k} » ; clés valides : {valid}" for k in entry if k not in WAIVER_KEYS]
-        problems += [f"clé obligatoire absente : « {k} »" for k in REQUIRED if entry.get(k) in (None, "")]
+        before = len(problems)
+        add = problems.at(path)
+        problems.check_keys(entry, WAIVER_FIELDS)
         if isinstance(entry.get("finess"), int):  # 040000010 unquoted: YAML reads an octal number
-            problems.append(f"FINESS « {entry['finess']} » lu comme un nombre : l'écrire entre guillemets "
-                            "(finess: \"040000010\")")
+            add(entry.line_of("finess"), f"FINESS « {entry['finess']} » lu comme un nombre : l'écrire entre "
+                "guillemets (finess: \"040000010\")")
         rule = str(entry.get("rule", ""))
         if rule and rule not in rule_codes:
-            problems.append(f"règle « {rule} » inconnue ; règles : {', '.join(sorted(rule_codes))}")
+            add(entry.line_of("rule"), f"règle « {rule} » inconnue ; règles : {', '.join(sorted(rule_codes))}")
         expires = yaml_date(entry.get("expires"))
         if entry.get("expires") not in (None, "") and expires is None:
-            problems.append(f"date d'expiration invalide « {entry.get('expires')} » (AAAA-MM-JJ ou JJ/MM/AAAA)")
-        if problems:
-            errors.extend(f"{where} : {p}" for p in problems)
+            add(entry.line_of("expires"), f"date d'expiration invalide « {entry.get('expires')} » "
+                "(AAAA-MM-JJ ou JJ/MM/AAAA)")
+        if len(problems) > before:
             continue
         account = entry.get("account")
         waivers.append(Waiver(rule, str(entry["finess"]).replace(" ", ""),
                               None if account in (None, "") else str(account), str(entry["reason"]),
                               str(entry["approved_by"]), expires, str(path), entry.line))
-    if errors:
-        raise AuditError(f"{plural(len(errors), 'problème')} dans les dérogations :\n  - " + "\n  - ".join(errors))
+    problems.raise_if_any()
     return waivers
 
 

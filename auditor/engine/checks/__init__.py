@@ -5,6 +5,6 @@ from `REGISTRY`.
 """
 
 from . import activity, attachments, campaign, data_quality, establishments, referents, rights  # noqa: F401
-from .registry import REGISTRY, TYPE_NAMES, CheckKind, Param, describe_params
+from .registry import REGISTRY, CheckKind, describe_params
 
-__all__ = ["REGISTRY", "TYPE_NAMES", "CheckKind", "Param", "describe_params"]
+__all__ = ["REGISTRY", "CheckKind", "describe_params"]

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ...config.schema import Field
 from ...model.frames import TEXT
-from .registry import DAYS_MAX, Param, account_hits, check, format_dates
+from .registry import DAYS_MAX, account_hits, check, format_dates
 
 
 @check(
     "inactive_accounts",
-    params={"inactivity_days": Param(int, minimum=1, maximum=DAYS_MAX, description="jours sans connexion tolérés")},
+    params={"inactivity_days": Field(int, minimum=1, maximum=DAYS_MAX, description="jours sans connexion tolérés")},
     needs=("accounts.last_login",),
 )
 def inactive_accounts(ctx, *, inactivity_days: int) -> pd.DataFrame:
@@ -38,7 +39,7 @@ def inactive_accounts(ctx, *, inactivity_days: int) -> pd.DataFrame:
 
 @check(
     "never_activated",
-    params={"activation_days": Param(int, minimum=1, maximum=DAYS_MAX,
+    params={"activation_days": Field(int, minimum=1, maximum=DAYS_MAX,
                                      description="jours laissés pour la première connexion")},
     needs=("accounts.last_login", "accounts.created_on"),
 )

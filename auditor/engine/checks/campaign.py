@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ...config.schema import Field
 from ...model.enums import Decision
 from ...model.frames import TEXT
-from .registry import DAYS_MAX, Param, account_hits, check, format_dates, hits
+from .registry import DAYS_MAX, account_hits, check, format_dates, hits
 
 
 @check("archive_decision_not_applied",
-       params={"grace_days": Param(int, minimum=0, maximum=DAYS_MAX,
+       params={"grace_days": Field(int, minimum=0, maximum=DAYS_MAX,
                                    description="jours laissés pour archiver après la réponse")},
        needs=("decisions",))
 def archive_decision_not_applied(ctx, *, grace_days: int) -> pd.DataFrame:

@@ -12,8 +12,9 @@ import hashlib
 import numpy as np
 import pandas as pd
 
+from ...config.schema import Field
 from ...model.frames import TEXT, is_in, join_within, row_codes
-from .registry import Param, account_hits, check, hits
+from .registry import account_hits, check, hits
 
 FIELD_LABELS = {
     "civility": "civilité",
@@ -25,7 +26,7 @@ FIELD_LABELS = {
 }
 
 
-@check("missing_fields", params={"fields": Param(list, description="champs obligatoires vérifiés",
+@check("missing_fields", params={"fields": Field(list, description="champs obligatoires vérifiés",
                                                  choices=tuple(FIELD_LABELS), labels=FIELD_LABELS)})
 def missing_fields(ctx, *, fields: list) -> pd.DataFrame:
     """Accounts (per establishment) with mandatory fields empty; one finding naming them all.

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ...config.schema import Field
 from ...model.frames import TEXT, join_within
-from .registry import DAYS_MAX, Param, account_hits, check, format_dates, hits, lookup_text
+from .registry import DAYS_MAX, account_hits, check, format_dates, hits, lookup_text
 
 
 def person_key(attachments: pd.DataFrame) -> pd.Series:
@@ -20,8 +21,8 @@ def person_key(attachments: pd.DataFrame) -> pd.Series:
 
 
 @check("min_referents",
-       params={"min_referents": Param(int, minimum=1, description="nombre minimal de référents actifs"),
-               "inactivity_days": Param(int, minimum=1, maximum=DAYS_MAX,
+       params={"min_referents": Field(int, minimum=1, description="nombre minimal de référents actifs"),
+               "inactivity_days": Field(int, minimum=1, maximum=DAYS_MAX,
                                         description="jours sans connexion au-delà desquels un référent n'est plus "
                                         "compté")})
 def min_referents(ctx, *, min_referents: int, inactivity_days: int) -> pd.DataFrame:

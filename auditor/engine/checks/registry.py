@@ -22,50 +22,12 @@ from typing import Callable
 
 import pandas as pd
 
+from ...config.schema import Field
 from ...model.frames import TEXT, as_text
 
 HIT_COLUMNS = ["finess", "account", "subject", "subject_id", "message", "severity"]
 
 
-@dataclass(frozen=True)
-class Param:
-    """A parameter a check accepts, with its type and bounds."""
-
-    type: type
-    minimum: float | None = None
-    description: str = ""
-    maximum: float | None = None
-    choices: tuple = ()
-    labels: dict = field(default_factory=dict)  # how people read a value ("warning" -> "avertissement")
-
-    def validate(self, value) -> str | None:
-        """A French reason why `value` is unfit, or None."""
-        fits = isinstance(value, self.type) and not isinstance(value, bool) or (
-            self.type is float and isinstance(value, int) and not isinstance(value, bool))
-        if not fits:
-            return f"doit être {TYPE_NAMES.get(self.type, self.type.__name__)}"
-        if self.minimum is not None and value < self.minimum:
-            return f"doit être au moins {self.minimum}"
-        if self.maximum is not None and value > self.maximum:
-            return f"doit être au plus {self.maximum}"
-        values = value if isinstance(value, list) else [value]
-        if self.choices and any(v not in self.choices for v in values):
-            return f"doit valoir {', '.join(map(str, self.choices))}"
-        return None
-
-    def display(self, value) -> str:
-        """The value as a person reads it."""
-        values = value if isinstance(value, list) else [value]
-        return ", ".join(str(self.labels.get(v, v)) for v in values)
-
-    def parse(self, text: str):
-        """Value given as text on the command line ("a,b" for a list)."""
-        if self.type is list:
-            return [part.strip() for part in text.split(",") if part.strip()]
-        return self.type(text)
-
-
-TYPE_NAMES = {int: "un nombre entier", float: "un nombre", str: "un texte", list: "une liste"}
 DAYS_MAX = 36_500  # day counts beyond a century are typing errors (and overflow date arithmetic)
 
 
@@ -73,7 +35,7 @@ DAYS_MAX = 36_500  # day counts beyond a century are typing errors (and overflow
 class CheckKind:
     name: str
     function: Callable[..., pd.DataFrame]
-    params: dict[str, Param] = field(default_factory=dict)
+    params: dict[str, Field] = field(default_factory=dict)
     # Inputs the check cannot do without: "staff", "establishments" (optional
     # files) or "accounts.<column>" (optional columns). When one is missing
     # the rule is reported as not evaluated instead of finding nothing.
@@ -90,7 +52,7 @@ def describe_params(check_name: str, params: dict) -> list[str]:
             else f"{name} : {value}" for name, value in params.items()]
 
 
-def check(name: str, *, params: dict[str, Param] | None = None, needs: tuple[str, ...] = ()):
+def check(name: str, *, params: dict[str, Field] | None = None, needs: tuple[str, ...] = ()):
     def register(function):
         if name in REGISTRY:
             raise ValueError(f"check kind registered twice: {name}")

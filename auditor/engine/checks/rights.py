@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ...config.schema import Field
 from ...model.findings import SEVERITIES, SEVERITY_LABELS
 from ...model.frames import TEXT, join_within, lookup
-from .registry import Param, account_hits, check, lookup_text
+from .registry import account_hits, check, lookup_text
 
 MEDICAL = "medical_information"
 NOMINATIVE = {"dashboard_nominative", "declare_notification", "answer_notifications", "evaluation_information"}
@@ -28,7 +29,7 @@ def _roles_giving(ctx, rights: set[str]) -> pd.Series:
 
 @check(
     "medical_access_function",
-    params={"borderline_severity": Param(str, choices=SEVERITIES, labels=SEVERITY_LABELS,
+    params={"borderline_severity": Field(str, choices=SEVERITIES, labels=SEVERITY_LABELS,
                                          description="sévérité pour les fonctions de soin non médicales")},
 )
 def medical_access_function(ctx, *, borderline_severity: str) -> pd.DataFrame:
