@@ -52,7 +52,8 @@ def test_every_problem_of_the_catalogue_is_said_at_once_with_its_file_and_line(t
     headers.write_text(headers.read_text(encoding="utf-8").replace("parser: rpps", "parser: numero", 1),
                        encoding="utf-8")
     roles = folder / "catalogue" / "roles.yaml"
-    roles.write_text(roles.read_text(encoding="utf-8").replace("    system: ror\n", "    system: ror2\n", 1), encoding="utf-8")
+    roles.write_text(roles.read_text(encoding="utf-8").replace("    system: ror\n", "    system: ror2\n", 1),
+                     encoding="utf-8")
     with pytest.raises(AuditError) as raised:
         load_catalogue(folder)
     message = str(raised.value)

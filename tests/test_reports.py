@@ -231,7 +231,8 @@ def test_a_review_too_large_to_show_is_a_note_with_its_size_and_is_built_only_fo
     assert main(["run", str(SAMPLES), "--out", str(full), "--as-of", SAMPLES_AS_OF, "--format", "xlsx",
                  "--fail-on", "jamais"]) == 0
     active = len(rows_of(load_workbook(full / "audit.xlsx")["Revue des accès"]))
-    for module in (auditor.cli.commands, auditor.render.review_workbook):  # as if the region had more accounts than that
+    # As if the region had more accounts than that:
+    for module in (auditor.cli.commands, auditor.render.review_workbook):
         monkeypatch.setattr(module, "MAX_REVIEW_ROWS", active - 1)
     small = tmp_path / "limite"
     assert main(["run", str(SAMPLES), "--out", str(small), "--as-of", SAMPLES_AS_OF, "--format", "xlsx",
