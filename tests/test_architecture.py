@@ -105,3 +105,13 @@ def test_no_function_is_longer_than_a_screen(path):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
             and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES]
     assert long == []
+
+
+def test_every_check_says_what_it_reads():
+    import inspect
+
+    from auditor.engine.checks import REGISTRY
+
+    untyped = [name for name, kind in REGISTRY.items()
+               if inspect.signature(kind.function).parameters["ctx"].annotation != "AuditContext"]
+    assert untyped == []

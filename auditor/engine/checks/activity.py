@@ -11,6 +11,7 @@ import pandas as pd
 
 from ...config.schema import Field
 from ...model.frames import TEXT
+from ..context import AuditContext
 from .registry import DAYS_MAX, account_hits, check, format_dates
 
 
@@ -19,7 +20,7 @@ from .registry import DAYS_MAX, account_hits, check, format_dates
     params={"inactivity_days": Field(int, minimum=1, maximum=DAYS_MAX, description="jours sans connexion tolérés")},
     needs=("accounts.last_login",),
 )
-def inactive_accounts(ctx, *, inactivity_days: int) -> pd.DataFrame:
+def inactive_accounts(ctx: AuditContext, *, inactivity_days: int) -> pd.DataFrame:
     """Non-archived accounts with no login for `inactivity_days`, or never used since creation."""
     attachments = ctx.attachments
     limit = ctx.as_of - pd.Timedelta(days=inactivity_days)
@@ -43,7 +44,7 @@ def inactive_accounts(ctx, *, inactivity_days: int) -> pd.DataFrame:
                                      description="jours laissés pour la première connexion")},
     needs=("accounts.last_login", "accounts.created_on"),
 )
-def never_activated(ctx, *, activation_days: int) -> pd.DataFrame:
+def never_activated(ctx: AuditContext, *, activation_days: int) -> pd.DataFrame:
     """Non-archived accounts never logged in to, created more than `activation_days` ago."""
     attachments = ctx.attachments
     limit = ctx.as_of - pd.Timedelta(days=activation_days)
@@ -59,7 +60,7 @@ def never_activated(ctx, *, activation_days: int) -> pd.DataFrame:
 
 
 @check("blocked_accounts")
-def blocked_accounts(ctx) -> pd.DataFrame:
+def blocked_accounts(ctx: AuditContext) -> pd.DataFrame:
     """Accounts whose status is blocked: a professional who cannot log in."""
     attachments = ctx.attachments
     found = attachments[attachments["state"].eq("blocked")]

@@ -12,11 +12,12 @@ import pandas as pd
 from ...inputs.identities import STRONG_IDENTIFIERS, display_name, link_people
 from ...model.frames import TEXT, is_in, join_within, row_codes
 from ...model.text import fold_series
+from ..context import AuditContext
 from .registry import account_hits, check, hits, lookup_text
 
 
 @check("staff_without_account", needs=("staff",))
-def staff_without_account(ctx) -> pd.DataFrame:
+def staff_without_account(ctx: AuditContext) -> pd.DataFrame:
     """People the staff file places in an establishment where no account of theirs is attached."""
     staff = ctx.placed_staff
     attachments = ctx.attachments
@@ -74,7 +75,7 @@ def _probable_accounts(missing: pd.DataFrame, ctx) -> pd.DataFrame:
 
 
 @check("staff_leaver", needs=("staff",))
-def staff_leaver(ctx) -> pd.DataFrame:
+def staff_leaver(ctx: AuditContext) -> pd.DataFrame:
     """Accounts (not archived) attached to an establishment whose staff list does not name their holder.
 
     Only establishments the staff file lists are judged: elsewhere nobody knows who works there.
@@ -91,7 +92,7 @@ def staff_leaver(ctx) -> pd.DataFrame:
 
 
 @check("staff_unit_missing", needs=("staff.unit",))
-def staff_unit_missing(ctx) -> pd.DataFrame:
+def staff_unit_missing(ctx: AuditContext) -> pd.DataFrame:
     """Accounts whose holder the staff file places in a unit of the establishment the account lacks."""
     staff = ctx.placed_staff
     staff = staff.loc[staff["unit"].notna(), ["unit"]]  # one column copied, not the whole staff file
@@ -118,7 +119,7 @@ def staff_unit_missing(ctx) -> pd.DataFrame:
 
 
 @check("attachment_without_unit", needs=("accounts.unit",))
-def attachment_without_unit(ctx) -> pd.DataFrame:
+def attachment_without_unit(ctx: AuditContext) -> pd.DataFrame:
     """Non-archived accounts attached to an establishment without any of its units."""
     attachments = ctx.attachments
     with_unit = attachments.index.isin(ctx.attachment_units["attachment"])
@@ -128,7 +129,7 @@ def attachment_without_unit(ctx) -> pd.DataFrame:
 
 
 @check("attachment_without_role")
-def attachment_without_role(ctx) -> pd.DataFrame:
+def attachment_without_role(ctx: AuditContext) -> pd.DataFrame:
     """Active or not yet activated accounts attached to an establishment where they hold no role at all.
 
     A role cell holding only names the catalogue does not know is not "no role": it is reported

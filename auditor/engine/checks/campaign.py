@@ -12,6 +12,7 @@ import pandas as pd
 from ...config.schema import Field
 from ...model.enums import Decision
 from ...model.frames import TEXT
+from ..context import AuditContext
 from .registry import DAYS_MAX, account_hits, check, format_dates, hits
 
 
@@ -19,7 +20,7 @@ from .registry import DAYS_MAX, account_hits, check, format_dates, hits
        params={"grace_days": Field(int, minimum=0, maximum=DAYS_MAX,
                                    description="jours laissés pour archiver après la réponse")},
        needs=("decisions",))
-def archive_decision_not_applied(ctx, *, grace_days: int) -> pd.DataFrame:
+def archive_decision_not_applied(ctx: AuditContext, *, grace_days: int) -> pd.DataFrame:
     """Accounts the director marked « Archiver » that are still not archived `grace_days` after the answer."""
     decisions = ctx.history["decisions"]
     archive = decisions["decision"].eq(Decision.ARCHIVE.value)
@@ -34,7 +35,7 @@ def archive_decision_not_applied(ctx, *, grace_days: int) -> pd.DataFrame:
 
 
 @check("review_not_returned", needs=("campaign",))
-def review_not_returned(ctx) -> pd.DataFrame:
+def review_not_returned(ctx: AuditContext) -> pd.DataFrame:
     """Establishments that did not return their access review by the deadline."""
     campaign = ctx.history["campaign"]
     late = campaign[~campaign["answered"] & campaign["deadline"].lt(ctx.as_of)]

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ...config.schema import Field
 from ...model.frames import TEXT, is_in, join_within, row_codes
+from ..context import AuditContext
 from .registry import account_hits, check, hits
 
 FIELD_LABELS = {
@@ -28,7 +29,7 @@ FIELD_LABELS = {
 
 @check("missing_fields", params={"fields": Field(list, description="champs obligatoires vérifiés",
                                                  choices=tuple(FIELD_LABELS), labels=FIELD_LABELS)})
-def missing_fields(ctx, *, fields: list) -> pd.DataFrame:
+def missing_fields(ctx: AuditContext, *, fields: list) -> pd.DataFrame:
     """Accounts (per establishment) with mandatory fields empty; one finding naming them all.
 
     A column absent from the export is not checked: that is the export's gap,
@@ -51,7 +52,7 @@ def missing_fields(ctx, *, fields: list) -> pd.DataFrame:
 
 
 @check("backup_email", needs=("accounts.backup_email",))
-def backup_email(ctx) -> pd.DataFrame:
+def backup_email(ctx: AuditContext) -> pd.DataFrame:
     """Accounts without a backup e-mail, or with one equal to the main e-mail (case ignored)."""
     attachments = ctx.attachments
     live = attachments["state"].ne("archived")
@@ -68,7 +69,7 @@ KEY_MEMBERS = 20  # up to this many members, the key lists them (stable month to
 
 
 @check("duplicate_accounts")
-def duplicate_accounts(ctx) -> pd.DataFrame:
+def duplicate_accounts(ctx: AuditContext) -> pd.DataFrame:
     """Several accounts for one person: same RPPS, same e-mail, or same name in one establishment.
 
     Groups are kept as (group, account) rows, never as strings to split (a login may hold "+"),

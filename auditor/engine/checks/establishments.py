@@ -12,11 +12,12 @@ import pandas as pd
 
 from ...inputs.cells import finess_problem
 from ...model.frames import TEXT, is_in, lookup
+from ..context import AuditContext
 from .registry import account_hits, check, format_dates, hits
 
 
 @check("closed_establishment", needs=("establishments",))
-def closed_establishment(ctx) -> pd.DataFrame:
+def closed_establishment(ctx: AuditContext) -> pd.DataFrame:
     """Accounts not archived (active, blocked, not yet activated) attached to an establishment closed at
     the audit date."""
     establishments = ctx.establishments
@@ -30,7 +31,7 @@ def closed_establishment(ctx) -> pd.DataFrame:
 
 
 @check("finess_validity")
-def finess_validity(ctx) -> pd.DataFrame:
+def finess_validity(ctx: AuditContext) -> pd.DataFrame:
     """FINESS numbers malformed, failing their check key, or absent from the referential."""
     establishments = ctx.establishments
     reason = finess_problem(establishments["finess"])

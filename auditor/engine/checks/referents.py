@@ -11,6 +11,7 @@ import pandas as pd
 
 from ...config.schema import Field
 from ...model.frames import TEXT, join_within
+from ..context import AuditContext
 from .registry import DAYS_MAX, account_hits, check, format_dates, hits, lookup_text
 
 
@@ -25,7 +26,7 @@ def person_key(attachments: pd.DataFrame) -> pd.Series:
                "inactivity_days": Field(int, minimum=1, maximum=DAYS_MAX,
                                         description="jours sans connexion au-delà desquels un référent n'est plus "
                                         "compté")})
-def min_referents(ctx, *, min_referents: int, inactivity_days: int) -> pd.DataFrame:
+def min_referents(ctx: AuditContext, *, min_referents: int, inactivity_days: int) -> pd.DataFrame:
     """Open establishments with fewer than `min_referents` people working as ROR referents.
 
     A referent is a person (two accounts of one person count once) with an active account holding
@@ -60,7 +61,7 @@ def min_referents(ctx, *, min_referents: int, inactivity_days: int) -> pd.DataFr
 
 
 @check("referent_roles_paired")
-def referent_roles_paired(ctx) -> pd.DataFrame:
+def referent_roles_paired(ctx: AuditContext) -> pd.DataFrame:
     """People holding one referent role (ROR or VT) in an establishment without the other there.
 
     The two roles may sit on two accounts of the same person (same RPPS or e-mail): they are paired.

@@ -14,13 +14,14 @@ import pandas as pd
 from ...config.schema import Field
 from ...model.findings import SEVERITIES, SEVERITY_LABELS
 from ...model.frames import TEXT, join_within, lookup
+from ..context import AuditContext
 from .registry import account_hits, check, lookup_text
 
 MEDICAL = "medical_information"
 NOMINATIVE = {"dashboard_nominative", "declare_notification", "answer_notifications", "evaluation_information"}
 
 
-def _roles_giving(ctx, rights: set[str]) -> pd.Series:
+def _roles_giving(ctx: AuditContext, rights: set[str]) -> pd.Series:
     """Per attachment, the roles held that give one of `rights`, joined for a message."""
     table = ctx.attachment_rights
     giving = table[table["right"].isin(rights)].drop_duplicates(["attachment", "role"])
@@ -32,7 +33,7 @@ def _roles_giving(ctx, rights: set[str]) -> pd.Series:
     params={"borderline_severity": Field(str, choices=SEVERITIES, labels=SEVERITY_LABELS,
                                          description="sévérité pour les fonctions de soin non médicales")},
 )
-def medical_access_function(ctx, *, borderline_severity: str) -> pd.DataFrame:
+def medical_access_function(ctx: AuditContext, *, borderline_severity: str) -> pd.DataFrame:
     """Access to medical information held by a function not positively recognised as medical,
     paramedical or psychologist.
 
@@ -57,7 +58,7 @@ def medical_access_function(ctx, *, borderline_severity: str) -> pd.DataFrame:
 
 
 @check("legacy_roles")
-def legacy_roles(ctx) -> pd.DataFrame:
+def legacy_roles(ctx: AuditContext) -> pd.DataFrame:
     """Legacy VT roles ("Handicap - …") still held, with the IAM roles that replace them."""
     legacy = {role.name: role for role in ctx.catalogue.roles.values() if role.system == "legacy"}
     table = ctx.attachment_roles[ctx.attachment_roles["role"].isin(legacy)].copy()
@@ -77,7 +78,7 @@ def legacy_roles(ctx) -> pd.DataFrame:
 
 
 @check("unknown_function")
-def unknown_function(ctx) -> pd.DataFrame:
+def unknown_function(ctx: AuditContext) -> pd.DataFrame:
     """Functions the catalogue does not recognise, on accounts with nominative or medical rights."""
     attachments = ctx.attachments
     unknown = attachments["function"].notna() & attachments["function_category"].isna()
@@ -89,7 +90,7 @@ def unknown_function(ctx) -> pd.DataFrame:
 
 
 @check("function_contradicts_profession", needs=("directory",))
-def function_contradicts_profession(ctx) -> pd.DataFrame:
+def function_contradicts_profession(ctx: AuditContext) -> pd.DataFrame:
     """Accounts whose declared health function is another profession than their RPPS's in the directory."""
     attachments = ctx.attachments
     # Only an RPPS can contradict the directory: the accounts without one are not copied.
@@ -105,7 +106,7 @@ def function_contradicts_profession(ctx) -> pd.DataFrame:
 
 
 @check("rpps_not_in_directory", needs=("directory",))
-def rpps_not_in_directory(ctx) -> pd.DataFrame:
+def rpps_not_in_directory(ctx: AuditContext) -> pd.DataFrame:
     """Accounts (not archived) with an RPPS the directory does not know."""
     attachments = ctx.attachments
     known = ctx.inputs.directory["rpps"].dropna()
