@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from ..config.catalogue import Catalogue
 from ..inputs import rpps_directory
 from ..inputs.load import Inputs, SourceFile
-from ..model.findings import FINDING_COLUMNS, SEVERITY_RANK, Finding, RuleOutcome, finding_keys
+from ..model.findings import FINDING_COLUMNS, SEVERITY_RANK, Finding, RuleOutcome, finding_keys, severity_counts
 from ..model.frames import TEXT, lookup, python_values
 from ..model.issues import InputIssue
 from ..model.progress import Progress, silent
@@ -155,8 +155,4 @@ def _to_findings(frame: pd.DataFrame) -> list[Finding]:
 def _coverage(ctx: AuditContext, findings: pd.DataFrame) -> pd.DataFrame:
     """Per audited establishment: accounts, active referents, findings by severity."""
     table = ctx.establishments[["finess", "name", "in_referential", "closed", "accounts"]].copy()
-    by_severity = findings.groupby(["finess", "severity"]).size().unstack(fill_value=0)
-    for severity in SEVERITY_RANK:
-        column = by_severity[severity] if severity in by_severity else pd.Series(dtype="int64")
-        table[severity] = table["finess"].map(column).fillna(0).astype("int64")
-    return table
+    return table.assign(**severity_counts(table["finess"], findings, waived_included=True))

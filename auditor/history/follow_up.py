@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..config.settings import FollowUpSettings
 from ..model.enums import Status
-from ..model.findings import RECORDED_FIELDS, SEVERITIES, SEVERITY_LABELS
+from ..model.findings import RECORDED_FIELDS, SEVERITIES, SEVERITY_LABELS, severity_counts
 from ..model.frames import is_in
 from ..model.issues import InputIssue
 from ..model.text import french_number
@@ -166,12 +166,8 @@ def _gone(current: pd.DataFrame, coverage: pd.DataFrame, previous: PreviousRun |
 
 
 def _score_table(current, coverage, overdue, previous, settings) -> pd.DataFrame:
-    unwaived = current.loc[~current["waived"].to_numpy(dtype=bool)]
-    counts = unwaived.groupby(["finess", "severity"]).size().unstack(fill_value=0)
     table = coverage[["finess", "name", "accounts"]].copy()
-    for severity in SEVERITIES:
-        column = counts[severity] if severity in counts else pd.Series(dtype="int64")
-        table[severity] = table["finess"].map(column).fillna(0).astype("int64")
+    table = table.assign(**severity_counts(table["finess"], current, waived_included=False))
     table["overdue"] = table["finess"].map(current.loc[overdue, "finess"].value_counts()).fillna(0).astype("int64")
     table["score"] = scores(table, settings.score_weights)
     before = previous.coverage.set_index("finess")["score"] if previous is not None else pd.Series(dtype=float)

@@ -83,3 +83,17 @@ class RuleOutcome:
     findings: int = 0
     skipped_because: str | None = None
     params: dict = field(default_factory=dict)
+
+
+def severity_counts(finess: pd.Series, findings: pd.DataFrame, *, waived_included: bool) -> dict[str, pd.Series]:
+    """For each establishment of `finess`, how many `findings` (columns finess, severity, and waived unless
+    `waived_included`) it has of each severity: the one count every table of establishments shows.
+
+    The engine's coverage counts them all (no waiver is applied yet); scores and the overview count
+    only the findings no waiver covers.
+    """
+    if not waived_included:
+        findings = findings.loc[~findings["waived"].to_numpy(dtype=bool)]
+    counts = findings.groupby(["finess", "severity"]).size().unstack(fill_value=0)
+    return {severity: finess.map(counts[severity] if severity in counts else pd.Series(dtype="int64"))
+            .fillna(0).astype("int64") for severity in SEVERITIES}

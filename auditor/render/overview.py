@@ -10,20 +10,17 @@ from __future__ import annotations
 import pandas as pd
 
 from ..inputs.cells import finess_department
-from ..model.findings import SEVERITIES
+from ..model.findings import severity_counts
 from ..run import Run
 
 
 def establishment_table(result: Run) -> pd.DataFrame:
     """Each audited establishment with its unwaived findings, department, bundle and (with a history)
     score: worst first."""
-    unwaived = pd.DataFrame([(f.finess, f.severity) for f in result.findings if not f.waived],
-                            columns=["finess", "severity"])
-    counts = unwaived.groupby(["finess", "severity"]).size().unstack(fill_value=0)
+    findings = pd.DataFrame([(f.finess, f.severity, f.waived) for f in result.findings],
+                            columns=["finess", "severity", "waived"])
     table = result.establishments[["finess", "name", "in_referential", "closed", "accounts"]].copy()
-    for severity in SEVERITIES:
-        column = counts[severity] if severity in counts else pd.Series(dtype="int64")
-        table[severity] = table["finess"].map(column).fillna(0).astype("int64")
+    table = table.assign(**severity_counts(table["finess"], findings, waived_included=False))
     table["department"] = finess_department(table["finess"])
     table["compliant"] = (table["error"] == 0) & (table["warning"] == 0)
     table["bundle"] = table["finess"].map(result.report.bundles)
