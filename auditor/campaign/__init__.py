@@ -2,6 +2,6 @@
 
 config (campagne.yaml) -> outbox (one message per establishment, .eml for review)
 -> mailer (SMTP, with a send journal in the history: idempotent and resumable)
--> answers (the returned workbooks read back, checked, recorded as decisions)
--> status (what the region's report says of last month's campaign; REV-01/02 use it).
+-> answers (the returned workbooks read back through render/review_workbook.py, recorded as decisions).
+What the region's report says of last month's campaign is the history's (history/campaign.py).
 """

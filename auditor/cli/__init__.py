@@ -1,0 +1,1 @@
+"""The `vt-audit` command: its parser, one api call per command, its French messages, its process."""

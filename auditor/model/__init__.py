@@ -1,0 +1,1 @@
+"""What every stage shares: findings and their enumerations, input issues, table and text helpers."""

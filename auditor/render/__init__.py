@@ -1,7 +1,7 @@
 """Reports: the findings formatted for people (xlsx, html) and machines (json).
 
 Renderers format; they decide nothing. Every file is written through
-`output.atomic_path`, so an interrupted run never leaves a half-written report.
+`files.atomic_path`, so an interrupted run never leaves a half-written report.
 """
 
 FORMATS = ("xlsx", "html", "json", "junit")
