@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from ..config.catalogue import Catalogue
-from ..inputs import finess_extract
 from ..inputs.cells import finess_department, finess_problem
 from ..inputs.identities import RPPS_ONLY, display_name, link_people
 from ..inputs.load import Inputs
@@ -246,11 +245,6 @@ class AuditContext:
         category = referential["category"]
         esms = ~category.str.fullmatch(r"\d{3}").fillna(False) | category.isin(self.catalogue.esms_categories)
         return department.isin(self.scope) & esms
-
-    @property
-    def referential_is_finess_extract(self) -> bool:
-        return any(s.kind == "establishments" and s.description.startswith(finess_extract.DESCRIPTION)
-                   for s in self.inputs.sources)
 
     @computed_once
     def invalid_finess(self) -> pd.DataFrame:

@@ -76,4 +76,5 @@ def read_extract(path: Path, text: str, encoding: str, form: str, issues: list[I
                                  "« structureet » ni « geolocalisation ») : ignorée", "warning", dropped_rows=1))
     cells = pd.DataFrame(rows, columns=range(len(KEPT)), dtype="string")
     body = Body(cells, np.array(lines, dtype=np.int64))
-    return Grid(path, [list(KEPT)], [1], f"{DESCRIPTION} ({encoding})", lambda header_index: body, issues)
+    return Grid(path, [list(KEPT)], [1], f"{DESCRIPTION} ({encoding})", lambda header_index: body, issues,
+                finess_extract=True)

@@ -47,6 +47,7 @@ class Grid:
     issues: list[InputIssue] = field(default_factory=list)
     sheet: str | None = None  # a workbook's sheet name: may hold a person's name, kept out of logs
     hidden: bool = False
+    finess_extract: bool = False  # the national FINESS extract as published (see finess_extract.py)
 
     @property
     def label(self) -> str:

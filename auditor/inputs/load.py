@@ -60,6 +60,7 @@ class Inputs:
     issues: list[InputIssue] = field(default_factory=list)
     sources: list[SourceFile] = field(default_factory=list)
     columns_present: dict[str, set[str]] = field(default_factory=dict)
+    finess_extract: bool = False  # the establishments are the national FINESS extract's (ETB-02's wording)
 
     def has_column(self, kind: str, column: str) -> bool:
         return column in self.columns_present.get(kind, set())
@@ -123,6 +124,7 @@ def load_inputs(
                 inputs.sources.append(SourceFile(str(path), kind, catalogue.kinds[kind].label, grid.label,
                                                  len(frame)))
                 inputs.columns_present.setdefault(kind, set()).update(frame.attrs["present"])
+                inputs.finess_extract |= kind == "establishments" and grid.finess_extract
     finally:  # a file that cannot be read stops the run at once: the files not started are not read
         pool.shutdown(cancel_futures=True)
     if not frames["accounts"]:

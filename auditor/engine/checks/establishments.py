@@ -37,7 +37,7 @@ def finess_validity(ctx: AuditContext) -> pd.DataFrame:
     reason = finess_problem(establishments["finess"])
     if ctx.inputs.establishments is not None:
         absent = ("absent du fichier FINESS : établissement fermé ou inconnu du FINESS"
-                  if ctx.referential_is_finess_extract else "absent du référentiel des établissements")
+                  if ctx.inputs.finess_extract else "absent du référentiel des établissements")
         reason = reason.fillna(establishments["in_referential"].map({False: absent, True: pd.NA}).astype(TEXT))
     found = establishments[reason.notna()]
     listed = hits(found["finess"], "FINESS « " + found["finess"] + " » : " + reason[found.index],
