@@ -632,7 +632,7 @@ def test_an_unquoted_finess_read_as_a_number_is_refused_with_its_line(tmp_path, 
     exports = write_csv(tmp_path / "comptes.csv", [account_row()])
     assert main(["run", str(exports), "--out", str(tmp_path / "o"), "--waivers", str(waivers)]) == 2
     err = capsys.readouterr().err
-    assert "ligne 2" in err and "lu comme un nombre : l'écrire entre guillemets" in err
+    assert "w.yaml, ligne 3 : FINESS" in err and "lu comme un nombre : l'écrire entre guillemets" in err
 
 
 def test_a_rules_folder_without_any_rulebook_is_refused(tmp_path, capsys):

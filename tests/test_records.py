@@ -49,3 +49,12 @@ def test_a_finding_key_is_the_same_one_by_one_and_over_columns():
     expected = [finding_key("REF-01", f, None if pd.isna(s) else s) for f, s in zip(finess, subjects)]
     assert list(finding_keys("REF-01", finess, subjects)) == expected == [
         "REF-01:130000011:jdupont+ime", "REF-01:130000011", "REF-01:2A0000011"]
+
+
+def test_statuses_read_in_french_singular_and_plural():
+    from auditor.model.enums import Status
+
+    assert [status.labels for status in Status] == [
+        ("nouveau", "nouveaux"), ("persistant", "persistants"), ("réapparu", "réapparus"), ("résolu", "résolus"),
+        ("non vérifié", "non vérifiés")]
+    assert f"{Status.NEW}" == "nouveau" and {"nouveau": 1}[Status.NEW] == 1  # a member is its published value

@@ -56,8 +56,7 @@ class Status(Code):
     @property
     def labels(self) -> tuple[str, str]:
         """Singular and plural, as people read a count of them."""
-        plural = {"non vérifié": "non vérifiés"}.get(self.value, self.value + "s")
-        return self.value, plural
+        return self.value, {"nouveau": "nouveaux", "non vérifié": "non vérifiés"}.get(self.value, self.value + "s")
 
 
 class Decision(Code):
