@@ -1,16 +1,7 @@
-"""The fictitious region: its establishments and people, the problems planted in them, its exports.
+"""The fictitious region: its establishments and people, and the problems planted in them.
 
-Used for `samples/` (and by the benchmarks at any size). Every establishment
-is either clean or carries exactly one planted problem, and the generator
-writes the findings it expects (`attendu.json`), so that the end-to-end tests
-compare the audit with what was planted, not with what the engine computed.
-
-With `--dirt`, a share of the other professionals carry a problem of their own
-too (an old login, a legacy role, a missing e-mail...), as in real exports,
-where an establishment has about ten findings: the benchmarks measure on such
-data, and those findings are in `attendu.json` as well.
-
-See synthetic.py for the command that writes it.
+Each planted problem records the finding it must raise (`Region.expected`); `dirt` plants more
+on the other professionals, as real exports have (see synthetic.py, the command that writes it).
 """
 
 from __future__ import annotations
