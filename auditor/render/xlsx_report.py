@@ -25,9 +25,8 @@ from ..run import Run
 from .blocks import todo_blocks
 from .overview import establishment_table, key_figures, rules_by_department
 from .review_workbook import about_sheet, access_review_sheet
+from .trend_chart import COLOURS
 from .xlsx_sheet import Book, Scope
-
-TREND_COLOURS = {"error": "C00000", "warning": "B38600", "info": "3A78C3"}  # as in the HTML curve
 
 
 def _iso_date(iso: str | None) -> dt.date | None:
@@ -198,7 +197,7 @@ def _trend_sheet(book: Book, result: Run, scope: Scope) -> None:
                    titles_from_data=True)
     chart.set_categories(Reference(sheet.sheet, min_col=1, min_row=first + 1, max_row=last))
     for series, severity in zip(chart.series, SEVERITIES):
-        series.graphicalProperties.line.solidFill = TREND_COLOURS[severity]
+        series.graphicalProperties.line.solidFill = COLOURS[severity].lstrip("#").upper()  # as in the pages
         series.graphicalProperties.line.width = 28575  # 2.25 pt
         series.smooth = False  # counts between two audits are not a curve
     sheet.sheet.add_chart(chart, f"A{last + 3}")

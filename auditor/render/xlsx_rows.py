@@ -32,11 +32,12 @@ from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import to_excel
 
+from ..inputs.cells import EXCEL_EPOCH
+
 # zlib's fastest level: a national findings sheet is 600 MB of XML, deflated in 2 s instead of 4 s
 # at the default level, for a file a third larger.
 COMPRESSION = 1
 CHUNK_ROWS = 50_000  # rows built at once: bounds the memory of the intermediate arrays
-EXCEL_EPOCH = np.datetime64("1899-12-30", "D")  # day 0 of Excel's date serials (1900 system, as openpyxl)
 # Text a spreadsheet would take for a formula: stored as text, with the quote prefix.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 FORMULA_START = "^[" + re.escape("".join(FORMULA_TRIGGERS)) + "]"  # the same, as a pattern
@@ -157,7 +158,8 @@ def _cells(values: pd.Series, letter: str, numbers: pa.Array, style: np.ndarray 
     if pd.api.types.is_bool_dtype(values.dtype):
         values = values.map({True: "oui", False: "non"})  # as xlsx_sheet.safe_cell writes booleans
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        serials = (values.to_numpy(dtype="datetime64[D]") - EXCEL_EPOCH).astype("int64")
+        days = values.to_numpy(dtype="datetime64[D]") - np.datetime64(EXCEL_EPOCH.date(), "D")
+        serials = days.astype("int64")
         content = pa.array(serials, mask=values.isna().to_numpy()).cast(pa.large_string())
         body = pc.binary_join_element_wise(_s("><v>"), content, _s("</v></c>"), _s(""))
         own_style = np.where(values.isna().to_numpy(), 0, date_style)
