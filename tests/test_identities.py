@@ -27,3 +27,30 @@ def test_a_different_rpps_still_vetoes_a_link_by_email_among_many_accounts():
                        + [{"rpps": "10000000009", "email": "accueil@esms.example"}])
     staff = _people([{"rpps": "10000000017", "email": "accueil@esms.example"}])
     assert link_people(staff, accounts, identifiers=STRONG_IDENTIFIERS).empty
+
+
+def _persons(rows: list[tuple]) -> list[int]:
+    from auditor.inputs.identities import people
+
+    account, rpps, email = (pd.Series(column, dtype=TEXT) for column in zip(*rows))
+    return list(people(account, rpps, email))
+
+
+def test_links_are_transitive_across_accounts_and_staff_rows():
+    # Her first account gives her RPPS and e-mail, her second the e-mail only, the staff file her RPPS.
+    assert _persons([("lbernard", "10000000017", "lea@esms.fr"), ("lbernard2", None, "lea@esms.fr"),
+                     (None, "10000000017", None), ("autre", None, "autre@esms.fr")]) == [0, 0, 0, 1]
+
+
+def test_two_different_rpps_are_two_people_even_with_one_mailbox():
+    # A management mailbox shared by two professionals links neither; an account without RPPS on it stays apart.
+    assert _persons([("cadre1", "10000000009", "direction@esms.fr"), ("cadre2", "10000000017", "direction@esms.fr"),
+                     ("accueil", None, "direction@esms.fr"), (None, "10000000017", "perso@gmail.com")]) == [0, 1, 2, 1]
+
+
+def test_every_row_of_an_account_is_one_person_and_a_long_chain_is_followed():
+    # d's second row by account, d-c by e-mail, c-b by RPPS, b-a by e-mail: one person, whatever the order.
+    rows = [("d", None, None), ("d", None, "z@x.fr"), ("c", "10000000009", "z@x.fr"), ("b", "10000000009", "y@x.fr"),
+            ("a", None, "y@x.fr"), ("f", None, None)]
+    assert _persons(rows) == [0, 0, 0, 0, 0, 1]
+    assert _persons(rows[::-1]) == [0, 1, 1, 1, 1, 1]

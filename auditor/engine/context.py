@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..config.catalogue import Catalogue
 from ..inputs.cells import finess_department, finess_problem
-from ..inputs.identities import RPPS_ONLY, display_name, link_people
+from ..inputs.identities import RPPS_ONLY, display_name, link_people, people
 from ..inputs.load import Inputs
 from ..model.frames import TEXT, is_in, lookup, row_codes
 from ..model.text import fold_series
@@ -275,13 +275,56 @@ class AuditContext:
         return staff if placed.all() else staff[placed]  # a filter copies every column: only when needed
 
     @computed_once
+    def _people(self) -> np.ndarray:
+        """The person of each attachment, then of each placed staff row (see identities.people)."""
+        attachments, staff = self.attachments, self.inputs.staff
+        account = attachments["account_id"]
+        rpps, email = attachments["rpps"], attachments["email"]
+        if staff is not None:
+            staff = self.placed_staff
+            account = pd.concat([account, pd.Series(pd.NA, index=staff.index, dtype=TEXT)], ignore_index=True)
+            rpps = pd.concat([rpps, staff["rpps"].astype(TEXT)], ignore_index=True)
+            email = pd.concat([email, staff["email"].astype(TEXT)], ignore_index=True)
+        return people(account, rpps, email)
+
+    @property
+    def person(self) -> pd.Series:
+        """The person of each attachment (same index): two accounts of one person have the same."""
+        return pd.Series(self._people[:len(self.attachments)], index=self.attachments.index)
+
+    @property
+    def staff_person(self) -> pd.Series:
+        """The person of each placed staff row (same index), in the same numbering as `person`."""
+        return pd.Series(self._people[len(self.attachments):], index=self.placed_staff.index)
+
+    @computed_once
+    def person_rpps(self) -> pd.Series:
+        """Each person's RPPS, where some row of theirs gives it (one at most: two RPPS are two people)."""
+        rpps = [self.attachments["rpps"]]
+        if self.inputs.staff is not None:
+            rpps.append(self.placed_staff["rpps"].astype(TEXT))
+        rows = pd.DataFrame({"person": self._people, "rpps": pd.concat(rpps, ignore_index=True)}).dropna()
+        return rows.drop_duplicates("person").set_index("person")["rpps"]
+
+    @computed_once
     def staff_links(self) -> pd.DataFrame:
         """(left: staff row, right: attachment) pairs of one person in one establishment (ATT-01, 04, 05).
 
-        RPPS, else e-mail, else name; only a different RPPS proves two people: staff files often
-        give a personal or HR e-mail.
+        The same person (see `person`), or, in one establishment, the same name (a probable link)
+        unless the two people have each an RPPS (on any row of theirs) and they differ: staff files
+        often give a personal or HR e-mail, never another professional's RPPS.
         """
-        return link_people(self.placed_staff, self.attachments, within=("finess",), vetoes=RPPS_ONLY)
+        staff_person, person = self.staff_person, self.person
+        left = pd.DataFrame({"finess": self.placed_staff["finess"], "person": staff_person,
+                             "name_key": self.placed_staff["name_key"],
+                             "rpps": staff_person.map(self.person_rpps).astype(TEXT)})
+        right = pd.DataFrame({"finess": self.attachments["finess"], "person": person,
+                              "name_key": self.attachments["name_key"],
+                              "rpps": person.map(self.person_rpps).astype(TEXT)})
+        strong = left.rename_axis("left").reset_index().merge(
+            right.rename_axis("right").reset_index(), on=["finess", "person"])[["left", "right"]]
+        named = link_people(left, right, within=("finess",), identifiers=("name_key",), vetoes=RPPS_ONLY)
+        return pd.concat([strong, named], ignore_index=True).drop_duplicates(ignore_index=True)
 
     @computed_once
     def rpps_professions(self) -> pd.Series:

@@ -305,8 +305,11 @@ def parse_states(values: pd.Series, catalogue: Catalogue) -> tuple[pd.Series, li
 
 
 def person_name_key(last_name: pd.Series, first_name: pd.Series) -> pd.Series:
-    """NOM|prénom folded (case, accents, hyphens, spaces), or NA when the name is missing."""
-    last, first = fold_series(last_name), fold_series(first_name)
+    """NOM|prénom folded, or NA when the name is missing: case, accents and ligatures aside, and without
+    what people write or leave out (apostrophes, hyphens, spaces), so that « O'Neil » meets « ONEIL »,
+    « De la Tour » « DELATOUR », « Martin-Durand » « MARTIN DURAND » and « Œillet » « OEILLET »."""
+    last = fold_series(last_name).str.replace(" ", "", regex=False)
+    first = fold_series(first_name).str.replace(" ", "", regex=False)
     key = last + "|" + first
     return key.mask(last.isna() | (last == "") | first.isna() | (first == ""))
 

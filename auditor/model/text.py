@@ -14,11 +14,13 @@ import pandas as pd
 from .frames import TEXT
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
+# Letters Unicode does not decompose into ASCII ones: written out, as people type them without the ligature.
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"})
 
 
 def fold(text: str) -> str:
-    """Lower-case ASCII words separated by single spaces ("N° FINESS" -> "n finess")."""
-    decomposed = unicodedata.normalize("NFKD", str(text))
+    """Lower-case ASCII words separated by single spaces ("N° FINESS" -> "n finess", "Œillet" -> "oeillet")."""
+    decomposed = unicodedata.normalize("NFKD", str(text).translate(_LIGATURES))
     ascii_only = decomposed.encode("ascii", "ignore").decode("ascii").lower()
     return _NON_ALNUM.sub(" ", ascii_only).strip()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...inputs.identities import STRONG_IDENTIFIERS, display_name, link_people
+from ...inputs.identities import display_name
 from ...model.frames import TEXT, is_in, join_within, row_codes
 from ...model.text import fold_series
 from ..context import AuditContext
@@ -18,18 +18,21 @@ from .registry import account_hits, check, hits, lookup_text
 
 @check("staff_without_account", needs=("staff",))
 def staff_without_account(ctx: AuditContext) -> pd.DataFrame:
-    """People the staff file places in an establishment where no account of theirs is attached."""
+    """People the staff file (or the RPPS directory) places in an establishment where no account of theirs
+    is attached.
+
+    An account there is theirs when it is the same person (see AuditContext.person), or of the same
+    name unless the two carry different RPPS (see AuditContext.staff_links).
+    """
     staff = ctx.placed_staff
-    attachments = ctx.attachments
-    attached = ctx.staff_links
-    missing = staff[~staff.index.isin(attached["left"])]
-    person_id = missing["rpps"].fillna(missing["email"]).fillna(missing["name_key"])
-    missing = missing.assign(person_id=person_id).drop_duplicates(["finess", "person_id"])
+    missing = staff[~staff.index.isin(ctx.staff_links["left"])]
+    missing = missing.assign(person_id=missing["rpps"].fillna(missing["email"]).fillna(missing["name_key"]),
+                             person=ctx.staff_person[missing.index])
+    missing = missing.drop_duplicates(["finess", "person"])
 
     # Where the person has an account elsewhere, the fix is to attach it here, not to create one.
-    elsewhere = link_people(missing, attachments, identifiers=STRONG_IDENTIFIERS).merge(
-        attachments[["account_id", "finess", "display_name"]], left_on="right", right_index=True
-    )
+    attachments = ctx.attachments[["account_id", "finess", "display_name"]].assign(person=ctx.person)
+    elsewhere = missing[["person"]].rename_axis("left").reset_index().merge(attachments, on="person")
     elsewhere = elsewhere.drop_duplicates(["left", "account_id", "finess"]).sort_values(["account_id", "finess"])
     elsewhere = elsewhere.assign(text=elsewhere["account_id"] + " (rattaché à " + elsewhere["finess"] + ")")
     evidence = join_within(elsewhere, "left", "text", ", ")
@@ -37,9 +40,11 @@ def staff_without_account(ctx: AuditContext) -> pd.DataFrame:
     probable = _probable_accounts(missing[~missing.index.isin(elsewhere["left"])], ctx)
 
     rows = missing.index.to_series()
-    known_account = lookup_text(rows, evidence)
-    message = ("exerce dans l'établissement selon le fichier du personnel, sans compte rattaché ; "
-               + ("compte existant : " + known_account).fillna(lookup_text(rows, probable["text"]))
+    source = pd.Series("selon le fichier du personnel", index=missing.index, dtype=TEXT)
+    if "from_directory" in missing:
+        source = source.mask(missing["from_directory"].fillna(False).astype(bool), "selon l'annuaire RPPS")
+    message = ("exerce dans l'établissement " + source + ", sans compte rattaché ; "
+               + ("compte existant : " + lookup_text(rows, evidence)).fillna(lookup_text(rows, probable["text"]))
                .fillna("aucun compte trouvé"))
     # The staff file may give only an e-mail or an RPPS: the account, when found, has the name.
     fallback = lookup_text(rows, first_account["display_name"]).fillna(missing["email"]).fillna(missing["rpps"])
@@ -48,30 +53,36 @@ def staff_without_account(ctx: AuditContext) -> pd.DataFrame:
     return hits(missing["finess"], message, subject=subject, account=account, subject_id=missing["person_id"])
 
 
-def _probable_accounts(missing: pd.DataFrame, ctx) -> pd.DataFrame:
-    """For staff rows with no account found by RPPS or e-mail: accounts elsewhere with the same name.
+def _probable_accounts(missing: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
+    """For staff rows with no account of theirs anywhere: accounts elsewhere with the same name, but never
+    an account whose holder has another RPPS (another professional).
 
     One account of that name is "compte probable" (attach it rather than create a duplicate);
     several are "homonymes" (check which one). Indexed by staff row: text, account_id (when one).
     """
     names = missing["name_key"].dropna()
-    # Only the accounts bearing one of these few names are looked at (not a region's every account),
-    # and per name, not per staff row: a common name has thousands of accounts, and joining each of
-    # its staff rows to all of them made a million rows.
+    # Only the accounts bearing one of these few names are looked at (not a region's every account).
     bearing = is_in(ctx.attachments["name_key"], names.unique())
     candidates = ctx.attachments.loc[bearing, ["account_id", "finess", "name_key"]]
+    candidates = candidates.assign(rpps=ctx.person[candidates.index].map(ctx.person_rpps).astype(TEXT))
     name_and_account = pd.Series(row_codes(candidates["name_key"], ctx.account_numbers[bearing]))
-    accounts = candidates[~name_and_account.duplicated().to_numpy()]
-    first = accounts.drop_duplicates("name_key").set_index("name_key")  # a single account: its first attachment
-    count = accounts["name_key"].value_counts()
-    single = first[first.index.isin(count.index[count.eq(1)])]
+    candidates = candidates[~name_and_account.duplicated().to_numpy()]  # one row per account: its first attachment
+    staff_rpps = missing.loc[names.index, "rpps"].astype(TEXT)
+    pairs = pd.DataFrame({"name_key": names, "staff_rpps": staff_rpps}).rename_axis("left").reset_index()
+    pairs = pairs.merge(candidates, on="name_key")
+    other = pairs["staff_rpps"].notna() & pairs["rpps"].notna() & pairs["staff_rpps"].ne(pairs["rpps"])
+    pairs = pairs[~other.fillna(False).to_numpy(dtype=bool)]
+    count = pairs.groupby("left").size()
+    single = pairs.drop_duplicates("left").set_index("left")
+    single = single[count[single.index].eq(1).to_numpy()]
     text = pd.concat([
         "compte probable (même nom) : " + single["account_id"] + " (rattaché à " + single["finess"] + ")",
-        count[count.gt(1)].astype(TEXT)
-        + " homonymes dans l'export : vérifier lequel est le sien avant de créer un compte",
+        count[count.gt(1)].astype(TEXT) + " homonymes dans l'export : vérifier lequel est le sien avant de créer "
+        "un compte",
     ])
-    return pd.DataFrame({"text": lookup_text(names, text), "account_id": lookup_text(names, single["account_id"])},
-                        index=names.index)
+    rows = missing.index.to_series()
+    return pd.DataFrame({"text": lookup_text(rows, text), "account_id": lookup_text(rows, single["account_id"])},
+                        index=missing.index)
 
 
 @check("staff_leaver", needs=("staff",))

@@ -70,7 +70,8 @@ KEY_MEMBERS = 20  # up to this many members, the key lists them (stable month to
 
 @check("duplicate_accounts")
 def duplicate_accounts(ctx: AuditContext) -> pd.DataFrame:
-    """Several accounts for one person: same RPPS, same e-mail, or same name in one establishment.
+    """Several accounts for one person (see AuditContext.person: the same RPPS or e-mail, transitively), or,
+    probably, the same name in one establishment unless their holders' RPPS differ.
 
     Groups are kept as (group, account) rows, never as strings to split (a login may hold "+"),
     and a group's text names a sample of its members: the cost stays linear in the accounts.
@@ -78,16 +79,23 @@ def duplicate_accounts(ctx: AuditContext) -> pd.DataFrame:
     columns = ["account_id", "finess", "display_name", "rpps", "email", "name_key"]  # a narrow copy is cheap
     live = ctx.attachments["state"].ne("archived").to_numpy()
     attachments, account = ctx.attachments.loc[live, columns], ctx.account_numbers[live]
+    person = ctx.person[live]
+    attachments = attachments.assign(person=person.astype(TEXT), person_rpps=person.map(ctx.person_rpps).astype(TEXT))
     first_of_account = ~pd.Series(account).duplicated().to_numpy()  # an account's identity: its first row's
-    memberships = []
-    for rank, (column, label, scope) in enumerate((("rpps", "même RPPS", None), ("email", "même e-mail", None),
-                                                   ("name_key", "mêmes nom et prénom", "finess"))):
-        key = row_codes(attachments[column], attachments[scope]) if scope else row_codes(attachments[column])
-        rows = (key >= 0) & (first_of_account if scope is None else True)  # an account, or an attachment
-        shared = attachments.iloc[_shared_by_several(key, account, rows)]
-        group = f"{rank}\x1f" + shared[column].astype(TEXT) + ("\x1f" + shared[scope] if scope else "")
-        memberships.append(pd.DataFrame({"group": group.to_numpy(), "account_id": shared["account_id"].to_numpy(),
-                                         "reason": label, "rank": rank}))
+    # One person, several accounts: across the region, each account once.
+    key = row_codes(attachments["person"])
+    shared = attachments.iloc[_shared_by_several(key, account, first_of_account)]
+    group = "0\x1f" + shared["person"]
+    memberships = [pd.DataFrame({"group": group.to_numpy(), "account_id": shared["account_id"].to_numpy(),
+                                 "reason": _strong_reason(shared, group).to_numpy(), "rank": 0})]
+    # The same name in one establishment: probably one person, unless their RPPS say two.
+    key = row_codes(attachments["name_key"], attachments["finess"])
+    shared = attachments.iloc[_shared_by_several(key, account, key >= 0)]
+    group = "1\x1f" + shared["name_key"] + "\x1f" + shared["finess"]
+    two_rpps = shared.groupby(group.to_numpy())["person_rpps"].nunique()
+    kept = (group.map(two_rpps) <= 1).to_numpy()
+    memberships.append(pd.DataFrame({"group": group[kept].to_numpy(), "account_id": shared.loc[kept, "account_id"]
+                                     .to_numpy(), "reason": "mêmes nom et prénom", "rank": 1}))
     members = pd.concat(memberships, ignore_index=True).sort_values(["group", "account_id"])
     if members.empty:
         return hits(pd.Series(dtype=TEXT), pd.Series(dtype=TEXT))
@@ -114,6 +122,18 @@ def duplicate_accounts(ctx: AuditContext) -> pd.DataFrame:
                + group.map(listed))
     return hits(placed["finess"], message, subject=placed["display_name"], account=placed["account_id"],
                 subject_id=group.map(key))
+
+
+def _strong_reason(shared: pd.DataFrame, group: pd.Series) -> pd.Series:
+    """Why the accounts of a group are one person: the RPPS they all give, else the e-mail they all give,
+    else both (some linked by RPPS, others by e-mail)."""
+    def all_same(column: str) -> pd.Series:
+        values = shared[column].groupby(group.to_numpy())
+        return (values.count() == values.size()) & (values.nunique() == 1)
+
+    reason = all_same("rpps").map({True: "même RPPS", False: pd.NA})
+    reason = reason.fillna(all_same("email").map({True: "même e-mail", False: "même RPPS ou même e-mail"}))
+    return group.map(reason)
 
 
 def _shared_by_several(key: np.ndarray, account: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -15,12 +15,6 @@ from ..context import AuditContext
 from .registry import DAYS_MAX, account_hits, check, format_dates, hits, lookup_text
 
 
-def person_key(attachments: pd.DataFrame) -> pd.Series:
-    """One key per person: two accounts with the same RPPS, or else the same e-mail, are one person."""
-    return ("rpps:" + attachments["rpps"]).fillna("mail:" + attachments["email"]).fillna(
-        "compte:" + attachments["account_id"])
-
-
 @check("min_referents",
        params={"min_referents": Field(int, minimum=1, description="nombre minimal de référents actifs"),
                "inactivity_days": Field(int, minimum=1, maximum=DAYS_MAX,
@@ -29,14 +23,15 @@ def person_key(attachments: pd.DataFrame) -> pd.Series:
 def min_referents(ctx: AuditContext, *, min_referents: int, inactivity_days: int) -> pd.DataFrame:
     """Open establishments with fewer than `min_referents` people working as ROR referents.
 
-    A referent is a person (two accounts of one person count once) with an active account holding
+    A referent is a person (two accounts of one person count once, see AuditContext.person; a name
+    alone never makes one person) with an active account holding
     the ROR referent role there, who logged in within `inactivity_days`: one who never logged in,
     or not for that long, cannot stand in for an absent colleague, and is named as left out.
     """
     attachments = ctx.attachments
     holders = attachments[ctx.holds_any(ctx.catalogue.roles_where(referent="ror"))
                           & attachments["state"].eq("active")].copy()
-    holders["person"] = person_key(holders)
+    holders["person"] = ctx.person[holders.index]
     idle_days = (ctx.as_of - holders["last_login"]).dt.days
     holders["left_out"] = (holders["display_name"] + " (" + (
         "dernière connexion le " + format_dates(holders["last_login"])).fillna("jamais connecté") + ")").where(
@@ -64,7 +59,7 @@ def min_referents(ctx: AuditContext, *, min_referents: int, inactivity_days: int
 def referent_roles_paired(ctx: AuditContext) -> pd.DataFrame:
     """People holding one referent role (ROR or VT) in an establishment without the other there.
 
-    The two roles may sit on two accounts of the same person (same RPPS or e-mail): they are paired.
+    The two roles may sit on two accounts of the same person (see AuditContext.person): they are paired.
     """
     roles = ctx.catalogue
     ror_roles, vt_roles = roles.roles_where(referent="ror"), roles.roles_where(referent="vt")
@@ -73,7 +68,7 @@ def referent_roles_paired(ctx: AuditContext) -> pd.DataFrame:
     # Only a holder of one of the roles can lack the other: the rest are left out before any key is built.
     holding = (ror | vt) & attachments["state"].ne("archived")
     holders = attachments.loc[holding, ["finess", "rpps", "email", "account_id"]]
-    table = pd.DataFrame({"finess": holders["finess"], "person": person_key(holders),
+    table = pd.DataFrame({"finess": holders["finess"], "person": ctx.person[holders.index],
                           "ror": ror[holders.index], "vt": vt[holders.index]})
     person = table.groupby(["finess", "person"])[["ror", "vt"]].transform("any")
     unpaired = person["ror"] != person["vt"]
