@@ -113,3 +113,18 @@ def test_the_directory_alone_stands_for_a_staff_file(tmp_path):
     evaluated = {r["code"] for r in report["rules"] if r["evaluated"]}
     assert {"ATT-01", "ATT-04", "DRT-04", "DAT-04"} <= evaluated
     assert not [f for f in report["findings"] if f["rule"] == "ATT-04"]  # no staff list: nobody judged a leaver
+
+
+def test_the_directory_places_nobody_in_an_establishment_outside_the_audit(tmp_path):
+    # A psychologist of the directory also works at an IME of Paris, which the national extract lists
+    # but the region does not audit: that activity makes no finding, nor an establishment to audit.
+    lines = DIRECTORY.read_text(encoding="utf-8").splitlines()
+    elsewhere = lines[1].replace("|060000031|", "|750090037|")
+    assert elsewhere != lines[1]
+    directory = tmp_path / "annuaire.txt"
+    directory.write_text("\n".join([*lines, elsewhere]) + "\n", encoding="utf-8")
+    report = audit(tmp_path, EXTRACT, more=[str(directory)])
+    assert "750090037" not in establishments(report)
+    assert not [f for f in report["findings"] if f["finess"] == "750090037"]
+    from_directory = [f for f in report["findings"] if f["rule"] == "ATT-01" and "annuaire" in f["message"]]
+    assert from_directory and all("selon l'annuaire RPPS" in f["message"] for f in from_directory)

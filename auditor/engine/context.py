@@ -190,15 +190,25 @@ class AuditContext:
     @computed_once
     def _seen_problems(self) -> pd.Series:
         """Why each FINESS seen in the accounts cannot be an establishment's (NA when it can)."""
-        seen = self._accounts_per_finess.index.to_series()
-        return finess_problem(seen.astype(TEXT))
+        seen = self._accounts_per_finess.index.to_series().astype(TEXT)
+        problem = finess_problem(seen)
+        referential = self.inputs.establishments
+        if referential is not None and "finess_ej" in referential:
+            # The legal entity's number (the FINESS extract gives it) names no establishment.
+            entity = is_in(seen, referential["finess_ej"].dropna().unique()) & ~is_in(seen, referential["finess"])
+            problem = problem.mask(entity & problem.isna().to_numpy(),
+                                   "numéro d'entité juridique (FINESS EJ), pas d'un établissement")
+        return problem
 
     @computed_once
     def _staff_finess(self) -> pd.Index:
-        """Valid FINESS where the staff file places people: establishments even without any account."""
+        """Valid FINESS where the staff file places people: establishments even without any account. The RPPS
+        directory's places are not: it lists the whole country's health professionals."""
         staff = self.inputs.staff
         if staff is None:
             return pd.Index([], dtype=TEXT)
+        if "from_directory" in staff:
+            staff = staff[~staff["from_directory"].fillna(False).astype(bool).to_numpy()]
         places = staff["finess"].dropna().drop_duplicates().astype(TEXT)
         return pd.Index(places[finess_problem(places).isna().to_numpy()])
 
@@ -229,6 +239,12 @@ class AuditContext:
         table["closed"] = pd.to_datetime(table["closed_on"]).le(self.as_of).fillna(False)
         table["accounts"] = table["finess"].map(seen).fillna(0).astype("int64")
         return table.sort_values("finess", ignore_index=True)
+
+    @property
+    def closed_finess(self) -> pd.Series:
+        """The audited establishments closed at the audit date."""
+        establishments = self.establishments
+        return establishments.loc[establishments["closed"], "finess"]
 
     @property
     def scope(self) -> frozenset[str]:
@@ -269,9 +285,13 @@ class AuditContext:
 
     @computed_once
     def placed_staff(self) -> pd.DataFrame:
-        """The staff rows that name an establishment (ATT-01, 04, 05 work on these)."""
+        """The staff rows that name an establishment (ATT-01, 04, 05 work on these); the RPPS directory's
+        only in an audited establishment (its rows elsewhere are other regions' business)."""
         staff = self.inputs.staff
         placed = staff["finess"].notna()
+        if "from_directory" in staff:
+            audited = is_in(staff["finess"], self.establishments["finess"])
+            placed &= ~staff["from_directory"].fillna(False).astype(bool) | audited
         return staff if placed.all() else staff[placed]  # a filter copies every column: only when needed
 
     @computed_once

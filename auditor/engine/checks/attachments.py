@@ -25,7 +25,9 @@ def staff_without_account(ctx: AuditContext) -> pd.DataFrame:
     name unless the two carry different RPPS (see AuditContext.staff_links).
     """
     staff = ctx.placed_staff
-    missing = staff[~staff.index.isin(ctx.staff_links["left"])]
+    # Nobody is to be attached to a closed establishment: ETB-01 alone asks to archive there.
+    open_here = ~is_in(staff["finess"], ctx.closed_finess)
+    missing = staff[open_here & ~staff.index.isin(ctx.staff_links["left"])]
     missing = missing.assign(person_id=missing["rpps"].fillna(missing["email"]).fillna(missing["name_key"]),
                              person=ctx.staff_person[missing.index])
     missing = missing.drop_duplicates(["finess", "person"])
@@ -106,7 +108,8 @@ def staff_leaver(ctx: AuditContext) -> pd.DataFrame:
 def staff_unit_missing(ctx: AuditContext) -> pd.DataFrame:
     """Accounts whose holder the staff file places in a unit of the establishment the account lacks."""
     staff = ctx.placed_staff
-    staff = staff.loc[staff["unit"].notna(), ["unit"]]  # one column copied, not the whole staff file
+    open_here = ~is_in(staff["finess"], ctx.closed_finess)  # no unit to add in a closed establishment
+    staff = staff.loc[staff["unit"].notna() & open_here, ["unit"]]  # one column copied, not the whole file
     pairs = ctx.staff_links[ctx.staff_links["left"].isin(staff.index)]
     units = ctx.attachment_units
     # Units compare folded: each table's few distinct units are folded and numbered together, and
