@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import dataclasses
 import csv
 import json
 import os
@@ -96,6 +97,7 @@ def measure(name: str, folder: Path) -> dict:
     from auditor.render.html_report import write_html
     from auditor.render.json_report import write_json
     from auditor.render.xlsx_report import write_xlsx
+    from auditor.run import Run
 
     data = ensure_data(name, folder)
     out = Path(tempfile.mkdtemp(prefix=f"vt-audit-bench-{name}-"))
@@ -113,16 +115,19 @@ def measure(name: str, folder: Path) -> dict:
     stage("command", lambda: _command(data, out / "commande"))
     catalogue, rules = load_rulebook()
     inputs = stage("read", lambda: load_inputs([data], catalogue, as_of))
-    result = stage("rules", lambda: engine.run(rules, inputs, catalogue, as_of, access_review=False))
+    evaluation = stage("rules", lambda: engine.run(rules, inputs, catalogue, as_of, access_review=False))
+    result = Run(evaluation, evaluation.input_issues)
     stage("json", lambda: write_json(result, out / "findings.json"))
-    result.access_review = stage("review", lambda: build_access_review(
-        AuditContext(inputs, catalogue, as_of), result.finding_table))
+    review = stage("review", lambda: build_access_review(AuditContext(inputs, catalogue, as_of), result.finding_table))
+    evaluation = dataclasses.replace(evaluation, access_review=review)
+    result = Run(evaluation, evaluation.input_issues, records=result.findings)
     stage("xlsx", lambda: write_xlsx(result, out / "audit.xlsx"))
     stage("html", lambda: write_html(result, out / "audit.html"))
     everything = SIZES[name][2]
     if not everything:  # the bundles of the first establishments only: the rate is what matters
         kept = set(result.establishments["finess"].iloc[:BUNDLE_SAMPLE])
-        result.establishments = result.establishments[result.establishments["finess"].isin(kept)]
+        establishments = result.establishments[result.establishments["finess"].isin(kept)]
+        result = dataclasses.replace(result, evaluation=dataclasses.replace(evaluation, establishments=establishments))
     bundles = len(result.establishments)
     stage("bundles", lambda: write_bundles(result, out, ("xlsx", "html")))
     stage("openpyxl", lambda: _openpyxl_floor(bundles, out / "plancher"))
