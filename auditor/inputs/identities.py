@@ -70,14 +70,20 @@ def people(account: pd.Series, rpps: pd.Series, email: pd.Series) -> np.ndarray:
     mailboxes, holders = np.unique(pairs[0], return_counts=True)
     shared = mailboxes[holders > 1]
     email_code = np.where((rpps_code >= 0) & np.isin(email_code, shared), -1, email_code)
+    # Each link's groups, as positions sorted by code and where each group starts: sorted once, then every
+    # pass takes each group's smallest label with one reduceat (np.minimum.at took seconds nationally).
+    groups = []
+    for code in (codes[0], rpps_code, email_code):
+        linked = np.flatnonzero(code >= 0)
+        order = linked[np.argsort(code[linked], kind="stable")]
+        starts = np.flatnonzero(np.diff(code[order], prepend=-1))
+        groups.append((order, starts, np.diff(np.append(starts, len(order)))))
     label = np.arange(len(rpps_code))
-    links = [(code, code >= 0) for code in (codes[0], rpps_code, email_code)]
     while True:
-        before = label
-        for code, valid in links:  # every row takes the smallest label of its group
-            smallest = np.full(code.max(initial=0) + 1, len(label))  # one slot at least: NA rows read it
-            np.minimum.at(smallest, code[valid], label[valid])
-            label = np.where(valid, np.minimum(label, smallest[np.maximum(code, 0)]), label)
+        before = label.copy()
+        for order, starts, sizes in groups:  # every row takes the smallest label of its group
+            if len(order):
+                label[order] = np.repeat(np.minimum.reduceat(label[order], starts), sizes)
         label = label[label]  # a row takes its label's label: chains shorten at each pass
         if np.array_equal(label, before):
             return pd.factorize(label)[0]
