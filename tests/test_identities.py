@@ -1,5 +1,6 @@
 """Who is who across files (identities.link_people), on a few people against many accounts."""
 
+import numpy as np
 import pandas as pd
 
 from auditor.inputs.identities import SMALL_SIDE, STRONG_IDENTIFIERS, link_people
@@ -54,3 +55,13 @@ def test_every_row_of_an_account_is_one_person_and_a_long_chain_is_followed():
             ("a", None, "y@x.fr"), ("f", None, None)]
     assert _persons(rows) == [0, 0, 0, 0, 0, 1]
     assert _persons(rows[::-1]) == [0, 1, 1, 1, 1, 1]
+
+
+def test_rows_of_no_account_are_not_one_account():
+    from auditor.inputs.identities import people
+
+    # Account numbers as the context gives them: -1 for the staff rows, which are nobody's account.
+    numbers = np.array([0, 1, -1, -1])
+    rpps = pd.Series([None, None, "10000000009", "10000000017"], dtype=TEXT)
+    email = pd.Series(["a@x.fr", "b@x.fr", None, None], dtype=TEXT)
+    assert list(people(numbers, rpps, email)) == [0, 1, 2, 3]

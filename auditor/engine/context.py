@@ -298,11 +298,11 @@ class AuditContext:
     def _people(self) -> np.ndarray:
         """The person of each attachment, then of each placed staff row (see identities.people)."""
         attachments, staff = self.attachments, self.inputs.staff
-        account = attachments["account_id"]
+        account = self.account_numbers
         rpps, email = attachments["rpps"], attachments["email"]
         if staff is not None:
             staff = self.placed_staff
-            account = pd.concat([account, pd.Series(pd.NA, index=staff.index, dtype=TEXT)], ignore_index=True)
+            account = np.concatenate([account, np.full(len(staff), -1)])
             rpps = pd.concat([rpps, staff["rpps"].astype(TEXT)], ignore_index=True)
             email = pd.concat([email, staff["email"].astype(TEXT)], ignore_index=True)
         return people(account, rpps, email)

@@ -55,14 +55,16 @@ def link_people(left: pd.DataFrame, right: pd.DataFrame, within: tuple[str, ...]
     return pd.concat(pairs, ignore_index=True).drop_duplicates()
 
 
-def people(account: pd.Series, rpps: pd.Series, email: pd.Series) -> np.ndarray:
+def people(account: pd.Series | np.ndarray, rpps: pd.Series, email: pd.Series) -> np.ndarray:
     """One number per row, shared by the rows of one person (strong links only, transitive; see above).
 
-    `account` is NA for rows that are no account's (staff, directory). Components of the graph whose
+    `account`: the login, or its number (-1 or NA for rows that are no account's: staff, directory;
+    numbers spare hashing a national export's logins again). Components of the graph whose
     edges join rows with the same account, RPPS or e-mail, found by label propagation over the codes
     of each: a few passes of numpy, whatever the number of rows (a national run's 1.5 million).
     """
-    codes = [row_codes(values) for values in (account, rpps, email)]
+    account_code = account if isinstance(account, np.ndarray) else row_codes(account)  # numbers are codes already
+    codes = [account_code, row_codes(rpps), row_codes(email)]
     rpps_code, email_code = codes[1], codes[2]
     # A mailbox shared by different RPPS links none of them: their e-mail is set aside.
     both = (rpps_code >= 0) & (email_code >= 0)

@@ -79,18 +79,19 @@ def duplicate_accounts(ctx: AuditContext) -> pd.DataFrame:
     columns = ["account_id", "finess", "display_name", "rpps", "email", "name_key"]  # a narrow copy is cheap
     live = ctx.attachments["state"].ne("archived").to_numpy()
     attachments, account = ctx.attachments.loc[live, columns], ctx.account_numbers[live]
-    person = ctx.person[live]
-    attachments = attachments.assign(person=person.astype(TEXT), person_rpps=person.map(ctx.person_rpps).astype(TEXT))
+    person = ctx.person.to_numpy()[live]
     first_of_account = ~pd.Series(account).duplicated().to_numpy()  # an account's identity: its first row's
     # One person, several accounts: across the region, each account once.
-    key = row_codes(attachments["person"])
-    shared = attachments.iloc[_shared_by_several(key, account, first_of_account)]
-    group = "0\x1f" + shared["person"]
+    positions = _shared_by_several(person, account, first_of_account)
+    shared = attachments.iloc[positions]
+    group = "0\x1f" + pd.Series(person[positions], index=shared.index).astype(str).astype(TEXT)
     memberships = [pd.DataFrame({"group": group.to_numpy(), "account_id": shared["account_id"].to_numpy(),
                                  "reason": _strong_reason(shared, group).to_numpy(), "rank": 0})]
     # The same name in one establishment: probably one person, unless their RPPS say two.
     key = row_codes(attachments["name_key"], attachments["finess"])
-    shared = attachments.iloc[_shared_by_several(key, account, key >= 0)]
+    positions = _shared_by_several(key, account, key >= 0)
+    shared = attachments.iloc[positions].assign(person_rpps=pd.Series(person[positions]).map(ctx.person_rpps)
+                                                .astype(TEXT).to_numpy())
     group = "1\x1f" + shared["name_key"] + "\x1f" + shared["finess"]
     two_rpps = shared.groupby(group.to_numpy())["person_rpps"].nunique()
     kept = (group.map(two_rpps) <= 1).to_numpy()
