@@ -68,8 +68,8 @@ def people(account: pd.Series | np.ndarray, rpps: pd.Series, email: pd.Series) -
     rpps_code, email_code = codes[1], codes[2]
     # A mailbox shared by different RPPS links none of them: their e-mail is set aside.
     both = (rpps_code >= 0) & (email_code >= 0)
-    pairs = np.unique(np.stack([email_code[both], rpps_code[both]]), axis=1)
-    mailboxes, holders = np.unique(pairs[0], return_counts=True)
+    pairs = np.unique(email_code[both] * (rpps_code.max(initial=0) + 1) + rpps_code[both])  # (e-mail, RPPS) once
+    mailboxes, holders = np.unique(pairs // (rpps_code.max(initial=0) + 1), return_counts=True)
     shared = mailboxes[holders > 1]
     email_code = np.where((rpps_code >= 0) & np.isin(email_code, shared), -1, email_code)
     # Each link's groups, as positions sorted by code and where each group starts: sorted once, then every
@@ -77,7 +77,7 @@ def people(account: pd.Series | np.ndarray, rpps: pd.Series, email: pd.Series) -
     groups = []
     for code in (codes[0], rpps_code, email_code):
         linked = np.flatnonzero(code >= 0)
-        order = linked[np.argsort(code[linked], kind="stable")]
+        order = linked[np.argsort(code[linked])]  # any order within a group
         starts = np.flatnonzero(np.diff(code[order], prepend=-1))
         groups.append((order, starts, np.diff(np.append(starts, len(order)))))
     label = np.arange(len(rpps_code))

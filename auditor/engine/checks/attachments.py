@@ -33,7 +33,9 @@ def staff_without_account(ctx: AuditContext) -> pd.DataFrame:
     missing = missing.drop_duplicates(["finess", "person"])
 
     # Where the person has an account elsewhere, the fix is to attach it here, not to create one.
-    attachments = ctx.attachments[["account_id", "finess", "display_name"]].assign(person=ctx.person)
+    person = ctx.person.to_numpy()
+    theirs = np.isin(person, missing["person"].to_numpy())  # only their accounts are copied, not a region's
+    attachments = ctx.attachments.loc[theirs, ["account_id", "finess", "display_name"]].assign(person=person[theirs])
     elsewhere = missing[["person"]].rename_axis("left").reset_index().merge(attachments, on="person")
     elsewhere = elsewhere.drop_duplicates(["left", "account_id", "finess"]).sort_values(["account_id", "finess"])
     elsewhere = elsewhere.assign(text=elsewhere["account_id"] + " (rattaché à " + elsewhere["finess"] + ")")
