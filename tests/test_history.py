@@ -420,3 +420,18 @@ def test_findings_json_with_a_history_follows_the_schema(three_months):
     schema = json.loads((ROOT / "reports" / "findings.schema.json").read_text(encoding="utf-8"))
     for out in outputs.values():
         jsonschema.validate(report(out), schema)
+
+
+def test_findings_of_a_rule_not_evaluated_this_month_are_not_verified_never_resolved(tmp_path):
+    # Month 1 with the staff file: ATT-01 finds a professional without an account. Month 2 without it:
+    # ATT-01 is not evaluated, so its finding is « non vérifié », not « résolu ».
+    history, accounts = tmp_path / "suivi.sqlite", SAMPLES / "comptes.csv"
+    assert main(["run", str(accounts), str(SAMPLES / "personnels.csv"), "--out", str(tmp_path / "o1"), "--as-of",
+                 "2026-10-01", "--format", "json", "--fail-on", "jamais", "--history", str(history)]) == 0
+    first = {f["key"] for f in report(tmp_path / "o1")["findings"] if f["rule"] == "ATT-01"}
+    assert first
+    assert main(["run", str(accounts), "--out", str(tmp_path / "o2"), "--as-of", "2026-11-01", "--format", "json",
+                 "--fail-on", "jamais", "--history", str(history)]) == 0
+    follow_up = report(tmp_path / "o2")["follow_up"]
+    assert {f["key"] for f in follow_up["unverified"] if f["rule"] == "ATT-01"} == first
+    assert not [f for f in follow_up["resolved"] if f["rule"] == "ATT-01"]

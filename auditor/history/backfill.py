@@ -31,7 +31,8 @@ def import_reports(history: History, paths: list[Path], settings: FollowUpSettin
         as_of = report["as_of"]
         findings = pd.DataFrame(report["findings"], columns=list(RECORDED_FIELDS)).astype({"waived": bool})
         establishments = pd.DataFrame(report["establishments"], columns=list(ESTABLISHMENT_FIELDS))
-        follow_up, _ = compare_with_history(history, findings, establishments, as_of, settings)
+        evaluated = frozenset(r.get("code") for r in report["rules"] if r.get("evaluated", True))
+        follow_up, _ = compare_with_history(history, findings, establishments, as_of, settings, evaluated)
         findings["first_seen"] = follow_up.marks["first_seen"].to_numpy()
         rules = [{"code": r.get("code"), "check": None, "severity": r.get("severity"), "params": r.get("params", {})}
                  for r in report["rules"]]

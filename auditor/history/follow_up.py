@@ -119,11 +119,13 @@ def scores(counts: pd.DataFrame, weights: dict[str, int]) -> pd.Series:
 
 
 def compare(current: pd.DataFrame, coverage: pd.DataFrame, as_of: pd.Timestamp, previous: PreviousRun | None,
-            returning: set[str], earlier_trend: pd.DataFrame, settings: FollowUpSettings) -> FollowUp:
+            returning: set[str], earlier_trend: pd.DataFrame, settings: FollowUpSettings,
+            evaluated: frozenset[str] | None = None) -> FollowUp:
     """`current`: key, finess, severity, waived of this run's findings; `coverage`: finess, name, accounts.
 
     `returning`: keys of this run seen in a run before the previous one;
-    `earlier_trend`: counts per establishment of the runs before this one.
+    `earlier_trend`: counts per establishment of the runs before this one;
+    `evaluated`: the rules this run evaluated (None: all of the previous run's).
     """
     as_of = pd.Timestamp(as_of).normalize()
     today = as_of.date().isoformat()
@@ -141,7 +143,7 @@ def compare(current: pd.DataFrame, coverage: pd.DataFrame, as_of: pd.Timestamp, 
     age = months_between(pd.Series(first_seen), as_of)
     overdue = persisting & (age >= settings.stale_months) & ~current["waived"].to_numpy(dtype=bool)
 
-    resolved, unverified = _gone(current, coverage, previous)
+    resolved, unverified = _gone(current, coverage, previous, evaluated)
     table = _score_table(current, coverage, overdue, previous, settings)
     present = table["accounts"] > 0
     region_score = float(table.loc[present, "score"].mean()) if present.any() else None
@@ -152,8 +154,11 @@ def compare(current: pd.DataFrame, coverage: pd.DataFrame, as_of: pd.Timestamp, 
                     previous.region_score if previous else None, trend, settings.stale_months, settings.score_weights)
 
 
-def _gone(current: pd.DataFrame, coverage: pd.DataFrame, previous: PreviousRun | None):
-    """The previous run's findings absent now: resolved where there is data, unverified elsewhere."""
+def _gone(current: pd.DataFrame, coverage: pd.DataFrame, previous: PreviousRun | None,
+          evaluated: frozenset[str] | None):
+    """The previous run's findings absent now: resolved where there is data and their rule was evaluated,
+    unverified elsewhere (a rule removed from the rulebook, or skipped for a missing file or column,
+    checked nothing: its findings are not resolved)."""
     if previous is None:
         empty = pd.DataFrame(columns=FINDING_COLUMNS)
         return empty, empty
@@ -162,6 +167,8 @@ def _gone(current: pd.DataFrame, coverage: pd.DataFrame, previous: PreviousRun |
     accounts_before = gone["finess"].map(previous.coverage.set_index("finess")["accounts"]).fillna(0)
     # Data for an establishment: accounts in this export, or none then and none now (REF-01 "aucun compte").
     has_data = accounts_now.notna() & ((accounts_now > 0) | (accounts_before == 0))
+    if evaluated is not None:  # the rule is the key's first part (see model.findings.finding_key)
+        has_data &= gone["key"].astype(str).str.split(":").str[0].isin(evaluated).to_numpy()
     return gone[has_data.to_numpy()].reset_index(drop=True), gone[~has_data.to_numpy()].reset_index(drop=True)
 
 

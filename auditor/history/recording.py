@@ -32,14 +32,15 @@ def findings_frame(findings) -> pd.DataFrame:
 
 
 def compare_with_history(history: History, findings: pd.DataFrame, establishments: pd.DataFrame, as_of,
-                         settings: FollowUpSettings) -> tuple[FollowUp, PreviousRun | None]:
+                         settings: FollowUpSettings, evaluated: frozenset[str] | None = None
+                         ) -> tuple[FollowUp, PreviousRun | None]:
     """Compare a run's findings (see `findings_frame`) with the run before it in the history."""
     previous = history.previous(as_of)
     keys = findings["key"]
     new_keys = keys if previous is None else keys[~is_in(keys, previous.findings["key"])]
     returning = history.seen_before(new_keys, as_of) if len(new_keys) else set()
     trend = history.trend(as_of, settings.trend_runs - 1)
-    follow_up = compare(findings, establishments, as_of, previous, returning, trend, settings)
+    follow_up = compare(findings, establishments, as_of, previous, returning, trend, settings, evaluated)
     if previous is not None:  # what the reports say of the findings gone
         gone = pd.concat([follow_up.resolved["key"], follow_up.unverified["key"]])
         details = history.finding_details(previous.run_id, gone).drop_duplicates("key").set_index("key")
@@ -52,8 +53,9 @@ def follow(evaluation: Evaluation, findings: list[Finding], history: History,
            settings: FollowUpSettings) -> tuple[FollowUp, list[Finding]]:
     """The follow-up of a run against the history (with the coverage guard's issues), and its findings
     marked with their statuses."""
+    evaluated = frozenset(code for code, outcome in evaluation.outcomes.items() if outcome.evaluated)
     follow_up, previous = compare_with_history(history, findings_frame(findings), evaluation.establishments,
-                                               evaluation.as_of, settings)
+                                               evaluation.as_of, settings, evaluated)
     accounts_file = next((s.path for s in evaluation.sources if s.kind == "accounts"), "export des comptes")
     follow_up.coverage_issues = coverage_issues(*attachment_counts(evaluation.establishments), previous, settings,
                                                 accounts_file)
