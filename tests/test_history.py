@@ -435,3 +435,20 @@ def test_findings_of_a_rule_not_evaluated_this_month_are_not_verified_never_reso
     follow_up = report(tmp_path / "o2")["follow_up"]
     assert {f["key"] for f in follow_up["unverified"] if f["rule"] == "ATT-01"} == first
     assert not [f for f in follow_up["resolved"] if f["rule"] == "ATT-01"]
+
+
+def test_a_finding_stays_open_while_its_establishment_is_missing_and_persists_when_it_is_back(tmp_path):
+    history = tmp_path / "suivi.sqlite"
+    here = [account_row(login=f"ref{n}", roles=REFERENTS) for n in range(2)]
+    there = [account_row(login=f"b{n}", roles=REFERENTS, finess="830000014") for n in range(2)]
+    there.append(account_row(login="parti", finess="830000014", roles="IAM - MSPH - Statistiques ESMS (IAM)",
+                             last_login="01/01/2025"))  # ACC-01 there
+    both, alone = write_csv(tmp_path / "deux.csv", here + there), write_csv(tmp_path / "un.csv", here)
+    months = [(both, "2026-09-01"), (alone, "2026-10-01"), (alone, "2026-11-01"), (both, "2026-12-01")]
+    for export, as_of in months:
+        assert audit_month(export, as_of, history, tmp_path / as_of, "--format", "json", "--fail-on", "jamais") == 0
+    key = "ACC-01:830000014:parti"
+    for as_of in ("2026-10-01", "2026-11-01"):  # missing two months running: not verified, both times
+        assert [f["key"] for f in report(tmp_path / as_of)["follow_up"]["unverified"]] == [key]
+    (back,) = [f for f in report(tmp_path / "2026-12-01")["findings"] if f["key"] == key]
+    assert (back["status"], back["first_seen"], back["age_months"]) == ("persistant", "2026-09-01", 3)

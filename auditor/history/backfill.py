@@ -14,7 +14,7 @@ from ..config.settings import FollowUpSettings
 from ..model.findings import RECORDED_FIELDS
 from ..model.findings_file import ESTABLISHMENT_FIELDS, read_report
 from ..model.issues import AuditError
-from .recording import compare_with_history, file_sha256, run_row
+from .recording import compare_with_history, file_sha256, run_row, unverified_rows
 from .store import History
 
 
@@ -44,6 +44,7 @@ def import_reports(history: History, paths: list[Path], settings: FollowUpSettin
             follow_up.scores.set_index("finess")["score"]))
         rows = findings[["key", "rule", "severity", "finess", "account", "subject", "message", "waived",
                          "first_seen"]].astype(object).where(findings.notna(), None)
-        replaced, _ = history.record(run, files, coverage, rows.itertuples(index=False, name=None), retention_months)
+        replaced, _ = history.record(run, files, coverage, rows.itertuples(index=False, name=None), retention_months,
+                                     unverified=unverified_rows(follow_up.unverified))
         done.append((path, as_of, replaced))
     return done

@@ -121,7 +121,14 @@ def record(history: History, evaluation: Evaluation, findings: list[Finding], fo
     contacts = evaluation.contacts
     recipients = [] if contacts is None else contacts.itertuples(index=False, name=None)
     return history.record(run, files, _coverage(evaluation.establishments, follow_up), rows, retention_months,
-                          recipients)
+                          recipients, unverified_rows(follow_up.unverified))
+
+
+def unverified_rows(unverified: pd.DataFrame):
+    """The findings a run could not verify, as the history keeps them (see History.record)."""
+    columns = ["key", "rule", "severity", "finess", "account", "subject", "message", "waived", "first_seen"]
+    return unverified[columns].astype(object).where(unverified[columns].notna(), None).itertuples(index=False,
+                                                                                               name=None)
 
 
 def _coverage(establishments: pd.DataFrame, follow_up: FollowUp) -> pd.DataFrame:

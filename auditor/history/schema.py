@@ -89,7 +89,21 @@ def _campaign(db: sqlite3.Connection) -> None:
     """)
 
 
-MIGRATIONS = [("0001_initial", _initial), ("0002_campaign", _campaign)]
+def _unverified(db: sqlite3.Connection) -> None:
+    """The findings a run could not verify (their establishment missing from its export, their rule not
+    evaluated), carried with it: the next run finds them persisting, with their first-seen date."""
+    _statements(db, """
+        CREATE TABLE unverified (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            key TEXT NOT NULL, rule TEXT NOT NULL, severity TEXT NOT NULL, finess TEXT NOT NULL,
+            account TEXT, subject TEXT NOT NULL, message TEXT NOT NULL, waived INTEGER NOT NULL,
+            first_seen TEXT NOT NULL
+        );
+        CREATE INDEX unverified_run ON unverified(run_id, key)
+    """)
+
+
+MIGRATIONS = [("0001_initial", _initial), ("0002_campaign", _campaign), ("0003_unverified", _unverified)]
 LATEST = len(MIGRATIONS)
 
 

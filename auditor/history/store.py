@@ -65,8 +65,11 @@ class History:
             return None
         run_id, previous_as_of, accounts, establishments, region_score = row
         # Only what the comparison needs: the details of the few findings gone are read afterwards.
+        # With the findings it could not verify, which stay open (never resolved for want of data).
         findings = pd.DataFrame(
-            self.db.execute("SELECT key, finess, first_seen FROM findings WHERE run_id = ?", (run_id,)).fetchall(),
+            self.db.execute("SELECT key, finess, first_seen FROM findings WHERE run_id = ? UNION ALL "
+                            "SELECT key, finess, first_seen FROM unverified WHERE run_id = ?",
+                            (run_id, run_id)).fetchall(),
             columns=["key", "finess", "first_seen"])
         coverage = pd.read_sql_query("SELECT finess, accounts, score FROM coverage WHERE run_id = ?",
                                      self.db, params=(run_id,))
@@ -76,12 +79,12 @@ class History:
     def finding_details(self, run_id: int, keys) -> pd.DataFrame:
         """FINDING_COLUMNS of the findings of run `run_id` with these keys."""
         self._candidates(keys)
-        details = pd.read_sql_query(
+        details = pd.concat([pd.read_sql_query(
             "SELECT f.key, f.rule, f.severity, f.finess, c.name AS establishment, f.account, f.subject, "
             # CROSS JOIN: SQLite then looks each key up in the key index, instead of scanning the run.
-            "f.message, f.waived, f.first_seen FROM candidate_keys k CROSS JOIN findings f ON f.key = k.key "
+            f"f.message, f.waived, f.first_seen FROM candidate_keys k CROSS JOIN {table} f ON f.key = k.key "
             "LEFT JOIN coverage c ON c.run_id = f.run_id AND c.finess = f.finess WHERE f.run_id = ?",
-            self.db, params=(run_id,))
+            self.db, params=(run_id,)) for table in ("findings", "unverified")], ignore_index=True)
         return details.astype({"waived": bool}).fillna({"establishment": ""})[FINDING_COLUMNS]
 
     def previous_date(self, as_of) -> str | None:
@@ -194,13 +197,14 @@ class History:
 
 
     def record(self, run: dict, files: list[tuple], coverage: pd.DataFrame, findings,
-               retention_months: int, recipients=()) -> tuple[bool, list[str]]:
+               retention_months: int, recipients=(), unverified=()) -> tuple[bool, list[str]]:
         """Store one run in one transaction, replacing a run of the same audit date.
 
         `run`: the columns of `runs`; `files`: (path, kind, sha256, rows);
         `coverage`: finess, name, accounts, error, warning, info, score;
         `findings`: tuples (key, rule, severity, finess, account, subject, message, waived, first_seen);
-        `recipients`: tuples (finess, email, role), whom each establishment's report goes to.
+        `recipients`: tuples (finess, email, role), whom each establishment's report goes to;
+        `unverified`: tuples as `findings`, the previous run's findings this one could not verify.
         Returns whether a run of that date was replaced, and the audit dates purged.
         """
         with self.transaction():
@@ -218,6 +222,8 @@ class History:
                                 ((run_id, *row) for row in findings))
             self.db.executemany("INSERT INTO recipients VALUES (?, ?, ?, ?)",
                                 ((run_id, *row) for row in recipients))
+            self.db.executemany("INSERT INTO unverified VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                ((run_id, *row) for row in unverified))
             purged = self._purge(retention_months)
         return replaced, purged
 

@@ -19,7 +19,7 @@ def monthly_exports(region: Region, months: int) -> list[tuple[dt.date, Region]]
     (DAT-02 résolu), the inactive professional left and their account is archived (ACC-01
     résolu), a professional of a clean establishment stops logging in (ACC-01 nouveau), and
     the establishment with a legacy role is missing from every export (its findings: non
-    vérifié). Month 3: the professional is blocked again (ACC-03 réapparu). Each month's
+    vérifié, and still in month 3). Month 3: the professional is blocked again (ACC-03 réapparu). Each month's
     `expected` gives every finding with its status, and `gone` the previous month's findings
     that are resolved or unverified.
     """
@@ -28,9 +28,11 @@ def monthly_exports(region: Region, months: int) -> list[tuple[dt.date, Region]]
         entry["status"] = NEW
     snapshots = [(AS_OF, current)]
     for month in range(1, months):
+        # A finding not verified stays so while its establishment stays missing (it is, from month 2 on).
+        still_unverified = [dict(e) for e in current.gone if e["status"] == UNVERIFIED]
         current = copy.deepcopy(current)
         current.expected = [dict(e, status=PERSISTING) for e in current.expected]
-        current.gone = []
+        current.gone = still_unverified
         _MONTHLY_CHANGES.get(month, lambda region: None)(current)
         shift = AS_OF.month - 1 + month
         snapshots.append((dt.date(AS_OF.year + shift // 12, shift % 12 + 1, 1), current))
