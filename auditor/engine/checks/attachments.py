@@ -30,7 +30,8 @@ def staff_without_account(ctx: AuditContext) -> pd.DataFrame:
     missing = staff[open_here & ~staff.index.isin(ctx.staff_links["left"])]
     missing = missing.assign(person_id=missing["rpps"].fillna(missing["email"]).fillna(missing["name_key"]),
                              person=ctx.staff_person[missing.index])
-    missing = missing.drop_duplicates(["finess", "person"])
+    # One finding per person and establishment, and per key (two staff rows of one name alone are one).
+    missing = missing.drop_duplicates(["finess", "person"]).drop_duplicates(["finess", "person_id"])
 
     # Where the person has an account elsewhere, the fix is to attach it here, not to create one.
     person = ctx.person.to_numpy()
