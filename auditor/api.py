@@ -132,11 +132,11 @@ def audit(options: AuditOptions, history: History | None = None, settings: Follo
 def write_reports(run: Run, options: ReportOptions, progress: Progress = silent) -> list[Path]:
     """Every report asked for into `options.out` (locked meanwhile); the previous run's reports this one
     does not write again are removed once the new ones are complete."""
-    run = dataclasses.replace(run, report=options.context)
+    context = options.context
+    if options.per_establishment:  # the regional reports link to them
+        context = dataclasses.replace(context, bundles=bundle_links(run.establishments))
+    run = dataclasses.replace(run, report=context)
     with output_folder(Path(options.out), (BUNDLE_DIR,)) as out:
-        if options.per_establishment:  # the regional reports link to them
-            run = dataclasses.replace(run, report=dataclasses.replace(
-                options.context, bundles=bundle_links(run.establishments)))
         written = []
         if "json" in options.formats:
             written.append(write_json(run, out / "findings.json"))

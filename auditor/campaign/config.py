@@ -86,7 +86,7 @@ def load_config(path: Path) -> CampaignConfig:
     problems = Problems(path, "le fichier de campagne")
     problems.check_keys(data, CAMPAIGN_FIELDS)
     smtp = data.get("smtp") if isinstance(data.get("smtp"), LineDict) else LineDict()
-    if "smtp" in data:
+    if smtp:  # not a dictionary: check_keys said so
         problems.check_keys(smtp, SMTP_FIELDS, "smtp.")
     if smtp.get("username") and not smtp.get("password_env"):
         problems.add(smtp.line_of("username"), "avec « username », donner « password_env », le nom de la variable "

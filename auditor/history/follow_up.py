@@ -64,9 +64,8 @@ class FollowUp:
 
     def status_counts(self, findings) -> dict[str, int]:
         counts = Counter(f.status for f in findings)
-        return {Status.NEW.value: counts[Status.NEW.value], Status.PERSISTING.value: counts[Status.PERSISTING.value],
-                Status.RETURNING.value: counts[Status.RETURNING.value], Status.RESOLVED.value: len(self.resolved),
-                Status.UNVERIFIED.value: len(self.unverified)}
+        counts.update({Status.RESOLVED.value: len(self.resolved), Status.UNVERIFIED.value: len(self.unverified)})
+        return {status.value: counts[status.value] for status in Status}
 
     def status_texts(self, findings, skip_zero: bool = False) -> list[str]:
         """["3 nouveaux", "1 réapparu", …]: the counts as people read them."""
