@@ -434,6 +434,8 @@ def test_findings_of_a_rule_not_evaluated_this_month_are_not_verified_never_reso
                  "--fail-on", "jamais", "--history", str(history)]) == 0
     follow_up = report(tmp_path / "o2")["follow_up"]
     assert {f["key"] for f in follow_up["unverified"] if f["rule"] == "ATT-01"} == first
+    # Their establishments are in this export: no « absent since ».
+    assert {f["missing_since"] for f in follow_up["unverified"] if f["rule"] == "ATT-01"} == {None}
     assert not [f for f in follow_up["resolved"] if f["rule"] == "ATT-01"]
 
 
@@ -446,9 +448,13 @@ def test_a_finding_stays_open_while_its_establishment_is_missing_and_persists_wh
     both, alone = write_csv(tmp_path / "deux.csv", here + there), write_csv(tmp_path / "un.csv", here)
     months = [(both, "2026-09-01"), (alone, "2026-10-01"), (alone, "2026-11-01"), (both, "2026-12-01")]
     for export, as_of in months:
-        assert audit_month(export, as_of, history, tmp_path / as_of, "--format", "json", "--fail-on", "jamais") == 0
+        assert audit_month(export, as_of, history, tmp_path / as_of, "--format", "json,html", "--fail-on",
+                           "jamais") == 0
     key = "ACC-01:830000014:parti"
-    for as_of in ("2026-10-01", "2026-11-01"):  # missing two months running: not verified, both times
-        assert [f["key"] for f in report(tmp_path / as_of)["follow_up"]["unverified"]] == [key]
+    for as_of in ("2026-10-01", "2026-11-01"):  # missing two months running: not verified, both times,
+        (unverified,) = report(tmp_path / as_of)["follow_up"]["unverified"]  # and missing since October
+        assert (unverified["key"], unverified["missing_since"]) == (key, "2026-10-01")
+    page = (tmp_path / "2026-11-01" / "audit.html").read_text(encoding="utf-8")
+    assert "absent de l'export depuis l'audit du 01/10/2026" in page
     (back,) = [f for f in report(tmp_path / "2026-12-01")["findings"] if f["key"] == key]
     assert (back["status"], back["first_seen"], back["age_months"]) == ("persistant", "2026-09-01", 3)

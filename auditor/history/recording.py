@@ -45,7 +45,13 @@ def compare_with_history(history: History, findings: pd.DataFrame, establishment
         gone = pd.concat([follow_up.resolved["key"], follow_up.unverified["key"]])
         details = history.finding_details(previous.run_id, gone).drop_duplicates("key").set_index("key")
         follow_up.resolved = details.loc[follow_up.resolved["key"]].reset_index()
-        follow_up.unverified = details.loc[follow_up.unverified["key"]].reset_index()
+        unverified = details.loc[follow_up.unverified["key"]].reset_index()
+        # A finding is unverified because its establishment left the export (since when?) or its rule was
+        # not evaluated (its establishment still has accounts: no date).
+        accounts_now = unverified["finess"].map(establishments.set_index("finess")["accounts"]).fillna(0)
+        missing = history.missing_since(unverified["finess"], as_of)
+        unverified["missing_since"] = missing.where(accounts_now.to_numpy() == 0, None)
+        follow_up.unverified = unverified
     return follow_up, previous
 
 

@@ -87,6 +87,18 @@ class History:
             self.db, params=(run_id,)) for table in ("findings", "unverified")], ignore_index=True)
         return details.astype({"waived": bool}).fillna({"establishment": ""})[FINDING_COLUMNS]
 
+    def missing_since(self, finess: pd.Series, as_of: pd.Timestamp) -> pd.Series:
+        """For each of `finess` (missing from this export), the audit date since which it is missing: the
+        first run after the last one in which it had accounts (`as_of` itself if that was the run before)."""
+        self._candidates(finess.drop_duplicates())
+        since = dict(self.db.execute(
+            "WITH last AS (SELECT c.finess, max(r.as_of) AS seen FROM candidate_keys k CROSS JOIN coverage c "
+            "ON c.finess = k.key JOIN runs r ON r.id = c.run_id WHERE c.accounts > 0 AND r.as_of < ?1 "
+            "GROUP BY c.finess) "
+            "SELECT finess, coalesce((SELECT min(as_of) FROM runs WHERE as_of > last.seen AND as_of < ?1), ?1) "
+            "FROM last", (_iso(as_of),)).fetchall())
+        return finess.map(since)
+
     def previous_date(self, as_of) -> str | None:
         """The audit date of the run just before `as_of`."""
         return self.db.execute("SELECT max(as_of) FROM runs WHERE as_of < ?", (_iso(as_of),)).fetchone()[0]

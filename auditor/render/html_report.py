@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 
@@ -85,11 +86,17 @@ def follow_up_view(result: Run, establishment: dict | None) -> dict | None:
         "chart": trend_svg(follow_up.region_trend(), title),
         "to_call": follow_up.to_call_first(RANKING_ROWS).to_dict("records"),
         "resolved": follow_up.resolved.head(GONE_ROWS).to_dict("records"),
-        "unverified": follow_up.unverified.head(GONE_ROWS).to_dict("records"),
+        "unverified": [{**row, "missing_since": french_day(row.get("missing_since"))}
+                       for row in follow_up.unverified.head(GONE_ROWS).to_dict("records")],
         "stale_months": follow_up.stale_months,
         "changes": {row.finess: score_change(row.change) for row in scores.itertuples() if not pd.isna(row.change)},
         "overdue": dict(zip(scores["finess"], scores["overdue"])),
     }
+
+
+def french_day(iso) -> str | None:
+    """An ISO date of the history as a French sentence writes it (« 01/10/2026 »)."""
+    return None if iso is None or pd.isna(iso) else dt.date.fromisoformat(iso).strftime("%d/%m/%Y")
 
 
 def campaign_view(result: Run) -> dict:

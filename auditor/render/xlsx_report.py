@@ -167,12 +167,13 @@ def _gone_sheet(book: Book, result: Run, scope: Scope) -> None:
     follow_up = result.follow_up
     sheet = scope.sheet(book, "Résolus", [
         ("Statut", 12), ("Règle", 8), ("FINESS", 12), ("Établissement", 30), ("Compte", 16), ("Personne", 24),
-        ("Constat du dernier audit", 55), ("Ouvert depuis le", 12),
+        ("Constat du dernier audit", 55), ("Ouvert depuis le", 12), ("Établissement absent de l'export depuis", 14),
     ], rows=len(follow_up.resolved) + len(follow_up.unverified))
     for status, frame in ((Status.RESOLVED.value, follow_up.resolved), (Status.UNVERIFIED.value, follow_up.unverified)):
-        for row in frame.itertuples(index=False):
+        missing = frame["missing_since"] if "missing_since" in frame else pd.Series(None, index=frame.index)
+        for row, since in zip(frame.itertuples(index=False), missing.astype(object).where(missing.notna(), None)):
             sheet.append([status, row.rule, row.finess, row.establishment, row.account, row.subject, row.message,
-                          _iso_date(row.first_seen)])
+                          _iso_date(row.first_seen), _iso_date(since)])
     sheet.close()
 
 
