@@ -6,7 +6,7 @@ import pytest
 
 from auditor.cli.commands import main
 from auditor.testing.synthetic import EXTRACT_NAME, generate, write_finess_extract
-from tests.helpers import SAMPLES, SAMPLES_AS_OF
+from tests.helpers import SAMPLES, SAMPLES_AS_OF, account_row, write_csv
 
 EXTRACT = SAMPLES / "referentiels" / EXTRACT_NAME
 
@@ -55,6 +55,52 @@ def test_other_categories_and_other_departments_are_not_audited(tmp_path):
     assert paris and paris[0]["accounts"] == 0
     assert any(f["rule"] == "REF-01" and f["finess"] == paris[0]["finess"] for f in wider["findings"])
     assert "EHPAD Les Mimosas" not in {e["name"] for e in wider["establishments"]}
+
+
+def referents_at(finess):
+    return [account_row(login=f"ref{n}{finess}", finess=finess) for n in range(2)]
+
+
+def test_the_national_extract_is_audited_in_the_regions_of_the_accounts(tmp_path):
+    # Accounts in the Alpes-de-Haute-Provence only: every ESMS of the extract in PACA is audited (the
+    # ESMS of a department where nobody has an account is the one nobody looks after), none in Paris.
+    region = generate(36)
+    extract = write_finess_extract(region, tmp_path / EXTRACT_NAME)
+    alps = region.establishments[0]
+    assert alps["department"] == "04"
+    accounts = write_csv(tmp_path / "comptes.csv", referents_at(alps["finess"]))
+    code = main(["run", str(accounts), str(extract), "--out", str(tmp_path / "out"), "--as-of", SAMPLES_AS_OF,
+                 "--format", "json", "--fail-on", "jamais"])
+    assert code == 0
+    report = json.loads((tmp_path / "out" / "findings.json").read_text(encoding="utf-8"))
+    audited = establishments(report)
+    open_in_paca = {e["finess"] for e in region.establishments if e["closed_on"] is None}
+    assert set(audited) == open_in_paca
+    var = next(e["finess"] for e in region.establishments if e["department"] == "83" and e["closed_on"] is None)
+    assert any(f["rule"] == "REF-01" and f["finess"] == var for f in report["findings"])
+
+
+def test_a_regions_own_establishments_file_is_audited_whole(tmp_path):
+    # The region lists an ESMS of Corse-du-Sud where no account exists yet: audited (REF-01 « aucun compte »);
+    # its EHPAD is not an ESMS for disabled people: left out.
+    marseille, ajaccio, ehpad = "130000011", "2A0000018", "130000029"
+    referential = write_csv(tmp_path / "etablissements.csv", [
+        [marseille, "IME Les Calanques", "183", "13"], [ajaccio, "IME du Golfe", "183", "2A"],
+        [ehpad, "EHPAD Les Mimosas", "500", "13"],
+    ], header=["N° FINESS ET", "Raison sociale", "Catégorie", "Département"])
+    accounts = write_csv(tmp_path / "comptes.csv", referents_at(marseille))
+    report = audit_files(tmp_path, accounts, referential)
+    assert set(establishments(report)) == {marseille, ajaccio}
+    assert [f["message"] for f in report["findings"] if f["finess"] == ajaccio and f["rule"] == "REF-01"]
+    narrowed = audit_files(tmp_path / "13", accounts, referential, "--departements", "13")
+    assert set(establishments(narrowed)) == {marseille}
+
+
+def audit_files(tmp_path, *files_and_options):
+    code = main(["run", *map(str, files_and_options), "--out", str(tmp_path / "out"), "--as-of", SAMPLES_AS_OF,
+                 "--format", "json", "--fail-on", "jamais"])
+    assert code == 0
+    return json.loads((tmp_path / "out" / "findings.json").read_text(encoding="utf-8"))
 
 
 def test_accounts_on_an_establishment_missing_from_the_extract_say_it_is_closed_or_unknown(tmp_path, planted):

@@ -120,7 +120,8 @@ def _add_run(commands) -> None:
                      help="écrire aussi un classeur et une page par établissement, pour sa direction")
     run.add_argument("--departements", metavar="LISTE",
                      help="départements dont les établissements sans compte sont audités : 04,05,06 ; un nom de "
-                     "région (PACA) ou son code INSEE précédé de R (R93). Par défaut : ceux des comptes")
+                     "région (PACA) ou son code INSEE précédé de R (R93). Par défaut : tout le fichier des "
+                     "établissements de la région ; pour l'extrait FINESS national, les régions des comptes")
     run.add_argument("--deadline", type=_date, metavar="DATE",
                      help="date limite donnée aux directions dans leurs rapports (AAAA-MM-JJ)")
     run.add_argument("--contact", metavar="TEXTE",

@@ -132,6 +132,15 @@ class Catalogue:
                                  "région (nom, ou code INSEE précédé de R : R93)")
         return frozenset(departments)
 
+    def regions_of(self, departments) -> frozenset[str]:
+        """Every department of the regions these departments belong to (a department of no known region
+        stays alone): the national FINESS extract is audited region by region."""
+        widened = set(departments)
+        for region in set(self.regions.values()):
+            if widened.intersection(region):
+                widened.update(region)
+        return frozenset(widened)
+
     def roles_where(self, **attributes) -> frozenset[str]:
         return frozenset(
             role.name

@@ -59,7 +59,7 @@ class AuditContext:
     catalogue: Catalogue
     as_of: pd.Timestamp
     # Departments whose establishments without any account are audited (--departements); by default
-    # the departments of the accounts' establishments.
+    # a region's own establishments file is audited whole, the national FINESS extract by region (see scope).
     chosen_scope: frozenset[str] | None = None
     # Tables of the history (see history_tables.HISTORY_TABLES), by name: only those the run has.
     history: Mapping[str, pd.DataFrame] = field(default_factory=dict)
@@ -247,19 +247,29 @@ class AuditContext:
         return establishments.loc[establishments["closed"], "finess"]
 
     @property
-    def scope(self) -> frozenset[str]:
-        """Departments audited: --departements, else those of the accounts' valid FINESS."""
+    def scope(self) -> frozenset[str] | None:
+        """Departments whose establishments without any account are audited; None: every one.
+
+        --departements when given. Else a region's own establishments file is audited whole: an ESMS
+        in a department where nobody has an account is exactly the one nobody looks after. The national
+        FINESS extract lists the whole country: it is audited in the regions of the accounts'
+        establishments, all their departments.
+        """
         if self.chosen_scope is not None:
             return self.chosen_scope
+        if not self.inputs.finess_extract:
+            return None
         valid = self._seen_problems.index[self._seen_problems.isna().to_numpy()].to_series()
-        return frozenset(finess_department(valid.astype(TEXT)).dropna().unique())
+        return self.catalogue.regions_of(finess_department(valid.astype(TEXT)).dropna().unique())
 
     def _in_scope(self, referential: pd.DataFrame) -> pd.Series:
         """Referential rows to audit even without accounts: an ESMS for disabled people (by FINESS category,
         esms.yaml; a category written otherwise than as a code is trusted) in a department in scope."""
-        department = referential["department"].fillna(finess_department(referential["finess"]))
         category = referential["category"]
         esms = ~category.str.fullmatch(r"\d{3}").fillna(False) | category.isin(self.catalogue.esms_categories)
+        if self.scope is None:
+            return esms
+        department = referential["department"].fillna(finess_department(referential["finess"]))
         return department.isin(self.scope) & esms
 
     @computed_once
