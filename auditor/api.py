@@ -198,6 +198,7 @@ class Campaign:
     as_of: pd.Timestamp
     report: SendReport
     written: list[Path] | None = None  # the .eml files of a dry run
+    left_out: pd.DataFrame | None = None  # finess, account, reason: referents the reports did not go to
 
 
 def send_campaign(reports: Path, config_path: Path, history_path: Path, dry_run: Path | None = None) -> Campaign:
@@ -211,11 +212,13 @@ def send_campaign(reports: Path, config_path: Path, history_path: Path, dry_run:
                              "lancer « vt-audit run --per-establishment --history » d'abord")
         if config.contacts is not None:
             recipients = pd.concat([recipients, read_contacts(config.contacts)], ignore_index=True)
+        left_out = history.run_left_out(as_of)
         as_of, outgoing = compose(Path(reports), config, recipients)
         if dry_run is not None:
             written = write_eml(outgoing, dry_run)
-            return Campaign(as_of, SendReport(without_message=[o for o in outgoing if o.message is None]), written)
-        return Campaign(as_of, send_all(outgoing, config, history, as_of))
+            return Campaign(as_of, SendReport(without_message=[o for o in outgoing if o.message is None]), written,
+                            left_out)
+        return Campaign(as_of, send_all(outgoing, config, history, as_of), left_out=left_out)
 
 
 def record_answers(files: list[Path], history_path: Path) -> tuple[list[ReturnedReview], list[ReturnedReview]]:

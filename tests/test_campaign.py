@@ -117,13 +117,18 @@ def establishments(out):
     return json.loads((out / "findings.json").read_text(encoding="utf-8"))["establishments"]
 
 
+def reachable(out):
+    """The establishments a report is sent to: the open ones (a closed one has nobody to write to)."""
+    return [e for e in establishments(out) if not e["closed"]]
+
+
 def test_each_establishment_gets_its_workbook_once_in_french(month, smtp_server, tmp_path, capsys):
     recorder, port = smtp_server
     out, history = campaign_history(month, tmp_path)
     config = write_config(tmp_path, port)
     assert send(out, config, history) == 0
-    audited = establishments(out)
-    assert len(recorder.messages) == len(audited)
+    audited = reachable(out)
+    assert len(recorder.messages) == len(audited) and len(audited) < len(establishments(out))
     with open_history(history) as opened:
         expected = opened.run_recipients(SAMPLES_AS_OF)
     recipients, raw = recorder.messages[0]
@@ -151,7 +156,7 @@ def test_a_server_without_login_takes_the_reports_too(month, smtp_server, tmp_pa
     config.write_text(config.read_text(encoding="utf-8").replace("  username: audit\n", "").replace(
         "  password_env: VT_TEST_SMTP_PASSWORD\n", ""), encoding="utf-8")
     assert send(out, config, history) == 0
-    assert len(recorder.messages) == len(establishments(out))
+    assert len(recorder.messages) == len(reachable(out))
 
 
 def test_a_refused_recipient_is_journaled_with_the_server_answer(month, smtp_server, tmp_path, capsys):
@@ -167,7 +172,7 @@ def test_a_refused_recipient_is_journaled_with_the_server_answer(month, smtp_ser
         (status, answer), = db.execute("SELECT status, answer FROM deliveries WHERE finess = ?", (target,))
     db.close()
     assert status == "failed" and "550 5.1.1 Destinataire inconnu" in answer
-    assert len(recorder.messages) == len(establishments(out)) - 1
+    assert len(recorder.messages) == len(reachable(out)) - 1
 
 
 def test_a_dropped_connection_is_resumed_without_sending_anything_twice(month, smtp_server, tmp_path):
@@ -176,10 +181,10 @@ def test_a_dropped_connection_is_resumed_without_sending_anything_twice(month, s
     config = write_config(tmp_path, port)
     recorder.drop_at = 3
     assert send(out, config, history) == 1  # the third message was lost with the connection
-    assert len(recorder.messages) == len(establishments(out)) - 1
+    assert len(recorder.messages) == len(reachable(out)) - 1
     assert send(out, config, history) == 0  # resumed: only the lost one goes
     subjects = [email.message_from_bytes(raw, policy=policy.default)["Subject"] for _, raw in recorder.messages]
-    assert len(subjects) == len(set(subjects)) == len(establishments(out))
+    assert len(subjects) == len(set(subjects)) == len(reachable(out))
 
 
 def test_a_server_that_is_down_stops_the_campaign_with_one_error(month, tmp_path, capsys):
@@ -195,7 +200,7 @@ def test_dry_run_writes_one_eml_per_establishment_and_sends_nothing(month, smtp_
     out, history = campaign_history(month, tmp_path)
     assert send(out, write_config(tmp_path, port), history, "--dry-run", str(tmp_path / "eml")) == 0
     written = sorted((tmp_path / "eml").glob("*.eml"))
-    assert len(written) == len(establishments(out)) and recorder.messages == []
+    assert len(written) == len(reachable(out)) and recorder.messages == []
     message = email.message_from_bytes(written[0].read_bytes(), policy=policy.default)
     assert message["Reply-To"] == "audit-vt@ars.example" and list(message.iter_attachments())
     with sqlite3.connect(history) as db:
@@ -377,8 +382,8 @@ def test_next_month_checks_the_decisions_and_the_late_establishments(month, smtp
     rev01 = [(f["finess"], f["account"]) for f in report["findings"] if f["rule"] == "REV-01"]
     rev02 = {f["finess"] for f in report["findings"] if f["rule"] == "REV-02"}
     assert rev01 == [(finess, account)]
-    assert rev02 == {e["finess"] for e in establishments(out)} - {finess}  # everyone else is late
-    sent = len(establishments(out))
+    assert rev02 == {e["finess"] for e in reachable(out)} - {finess}  # everyone else written to is late
+    sent = len(reachable(out))
     campaign = load_workbook(later / "audit.xlsx")["Campagne"]
     assert campaign.cell(2, 1).value.startswith(f"1 établissement sur {sent} a renvoyé sa revue des accès")
     rows = {r[0]: r for r in campaign.iter_rows(min_row=6, values_only=True)}
@@ -427,7 +432,7 @@ def test_reports_go_over_starttls_or_ssl_with_login(month, certificate, tmp_path
         assert send(out, config, history) == 0
     finally:
         controller.stop()
-    assert len(recorder.messages) == len(establishments(out))
+    assert len(recorder.messages) == len(reachable(out))
 
 
 def test_a_server_with_an_unknown_certificate_is_refused(month, certificate, tmp_path, capsys):
@@ -472,6 +477,35 @@ def test_the_directors_email_of_the_referential_is_a_recipient(tmp_path, capsys)
         recipients = opened.run_recipients("2026-11-01")
     assert set(zip(recipients["email"], recipients["role"])) == {("a@exemple.fr", "référent"),
                                                                   ("direction@ime.example", "direction")}
+
+
+def test_the_staff_list_goes_to_each_referent_who_is_still_there_once(tmp_path, capsys):
+    # At the IME: « a » holds two accounts (one e-mail, written in two cases), « b » is blocked, « c » is
+    # no longer on the staff list (ATT-04). The ESAT closed in June: its referent and director get nothing.
+    ime, esat = "130000011", "830000014"
+    exports = write_csv(tmp_path / "comptes.csv", [
+        account_row(login="a", email="a@exemple.fr"), account_row(login="a2", email="A@Exemple.fr "),
+        account_row(login="b", status="Bloqué"), account_row(login="c"), account_row(login="e", finess=esat)])
+    staff = write_csv(tmp_path / "personnel.csv", [["a@exemple.fr", ime], ["b@exemple.fr", ime]],
+                      header=["E-mail", "FINESS d'exercice"])
+    referential = write_csv(tmp_path / "etab.csv", [[ime, "IME Les Calanques", "direction@ime.example", ""],
+                                                    [esat, "ESAT du Var", "direction@esat.example", "30/06/2026"]],
+                            header=["FINESS", "Raison sociale", "Courriel du directeur", "Date de fermeture"])
+    out, history = tmp_path / "out", tmp_path / "suivi.sqlite"
+    main(["run", str(exports), str(staff), "--establishments", str(referential), "--out", str(out),
+          "--as-of", "2026-11-01", "--per-establishment", "--history", str(history), "--fail-on", "jamais"])
+    capsys.readouterr()
+    send(out, write_config(tmp_path, free_port()), history, "--dry-run", str(tmp_path / "eml"))
+    printed = capsys.readouterr().out
+    messages = {p.name[:9]: email.message_from_bytes(p.read_bytes(), policy=policy.default)
+                for p in (tmp_path / "eml").glob("*.eml")}
+    assert sorted(messages) == [ime]  # nobody is written to about the closed ESAT
+    to = [address.addr_spec.lower() for address in messages[ime]["To"].addresses]
+    assert sorted(to) == ["a@exemple.fr", "direction@ime.example"]
+    assert f"{ime} b : compte « Bloqué »" in printed
+    assert f"{ime} c : absent de la liste du personnel de l'établissement : départ probable (ATT-04)" in printed
+    assert f"{esat} e : établissement fermé à la date d'audit" in printed
+    assert "3 comptes référents" in printed
 
 
 def test_a_contacts_file_with_a_bad_row_names_its_line(month, tmp_path, capsys):

@@ -36,6 +36,7 @@ class Outgoing:
     message: EmailMessage | None = None
     stem: str = ""
     problems: list[str] = field(default_factory=list)
+    closed: bool = False  # closed at the audit date: nobody there to write to, and that is no failure
 
 
 def read_contacts(path: Path) -> pd.DataFrame:
@@ -82,8 +83,12 @@ def compose(reports: Path, config: CampaignConfig, recipients: pd.DataFrame) -> 
     outgoing = []
     for row in establishments.itertuples(index=False):
         attachment = Path(reports) / BUNDLE_DIR / f"{stems[row.finess]}.xlsx"
-        item = Outgoing(row.finess, row.name, list(to.get(row.finess, [])), stem=stems[row.finess])
-        if not item.recipients:
+        item = Outgoing(row.finess, row.name, list(to.get(row.finess, [])), stem=stems[row.finess],
+                        closed=bool(getattr(row, "closed", False)))
+        if item.closed:
+            item.problems.append("établissement fermé à la date d'audit : ses comptes sont à archiver (ETB-01), "
+                                 "rien ne lui est envoyé")
+        elif not item.recipients:
             item.problems.append("aucun destinataire (ni référent actif ayant un e-mail, ni contact, ni direction)")
         if not attachment.exists():
             item.problems.append(f"rapport absent : {attachment}")

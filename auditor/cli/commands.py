@@ -77,7 +77,8 @@ def _send(args: argparse.Namespace) -> int:
     if campaign.report.stopped:
         raise AuditError(f"{campaign.report.stopped} ; campagne interrompue : relancer la même commande reprendra "
                          "là où elle s'est arrêtée")
-    return 1 if campaign.report.failed or campaign.report.without_message else 0
+    unsent = [item for item in campaign.report.without_message if not item.closed]
+    return 1 if campaign.report.failed or unsent else 0
 
 
 def _answers(args: argparse.Namespace) -> int:

@@ -123,6 +123,12 @@ def print_campaign(campaign: Campaign, dry_run: Path | None) -> None:
         print(f"Échec {finess} : {why}")
     for item in report.without_message:
         print(f"Non envoyé {item.finess} {item.name} : {' ; '.join(item.problems)}")
+    left_out = campaign.left_out
+    if left_out is not None and len(left_out):
+        print(f"Écartés des destinataires (le rapport liste le personnel de l'établissement) : "
+              f"{plural(len(left_out), 'compte référent', 'comptes référents')}")
+        for row in left_out.itertuples(index=False):
+            print(f"  {row.finess} {row.account} : {row.reason}")
 
 
 def print_answers(recorded: list[ReturnedReview], refused: list[ReturnedReview]) -> None:

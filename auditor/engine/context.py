@@ -357,6 +357,19 @@ class AuditContext:
         return pd.concat([strong, named], ignore_index=True).drop_duplicates(ignore_index=True)
 
     @computed_once
+    def probable_leavers(self) -> pd.Series:
+        """Whether each attachment (not archived) is in an establishment whose staff list does not name its
+        holder (ATT-04; they receive nothing of the establishment). Only establishments the staff file
+        lists are judged, and on the staff file alone: the RPPS directory is no complete list."""
+        attachments = self.attachments
+        if self.inputs.staff is None:
+            return pd.Series(False, index=attachments.index)
+        staff = self.placed_staff
+        listed = staff.loc[~staff["from_directory"], "finess"] if "from_directory" in staff else staff["finess"]
+        judged = attachments["state"].ne("archived") & is_in(attachments["finess"], listed.dropna().unique())
+        return judged & ~attachments.index.isin(self.staff_links["right"])
+
+    @computed_once
     def rpps_professions(self) -> pd.Series:
         """Folded RPPS profession of each RPPS in the directory (empty without one)."""
         directory = self.inputs.directory

@@ -126,8 +126,9 @@ def record(history: History, evaluation: Evaluation, findings: list[Finding], fo
                   sum(f.waived for f in findings), follow_up.region_score)
     contacts = evaluation.contacts
     recipients = [] if contacts is None else contacts.itertuples(index=False, name=None)
+    left_out = [] if evaluation.left_out is None else evaluation.left_out.itertuples(index=False, name=None)
     return history.record(run, files, _coverage(evaluation.establishments, follow_up), rows, retention_months,
-                          recipients, unverified_rows(follow_up.unverified))
+                          recipients, unverified_rows(follow_up.unverified), left_out)
 
 
 def unverified_rows(unverified: pd.DataFrame):

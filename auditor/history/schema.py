@@ -103,7 +103,20 @@ def _unverified(db: sqlite3.Connection) -> None:
     """)
 
 
-MIGRATIONS = [("0001_initial", _initial), ("0002_campaign", _campaign), ("0003_unverified", _unverified)]
+def _left_out(db: sqlite3.Connection) -> None:
+    """The referents a run's report must not go to (blocked, archived, probable leavers, closed
+    establishment), with why: `vt-audit send` says who was left out."""
+    _statements(db, """
+        CREATE TABLE left_out (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            finess TEXT NOT NULL, account TEXT NOT NULL, reason TEXT NOT NULL
+        );
+        CREATE INDEX left_out_run ON left_out(run_id, finess)
+    """)
+
+
+MIGRATIONS = [("0001_initial", _initial), ("0002_campaign", _campaign), ("0003_unverified", _unverified),
+              ("0004_left_out", _left_out)]
 LATEST = len(MIGRATIONS)
 
 

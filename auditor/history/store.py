@@ -145,6 +145,12 @@ class History:
         return pd.DataFrame(self.db.execute("SELECT finess, email, role FROM recipients WHERE run_id = ?",
                                             run).fetchall(), columns=["finess", "email", "role"])
 
+    def run_left_out(self, as_of) -> pd.DataFrame:
+        """finess, account, reason: the referents the report of `as_of` must not go to."""
+        return pd.DataFrame(self.db.execute(
+            "SELECT l.finess, l.account, l.reason FROM left_out l JOIN runs r ON r.id = l.run_id WHERE r.as_of = ? "
+            "ORDER BY l.finess, l.account", (_iso(as_of),)).fetchall(), columns=["finess", "account", "reason"])
+
     def audited(self, as_of) -> set[str] | None:
         """The establishments audited in the run of `as_of` (None when there is no such run)."""
         run = self.db.execute("SELECT id FROM runs WHERE as_of = ?", (_iso(as_of),)).fetchone()
@@ -209,14 +215,15 @@ class History:
 
 
     def record(self, run: dict, files: list[tuple], coverage: pd.DataFrame, findings,
-               retention_months: int, recipients=(), unverified=()) -> tuple[bool, list[str]]:
+               retention_months: int, recipients=(), unverified=(), left_out=()) -> tuple[bool, list[str]]:
         """Store one run in one transaction, replacing a run of the same audit date.
 
         `run`: the columns of `runs`; `files`: (path, kind, sha256, rows);
         `coverage`: finess, name, accounts, error, warning, info, score;
         `findings`: tuples (key, rule, severity, finess, account, subject, message, waived, first_seen);
         `recipients`: tuples (finess, email, role), whom each establishment's report goes to;
-        `unverified`: tuples as `findings`, the previous run's findings this one could not verify.
+        `unverified`: tuples as `findings`, the previous run's findings this one could not verify;
+        `left_out`: tuples (finess, account, reason), the referents the report must not go to.
         Returns whether a run of that date was replaced, and the audit dates purged.
         """
         with self.transaction():
@@ -236,6 +243,7 @@ class History:
                                 ((run_id, *row) for row in recipients))
             self.db.executemany("INSERT INTO unverified VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                 ((run_id, *row) for row in unverified))
+            self.db.executemany("INSERT INTO left_out VALUES (?, ?, ?, ?)", ((run_id, *row) for row in left_out))
             purged = self._purge(retention_months)
         return replaced, purged
 

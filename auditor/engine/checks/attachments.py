@@ -96,12 +96,7 @@ def staff_leaver(ctx: AuditContext) -> pd.DataFrame:
 
     Only establishments the staff file lists are judged: elsewhere nobody knows who works there.
     """
-    staff = ctx.placed_staff
-    # The RPPS directory places health professionals only: an establishment is judged on its staff file.
-    listed = staff.loc[~staff["from_directory"], "finess"] if "from_directory" in staff else staff["finess"]
-    attachments = ctx.attachments
-    judged = attachments["state"].ne("archived") & is_in(attachments["finess"], listed.dropna().unique())
-    found = attachments[judged & ~attachments.index.isin(ctx.staff_links["right"])]
+    found = ctx.attachments[ctx.probable_leavers.to_numpy()]
     message = pd.Series("absent de la liste du personnel de l'établissement : a probablement quitté "
                         "l'établissement ou n'y utilise plus VT", index=found.index)
     return account_hits(found, message)
