@@ -175,8 +175,8 @@ def test_each_bundle_holds_only_its_establishment(sample_run):
         own_name = next(e["name"] for e in report["establishments"] if e["finess"] == finess)
         own_people = {own_name} | {f["subject"] for f in own} | {person for _, person in mine}
         strangers = {f["subject"] for f in report["findings"] if f["finess"] != finess} - own_people
-        # "IME Les Oliviers" must not match inside "IME Les Oliviers 2"
-        shown = [n for n in strangers if re.search(re.escape(html.escape(n)) + r"(?!\w| \d)", page)]
+        # "IME Les Oliviers" must not match inside "IME Les Oliviers 2", nor "DURAND X" inside "MARTIN-DURAND X"
+        shown = [n for n in strangers if re.search(r"(?<![\w-])" + re.escape(html.escape(n)) + r"(?!\w| \d)", page)]
         assert strangers and not shown
         assert finess in page
 

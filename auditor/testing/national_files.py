@@ -10,16 +10,23 @@ from .region import AS_OF, Region, luhn_key, problem_of
 
 EXTRACT_NAME = "etalab-cs1100507-stock-20261101-0400.csv"
 # Establishments of the FINESS file that are not ESMS for disabled people, and one out of the region.
+_PARIS = ("183", "IME de Paris", "75")
 _OTHER_ESTABLISHMENTS = (("500", "EHPAD Les Mimosas", "13"), ("355", "Centre hospitalier de Digne", "04"),
-                         ("620", "Pharmacie du Port", "83"), ("183", "IME de Paris", "75"))
+                         ("620", "Pharmacie du Port", "83"), _PARIS)
+
+
+def _finess_of(other: int) -> str:
+    """The FINESS of the `other`-th establishment out of the region."""
+    digits = f"{_OTHER_ESTABLISHMENTS[other][2]}{9000 + other:06d}"
+    return digits + luhn_key(digits)
 
 
 def finess_extract_rows(region: Region) -> list[list[str]]:
     """The region as the national FINESS extract lists it: open establishments only (31 fields each),
     plus establishments of other categories and one of another department."""
     rows = []
-    others = [{"finess": f"{dep}{9000 + n:06d}", "name": name, "category": category, "department": dep,
-               "closed_on": None} for n, (category, name, dep) in enumerate(_OTHER_ESTABLISHMENTS)]
+    others = [{"finess": _finess_of(n), "name": name, "category": category, "department": dep, "closed_on": None}
+              for n, (category, name, dep) in enumerate(_OTHER_ESTABLISHMENTS)]
     for e in [*region.establishments, *others]:
         if e["closed_on"] is not None and e["closed_on"] <= AS_OF:
             continue  # the extract lists open establishments
@@ -70,8 +77,9 @@ def directory_rows(region: Region, plant: bool = True) -> tuple[list[dict], list
     """The RPPS directory's activities of the region's health professionals, and what it plants.
 
     Planted (with `plant`): a professional also working in a clean establishment where they have no
-    account (ATT-01), one whose RPPS is a masseur-kinésithérapeute's while the account says
-    "Infirmière" (DRT-04), and one RPPS left out of the directory (DAT-04).
+    account (ATT-01) and in an IME of Paris (outside the audit: no finding), one whose RPPS is a
+    masseur-kinésithérapeute's while the account says "Infirmière" (DRT-04), and one RPPS left out of
+    the directory (DAT-04).
     """
     people = {}
     for row in region.accounts:
@@ -98,6 +106,7 @@ def directory_rows(region: Region, plant: bool = True) -> tuple[list[dict], list
         if rpps == travelling:
             places.append(next(f for f in clean if f != finess))
             expected.append({"rule": "ATT-01", "finess": places[1], "subject": display})
+            places.append(_finess_of(_OTHER_ESTABLISHMENTS.index(_PARIS)))
         for place in places:
             activities.append({"Type d'identifiant PP": "8", "Identifiant PP": rpps,
                                "Identification nationale PP": "8" + rpps, "Nom d'exercice": row["Nom"],

@@ -51,7 +51,7 @@ PROBLEMS = ("one_referent", "no_account", "ror_only_referent", "vt_only_referent
             "never_logged_in", "staff_elsewhere", "staff_unknown", "never_activated", "blocked", "no_unit",
             "no_role", "missing_fields", "backup_same", "duplicate", "educ_medical", "borderline_medical",
             "legacy_role", "unknown_function", "closed_with_accounts", "bad_finess", "unit_missing",
-            "left_unarchived")
+            "left_unarchived", "referent_twice", "namesakes", "folded_names", "shared_mailbox", "legal_entity")
 CYCLE = 40  # past the first establishments, len(PROBLEMS) in CYCLE carry a problem
 # Problems of one professional, which `dirt` plants on others than the referents and people[3].
 PERSONAL_PROBLEMS = ("inactive_account", "never_logged_in", "never_activated", "blocked", "no_unit", "no_role",
@@ -90,6 +90,7 @@ class Person:
     email: str = ""
     backup_email: str = ""
     off_staff_list: bool = False  # left, but the account stays active (ATT-04)
+    staff_name: str = ""  # the staff file lists them by this name (written otherwise than the account)
 
     def __post_init__(self):
         self.email = self.email or f"{self.login}@esms-paca.fr"
@@ -130,6 +131,11 @@ class _Generator:
         self.logins.add(login)
         return login
 
+    def new_rpps(self) -> str:
+        self.rpps_counter += 1
+        digits = f"1{self.rpps_counter:09d}"
+        return digits + luhn_key(digits)
+
     def person(self, function: str, roles: list[str], with_rpps: bool, units: list[str],
                colleagues: list[Person] = ()) -> Person:
         """A new professional, whose name differs from their colleagues' (homonyms look like duplicates)."""
@@ -142,11 +148,7 @@ class _Generator:
         base = f"{first[0]}{last}".lower()
         login = self.unique_login(base.translate(str.maketrans("éèêëàâîïôûüçÉ", "eeeeaaiiouucE"))
                                   .replace("'", "").replace(" ", ""))
-        rpps = ""
-        if with_rpps:
-            self.rpps_counter += 1
-            digits = f"1{self.rpps_counter:09d}"
-            rpps = digits + luhn_key(digits)
+        rpps = self.new_rpps() if with_rpps else ""
         recent = AS_OF - dt.timedelta(days=self.random.randint(1, 90))
         created = AS_OF - dt.timedelta(days=self.random.randint(200, 1500))
         return Person(login, civility, last, first, function, list(roles), rpps, "Actif", created, recent,
@@ -197,7 +199,7 @@ def generate(n_establishments: int, seed: int = 7, staff: tuple[int, int] = (4, 
         people.append(departed)
         others = people[5:-1]  # not the leaver, last until _plant adds a twin
         second_finess = _plant(problem, finess, name, people, region, gen)
-        if dirt and problem not in ("closed_with_accounts", "bad_finess"):
+        if dirt and problem not in ("closed_with_accounts", "bad_finess", "legal_entity"):
             for person in others:
                 if gen.random.random() < dirt:
                     _plant(gen.random.choice(PERSONAL_PROBLEMS), finess, name, people, region, gen, person)
@@ -239,7 +241,7 @@ def _plant(problem, finess, name, people, region, gen: _Generator, person: Perso
     """Change the people of one establishment so that it carries `problem`; record what to expect.
 
     A professional's problem is planted on `person` (people[3] unless given). Returns a second
-    FINESS the establishment's rows are also written under (bad_finess).
+    FINESS the establishment's rows are also written under (bad_finess, legal_entity).
     """
     person = person or people[3]
 
@@ -269,12 +271,58 @@ def _plant(problem, finess, name, people, region, gen: _Generator, person: Perso
         for colleague in people:
             if colleague.status == "Actif":
                 expect_on("ETB-01", colleague.display)
+    elif problem in _IDENTITY_PROBLEMS:
+        _IDENTITY_PROBLEMS[problem](finess, name, people, gen, expect_on)
     elif problem == "bad_finess":
         digits = finess[:8]
         wrong = digits + str((int(luhn_key(digits)) + 1) % 10)
         expect_on("ETB-02", name, wrong)  # a typing error on rows, not an establishment: no REF-01 for it
         return wrong
+    elif problem == "legal_entity":  # rows under the legal entity's FINESS (EJ): not an establishment either
+        legal_entity = region.establishments[-1]["finess_ej"]
+        expect_on("ETB-02", name, legal_entity)
+        return legal_entity
     return None
+
+
+def _referent_twice(finess, name, people, gen, expect_on) -> None:
+    """The second referent is the first's second account: her RPPS on one, only her e-mail (another case)
+    on the other. One person: one referent (REF-01), and a duplicate (DAT-03)."""
+    first = people[0]
+    first.rpps = gen.new_rpps()
+    people[1] = dataclasses.replace(first, login=gen.unique_login(first.login), rpps="", email=first.email.upper(),
+                                    backup_email=first.login + ".autre@exemple.fr")
+    expect_on("REF-01", name)
+    expect_on("DAT-03", first.display)
+
+
+def _namesakes(finess, name, people, gen, expect_on) -> None:
+    """Two nurses of one name, each her own RPPS: two people (no DAT-03, no « compte probable »)."""
+    nurse = people[3]
+    nurse.function, nurse.roles, nurse.rpps = "Infirmière", [NOTIFICATIONS], nurse.rpps or gen.new_rpps()
+    people.insert(4, dataclasses.replace(nurse, login=gen.unique_login(nurse.login), rpps=gen.new_rpps(),
+                                         email="", backup_email=""))  # their own addresses (__post_init__)
+
+
+# An account's name, and the same name as a staff file writes it: one person (no ATT-01, no ATT-04).
+FOLDED_NAMES = (("Œillet", "OEILLET"), ("De la Tour", "DELATOUR"), ("O'Neil", "ONEIL"),
+                ("Martin-Durand", "MARTIN DURAND"))
+
+
+def _folded_names(finess, name, people, gen, expect_on) -> None:
+    for person, (account_name, staff_name) in zip(people[2:], FOLDED_NAMES):
+        person.last_name, person.staff_name, person.rpps = account_name, staff_name, ""
+
+
+def _shared_mailbox(finess, name, people, gen, expect_on) -> None:
+    """Two professionals of different RPPS write from one management mailbox: two people all the same."""
+    for person in people[3:5]:
+        person.rpps = person.rpps or gen.new_rpps()
+        person.email = f"secretariat.{finess}@esms-paca.fr"
+
+
+_IDENTITY_PROBLEMS = {"referent_twice": _referent_twice, "namesakes": _namesakes, "folded_names": _folded_names,
+                      "shared_mailbox": _shared_mailbox}
 
 
 def _plant_referent(problem: str, name: str, people: list[Person], expect_on) -> None:
@@ -324,7 +372,9 @@ def _staff_file(region: Region, people_by_finess: dict[str, list[Person]], gen: 
             row = {"RPPS": person.rpps, "Nom": "", "Prénom": "", "E-mail": "", "FINESS d'exercice": finess,
                    "Fonction": person.function, "Unité": unit}
             way = gen.random.random()
-            if person.rpps:
+            if person.staff_name:
+                row["Nom"], row["Prénom"] = person.staff_name, person.first_name
+            elif person.rpps:
                 pass
             elif way < 0.5:
                 row["E-mail"] = person.email.upper() if way < 0.1 else person.email
@@ -343,9 +393,11 @@ def _staff_file(region: Region, people_by_finess: dict[str, list[Person]], gen: 
             region.staff.append({"RPPS": "", "Nom": "", "Prénom": "", "E-mail": person.email,
                                  "FINESS d'exercice": finess, "Fonction": person.function, "Unité": ""})
             region.expected.append({"rule": "ATT-01", "finess": finess, "subject": person.display})
-        elif problem == "staff_unknown":
+        elif problem in ("staff_unknown", "closed_with_accounts"):
+            # Nobody is to be attached to a closed establishment: its newcomer makes no ATT-01.
             newcomer = gen.person("Orthophoniste", [], True, ["Externat"])
             region.staff.append({"RPPS": newcomer.rpps, "Nom": newcomer.last_name, "Prénom": newcomer.first_name,
                                  "E-mail": "", "FINESS d'exercice": finess, "Fonction": newcomer.function,
                                  "Unité": ""})
-            region.expected.append({"rule": "ATT-01", "finess": finess, "subject": newcomer.display})
+            if problem == "staff_unknown":
+                region.expected.append({"rule": "ATT-01", "finess": finess, "subject": newcomer.display})
