@@ -480,15 +480,15 @@ def test_the_directors_email_of_the_referential_is_a_recipient(tmp_path, capsys)
 
 
 def test_the_staff_list_goes_to_each_referent_who_is_still_there_once(tmp_path, capsys):
-    # At the IME: « a » holds two accounts (one e-mail, written in two cases), « b » is blocked, « c » is
-    # no longer on the staff list (ATT-04). The ESAT closed in June: its referent and director get nothing.
-    ime, esat = "130000011", "830000014"
+    # At the IME: « a » holds two accounts (one RPPS, two e-mails) and is the director too (her address in
+    # capitals), « b » is blocked, « c » is no longer on the staff list (ATT-04). The ESAT closed in June.
+    ime, esat, rpps = "130000011", "830000014", "10000000017"
     exports = write_csv(tmp_path / "comptes.csv", [
-        account_row(login="a", email="a@exemple.fr"), account_row(login="a2", email="A@Exemple.fr "),
+        account_row(login="a", email="a@exemple.fr", rpps=rpps), account_row(login="a2", rpps=rpps),
         account_row(login="b", status="Bloqué"), account_row(login="c"), account_row(login="e", finess=esat)])
     staff = write_csv(tmp_path / "personnel.csv", [["a@exemple.fr", ime], ["b@exemple.fr", ime]],
                       header=["E-mail", "FINESS d'exercice"])
-    referential = write_csv(tmp_path / "etab.csv", [[ime, "IME Les Calanques", "direction@ime.example", ""],
+    referential = write_csv(tmp_path / "etab.csv", [[ime, "IME Les Calanques", " A@Exemple.FR", ""],
                                                     [esat, "ESAT du Var", "direction@esat.example", "30/06/2026"]],
                             header=["FINESS", "Raison sociale", "Courriel du directeur", "Date de fermeture"])
     out, history = tmp_path / "out", tmp_path / "suivi.sqlite"
@@ -501,7 +501,7 @@ def test_the_staff_list_goes_to_each_referent_who_is_still_there_once(tmp_path, 
                 for p in (tmp_path / "eml").glob("*.eml")}
     assert sorted(messages) == [ime]  # nobody is written to about the closed ESAT
     to = [address.addr_spec.lower() for address in messages[ime]["To"].addresses]
-    assert sorted(to) == ["a@exemple.fr", "direction@ime.example"]
+    assert to == ["a@exemple.fr"]
     assert f"{ime} b : compte « Bloqué »" in printed
     assert f"{ime} c : absent de la liste du personnel de l'établissement : départ probable (ATT-04)" in printed
     assert f"{esat} e : établissement fermé à la date d'audit" in printed

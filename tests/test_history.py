@@ -446,15 +446,16 @@ def test_a_finding_stays_open_while_its_establishment_is_missing_and_persists_wh
     there.append(account_row(login="parti", finess="830000014", roles="IAM - MSPH - Statistiques ESMS (IAM)",
                              last_login="01/01/2025"))  # ACC-01 there
     both, alone = write_csv(tmp_path / "deux.csv", here + there), write_csv(tmp_path / "un.csv", here)
-    months = [(both, "2026-09-01"), (alone, "2026-10-01"), (alone, "2026-11-01"), (both, "2026-12-01")]
+    months = [(both, "2026-09-01"), (alone, "2026-10-01"), (alone, "2026-11-01"), (alone, "2026-12-01"),
+              (both, "2027-01-01")]
     for export, as_of in months:
         assert audit_month(export, as_of, history, tmp_path / as_of, "--format", "json,html", "--fail-on",
                            "jamais") == 0
     key = "ACC-01:830000014:parti"
-    for as_of in ("2026-10-01", "2026-11-01"):  # missing two months running: not verified, both times,
-        (unverified,) = report(tmp_path / as_of)["follow_up"]["unverified"]  # and missing since October
+    for as_of in ("2026-10-01", "2026-11-01", "2026-12-01"):  # missing three months running: not verified
+        (unverified,) = report(tmp_path / as_of)["follow_up"]["unverified"]  # each time, missing since October
         assert (unverified["key"], unverified["missing_since"]) == (key, "2026-10-01")
-    page = (tmp_path / "2026-11-01" / "audit.html").read_text(encoding="utf-8")
+    page = (tmp_path / "2026-12-01" / "audit.html").read_text(encoding="utf-8")
     assert "absent de l'export depuis l'audit du 01/10/2026" in page
-    (back,) = [f for f in report(tmp_path / "2026-12-01")["findings"] if f["key"] == key]
-    assert (back["status"], back["first_seen"], back["age_months"]) == ("persistant", "2026-09-01", 3)
+    (back,) = [f for f in report(tmp_path / "2027-01-01")["findings"] if f["key"] == key]
+    assert (back["status"], back["first_seen"], back["age_months"]) == ("persistant", "2026-09-01", 4)

@@ -44,8 +44,7 @@ def report_contacts(ctx: AuditContext) -> tuple[pd.DataFrame, pd.DataFrame]:
     tables = [people[["finess", "email"]].assign(role=ContactRole.REFERENT.value)]
     referential = ctx.inputs.establishments
     if referential is not None and "director_email" in referential:
-        directors = referential.loc[referential["director_email"].notna() &
-                                    ~is_in(referential["finess"], ctx.closed_finess), ["finess", "director_email"]]
+        directors = referential.loc[referential["director_email"].notna(), ["finess", "director_email"]]
         tables.append(directors.rename(columns={"director_email": "email"}).assign(role=ContactRole.DIRECTOR.value))
     contacts = pd.concat(tables, ignore_index=True).astype(TEXT)
     address = contacts["email"].str.strip().str.lower()
