@@ -273,15 +273,12 @@ def _plant(problem, finess, name, people, region, gen: _Generator, person: Perso
                 expect_on("ETB-01", colleague.display)
     elif problem in _IDENTITY_PROBLEMS:
         _IDENTITY_PROBLEMS[problem](finess, name, people, gen, expect_on)
-    elif problem == "bad_finess":
-        digits = finess[:8]
-        wrong = digits + str((int(luhn_key(digits)) + 1) % 10)
-        expect_on("ETB-02", name, wrong)  # a typing error on rows, not an establishment: no REF-01 for it
-        return wrong
-    elif problem == "legal_entity":  # rows under the legal entity's FINESS (EJ): not an establishment either
-        legal_entity = region.establishments[-1]["finess_ej"]
-        expect_on("ETB-02", name, legal_entity)
-        return legal_entity
+    elif problem in ("bad_finess", "legal_entity"):
+        # Rows under a mistyped FINESS, or the legal entity's (EJ): not an establishment, no REF-01 for it.
+        other = (finess[:8] + str((int(luhn_key(finess[:8])) + 1) % 10) if problem == "bad_finess"
+                 else region.establishments[-1]["finess_ej"])
+        expect_on("ETB-02", name, other)
+        return other
     return None
 
 
