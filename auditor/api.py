@@ -199,9 +199,11 @@ class Campaign:
     report: SendReport
     written: list[Path] | None = None  # the .eml files of a dry run
     left_out: pd.DataFrame | None = None  # finess, account, reason: referents the reports did not go to
+    contact_problems: list[str] = field(default_factory=list)  # the contacts file's rows left out, with their line
 
 
-def send_campaign(reports: Path, config_path: Path, history_path: Path, dry_run: Path | None = None) -> Campaign:
+def send_campaign(reports: Path, config_path: Path, history_path: Path, dry_run: Path | None = None, *,
+                  resend_uncertain: bool = False, progress: Progress = silent) -> Campaign:
     """`vt-audit send`: each establishment's workbook to its recipients, journaled in the history."""
     config = load_config(config_path)
     with open_history(history_path, create=False) as history:
@@ -210,15 +212,19 @@ def send_campaign(reports: Path, config_path: Path, history_path: Path, dry_run:
         if recipients is None:
             raise AuditError(f"{history_path} : aucun audit du {as_of:%d/%m/%Y} dans l'historique ; "
                              "lancer « vt-audit run --per-establishment --history » d'abord")
+        contact_problems = []
         if config.contacts is not None:
-            recipients = pd.concat([recipients, read_contacts(config.contacts)], ignore_index=True)
+            contacts, contact_problems = read_contacts(config.contacts)
+            recipients = pd.concat([recipients, contacts], ignore_index=True)
         left_out = history.run_left_out(as_of)
         as_of, outgoing = compose(Path(reports), config, recipients)
         if dry_run is not None:
             written = write_eml(outgoing, dry_run)
             return Campaign(as_of, SendReport(without_message=[o for o in outgoing if o.message is None]), written,
-                            left_out)
-        return Campaign(as_of, send_all(outgoing, config, history, as_of), left_out=left_out)
+                            left_out, contact_problems)
+        report = send_all(outgoing, config, history, as_of, resend_uncertain=resend_uncertain, progress=progress)
+        return Campaign(as_of, report, left_out=left_out,
+                        contact_problems=contact_problems)
 
 
 def record_answers(files: list[Path], history_path: Path) -> tuple[list[ReturnedReview], list[ReturnedReview]]:

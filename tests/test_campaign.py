@@ -1,6 +1,7 @@
 """The monthly campaign with real components: an SMTP server on 127.0.0.1 (aiosmtpd), real workbooks
 written by the tool, filled in with openpyxl (and once re-saved by LibreOffice), a real history file."""
 
+import asyncio
 import email
 import json
 import re
@@ -8,6 +9,7 @@ import shutil
 import socket
 import sqlite3
 import subprocess
+import time
 from email import policy
 
 import pytest
@@ -27,22 +29,37 @@ SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 
 
 class Recorder:
-    """An SMTP server's handler: keeps what it accepts, refuses chosen recipients, can drop a connection."""
+    """An SMTP server's handler: keeps what it accepts; refuses chosen recipients for good (5xx) or once
+    (4xx); takes at most `cap` recipients a message; can stall its reply to a message, or drop the
+    connection while replying (`drop_at`: the n-th message) or at a recipient (`drop_rcpt`)."""
 
     def __init__(self):
         self.messages, self.refused, self.drop_at, self.data_commands = [], set(), None, 0
+        self.temporary, self.cap, self.stall, self.stall_at, self.drop_rcpt = set(), None, 0.0, None, set()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.drop_rcpt:
+            self.drop_rcpt.discard(address)
+            server.transport.close()
+            return "421 4.4.2 Connexion perdue"
         if address in self.refused:
             return "550 5.1.1 Destinataire inconnu"
+        if address in self.temporary:
+            self.temporary.discard(address)
+            return "451 4.3.0 Boîte momentanément indisponible"
+        if self.cap is not None and len(envelope.rcpt_tos) >= self.cap:
+            return "452 4.5.3 Trop de destinataires"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.data_commands += 1
         if self.data_commands == self.drop_at:
-            server.transport.close()  # the connection dies before the message is accepted
+            # The message arrived whole; the connection dies before the server says it queued it.
+            server.transport.close()
             return "421 4.4.2 Connexion perdue"
+        if self.data_commands == self.stall_at:
+            await asyncio.sleep(self.stall)  # queued, but the reply comes after the client's patience
         self.messages.append((list(envelope.rcpt_tos), envelope.content))
         return "250 2.0.0 Message accepté"
 
@@ -167,24 +184,156 @@ def test_a_refused_recipient_is_journaled_with_the_server_answer(month, smtp_ser
     target = recipients["finess"].iloc[0]
     recorder.refused = set(recipients.loc[recipients["finess"] == target, "email"])
     assert send(out, write_config(tmp_path, port), history) == 1
-    assert f"Échec {target} : destinataires refusés" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    for address in recorder.refused:
+        assert f"Refusé {target} {address} : 550 5.1.1 Destinataire inconnu" in printed
     with sqlite3.connect(history) as db:
-        (status, answer), = db.execute("SELECT status, answer FROM deliveries WHERE finess = ?", (target,))
+        states = set(db.execute("SELECT status, answer FROM recipient_deliveries WHERE finess = ?", (target,)))
     db.close()
-    assert status == "failed" and "550 5.1.1 Destinataire inconnu" in answer
+    assert states == {("refused", "550 5.1.1 Destinataire inconnu")}
+    assert len(recorder.messages) == len(reachable(out)) - 1
+    assert send(out, write_config(tmp_path, port), history) == 0  # refused for good: not tried again
     assert len(recorder.messages) == len(reachable(out)) - 1
 
 
-def test_a_dropped_connection_is_resumed_without_sending_anything_twice(month, smtp_server, tmp_path):
+def recipients_of(history, finess):
+    with open_history(history) as opened:
+        recipients = opened.run_recipients(SAMPLES_AS_OF)
+    return sorted(recipients.loc[recipients["finess"] == finess, "email"])
+
+
+def test_a_refused_recipient_never_cancels_the_message_for_the_others(month, smtp_server, tmp_path, capsys):
+    recorder, port = smtp_server
+    out, history = campaign_history(month, tmp_path)
+    first = reachable(out)[0]["finess"]
+    refused, *others = recipients_of(history, first)
+    assert others
+    recorder.refused = {refused}
+    assert send(out, write_config(tmp_path, port), history) == 1
+    (to_first,) = [rcpts for rcpts, raw in recorder.messages if first in raw.decode("ascii", "replace")]
+    assert sorted(to_first) == others
+    assert "0 à réessayer (refus temporaire), 1 refusé (refus définitif), 0 incertain" in capsys.readouterr().out
+
+
+def test_a_temporary_refusal_is_tried_again_by_the_next_send_for_that_recipient_only(month, smtp_server,
+                                                                                    tmp_path, capsys):
+    recorder, port = smtp_server
+    out, history = campaign_history(month, tmp_path)
+    first = reachable(out)[0]["finess"]
+    later, *others = recipients_of(history, first)
+    recorder.temporary = {later}
+    config = write_config(tmp_path, port)
+    assert send(out, config, history) == 1
+    assert f"À réessayer {first} {later} : 451 4.3.0" in capsys.readouterr().out
+    sent = len(recorder.messages)
+    assert send(out, config, history) == 0
+    assert len(recorder.messages) == sent + 1 and recorder.messages[-1][0] == [later]  # only them, once
+
+
+def test_a_server_that_takes_one_recipient_a_message_gets_one_message_each(month, smtp_server, tmp_path):
+    recorder, port = smtp_server
+    out, history = campaign_history(month, tmp_path)
+    recorder.cap = 1
+    assert send(out, write_config(tmp_path, port), history) == 0
+    with open_history(history) as opened:
+        expected = opened.run_recipients(SAMPLES_AS_OF)
+    reached = sorted(rcpt for rcpts, _ in recorder.messages for rcpt in rcpts)
+    wanted = expected[expected["finess"].isin({e["finess"] for e in reachable(out)})]
+    assert reached == sorted(wanted["email"]) and all(len(rcpts) == 1 for rcpts, _ in recorder.messages)
+
+
+def test_a_connection_lost_before_the_end_of_a_message_is_resumed_without_sending_anything_twice(
+        month, smtp_server, tmp_path):
     recorder, port = smtp_server
     out, history = campaign_history(month, tmp_path)
     config = write_config(tmp_path, port)
-    recorder.drop_at = 3
+    third = reachable(out)[2]["finess"]
+    recorder.drop_rcpt = {recipients_of(history, third)[0]}
     assert send(out, config, history) == 1  # the third message was lost with the connection
     assert len(recorder.messages) == len(reachable(out)) - 1
     assert send(out, config, history) == 0  # resumed: only the lost one goes
     subjects = [email.message_from_bytes(raw, policy=policy.default)["Subject"] for _, raw in recorder.messages]
     assert len(subjects) == len(set(subjects)) == len(reachable(out))
+
+
+@pytest.mark.parametrize("trouble", ["stall", "drop"])
+def test_a_message_the_server_may_have_queued_is_uncertain_and_not_sent_twice(month, smtp_server, tmp_path,
+                                                                              capsys, trouble):
+    # The server has the whole first message, but its reply comes too late (stall) or never (drop).
+    recorder, port = smtp_server
+    out, history = campaign_history(month, tmp_path)
+    config = write_config(tmp_path, port, extra="data_timeout_seconds: 1\n")
+    recorder.stall_at, recorder.stall = (1, 3.0) if trouble == "stall" else (None, 0.0)
+    recorder.drop_at = 1 if trouble == "drop" else None
+    first = reachable(out)[0]["finess"]
+    assert send(out, config, history) == 1
+    printed = capsys.readouterr().out
+    uncertain = len(recipients_of(history, first))
+    assert f"Incertain {first} " in printed and f", {uncertain} incertain" in printed
+    assert f"{len(reachable(out)) - 1} rapports envoyés" in printed  # the others went on
+    time.sleep(recorder.stall)  # the stalled server has queued it by now
+    sent = len(recorder.messages)
+    assert send(out, config, history) == 1  # not sent again, and said so
+    assert "non renvoyé" in capsys.readouterr().out and len(recorder.messages) == sent
+    assert send(out, config, history, "--renvoyer-incertains") == 0
+    assert len(recorder.messages) == sent + 1
+
+
+def test_a_connection_lost_twice_stops_the_campaign_and_a_new_send_resumes_it(month, smtp_server, tmp_path,
+                                                                               capsys):
+    recorder, port = smtp_server
+    out, history = campaign_history(month, tmp_path)
+    config = write_config(tmp_path, port)
+    recorder.drop_rcpt = {recipients_of(history, e["finess"])[0] for e in reachable(out)[1:3]}
+    assert send(out, config, history) == 2
+    assert "perdue une deuxième fois ; campagne interrompue après 1 rapport envoyé" in capsys.readouterr().err
+    assert send(out, config, history) == 0
+    assert len(recorder.messages) == len(reachable(out))
+
+
+@pytest.mark.parametrize("smtputf8", [False, True])
+def test_addresses_are_checked_once_where_they_are_gathered(tmp_path, capsys, smtputf8):
+    # Director e-mails of a referential: an IDN domain, an accented local part, two addresses in a cell, a
+    # line feed with a header after it, a display name. Each bad one is an input issue with its line;
+    # the others are written to, the IDN domain in ASCII; the accented one is refused by a server
+    # without SMTPUTF8, with that reason, and reaches one that offers it.
+    recorder = Recorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=smtputf8)
+    controller.start()
+    rows = [("130000011", "dir@exämple.fr"), ("130000029", "dé@exemple.fr"),
+            ("130000037", "d@exemple.fr, espion@evil.example"), ("130000045", "d@exemple.fr\nBcc: espion@evil.example"),
+            ("130000052", '"Directrice" <d@exemple.fr>')]
+    referential = write_csv(tmp_path / "etab.csv", [[finess, f"IME {n}", address] for n, (finess, address)
+                                                    in enumerate(rows)], header=["FINESS", "Raison sociale",
+                                                                                "Courriel du directeur"])
+    exports = write_csv(tmp_path / "comptes.csv", [account_row(login=f"r{n}", finess=finess,
+                                                               roles="IAM - MSPH - Statistiques ESMS (IAM)")
+                                                   for n, (finess, _) in enumerate(rows)])
+    out, history = tmp_path / "out", tmp_path / "suivi.sqlite"
+    main(["run", str(exports), "--establishments", str(referential), "--out", str(out), "--as-of", "2026-11-01",
+          "--per-establishment", "--history", str(history), "--fail-on", "jamais", "--format", "json,xlsx"])
+    issues = {i["line"]: i["reason"] for i in json.loads((out / "findings.json").read_text(encoding="utf-8"))[
+        "input_issues"] if "destinataire" in i["reason"]}
+    assert set(issues) == {4, 5, 7}  # as an editor shows the file: the quoted line feed takes line 6 too
+    assert "plusieurs adresses" in issues[4] and "caractère de contrôle" in issues[5] and "nom affiché" in issues[7]
+    capsys.readouterr()
+    config = write_config(tmp_path, controller.port)
+    config.write_text(config.read_text(encoding="utf-8").replace("  username: audit\n", "").replace(
+        "  password_env: VT_TEST_SMTP_PASSWORD\n", ""), encoding="utf-8")
+    try:
+        code = send(out, config, history)
+    finally:
+        controller.stop()
+    printed = capsys.readouterr().out
+    reached = sorted(rcpt for rcpts, _ in recorder.messages for rcpt in rcpts)
+    assert "espion" not in str(recorder.messages) and "Non envoyé 130000037" in printed
+    if smtputf8:
+        assert reached == ["dir@xn--exmple-cua.fr", "dé@exemple.fr"]
+        (utf8,) = [raw for rcpts, raw in recorder.messages if rcpts == ["dé@exemple.fr"]]
+        assert "To: dé@exemple.fr" in utf8.decode("utf-8")
+    else:
+        assert reached == ["dir@xn--exmple-cua.fr"] and code == 1
+        assert "Refusé 130000029 dé@exemple.fr : adresse accentuée : le serveur n'accepte pas SMTPUTF8" in printed
 
 
 def test_a_server_that_is_down_stops_the_campaign_with_one_error(month, tmp_path, capsys):
@@ -510,8 +659,19 @@ def test_the_staff_list_goes_to_each_referent_who_is_still_there_once(tmp_path, 
 
 def test_a_contacts_file_with_a_bad_row_names_its_line(month, tmp_path, capsys):
     out, history = campaign_history(month, tmp_path)
-    (tmp_path / "contacts.csv").write_text("FINESS;E-mail;Rôle\n130000011;a@esms.example;direction\n;pas-un-mail;\n",
-                                           encoding="cp1252")
+    # Each bad row is said with its line and left out; the others are written to (exit 1: someone missed).
+    (tmp_path / "contacts.csv").write_text(
+        "FINESS;E-mail;Rôle\n040000010;adjointe@esms.example;direction\n;pas-un-mail;\n"
+        "040000010;a@x.example, espion@evil.example;\n040000010;\"Chef\" <chef@x.example>;\n"
+        "040000010;\"b@x.example\nBcc: espion@evil.example\";\n", encoding="cp1252")
     config = write_config(tmp_path, free_port(), extra="contacts: contacts.csv\n")
-    assert send(out, config, history, "--dry-run", str(tmp_path / "eml")) == 2
-    assert "contacts.csv : ligne 3 : FINESS ou e-mail manquant ou invalide" in capsys.readouterr().err
+    assert send(out, config, history, "--dry-run", str(tmp_path / "eml")) == 1
+    printed = capsys.readouterr().out
+    assert "contacts.csv, ligne 3 : contact non retenu : FINESS manquant" in printed
+    assert "contacts.csv, ligne 4 : contact non retenu : plusieurs adresses dans la même cellule" in printed
+    assert "contacts.csv, ligne 5 : contact non retenu : nom affiché" in printed
+    assert "contacts.csv, ligne 6 : contact non retenu : caractère de contrôle" in printed
+    (eml,) = (tmp_path / "eml").glob("040000010_*.eml")
+    message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    to = {address.addr_spec for address in message["To"].addresses}
+    assert "adjointe@esms.example" in to and not {a for a in to if "evil" in a or "chef" in a or a.startswith("b@")}

@@ -12,7 +12,8 @@
     deadline: 2026-12-15
     rate_per_minute: 30         # optional, default 30
     contacts: contacts.csv      # optional: FINESS;e-mail;role, relative to this file
-    timeout_seconds: 30         # optional
+    timeout_seconds: 30         # optional: for each command
+    data_timeout_seconds: 600   # optional: for the server's reply to a whole message (RFC 5321: 10 minutes)
 
 The password never sits in the file: `password_env` names the environment
 variable that holds it.
@@ -37,7 +38,8 @@ SECURITIES = ("starttls", "ssl", "none")
 CAMPAIGN_FIELDS = {"smtp": Field(dict, required=True), "from": Field(str, required=True),
                    "reply_to": Field(str, required=True), "deadline": Field(object, required=True),
                    "rate_per_minute": Field(int, 1, maximum=100_000), "contacts": Field(str),
-                   "timeout_seconds": Field(float, 1, maximum=600)}
+                   "timeout_seconds": Field(float, 1, maximum=600),
+                   "data_timeout_seconds": Field(float, 1, maximum=3600)}
 SMTP_FIELDS = {"host": Field(str, required=True), "port": Field(int, 1, maximum=65535, required=True),
                "security": Field(str, choices=SECURITIES, required=True), "username": Field(str),
                "password_env": Field(str), "ca_file": Field(str)}
@@ -52,6 +54,7 @@ class SmtpSettings:
     password_env: str | None
     timeout: float
     ca_file: Path | None = None
+    data_timeout: float = 600.0  # the reply to the end of a message: the server may be queueing it (RFC 5321)
 
     def tls_context(self) -> ssl.SSLContext:
         """Certificates checked against the system's authorities, or the one the file names."""
@@ -101,7 +104,8 @@ def load_config(path: Path) -> CampaignConfig:
     contacts, ca_file = data.get("contacts"), smtp.get("ca_file")
     return CampaignConfig(
         SmtpSettings(str(smtp["host"]), smtp["port"], smtp["security"], smtp.get("username"), smtp.get("password_env"),
-                     float(data.get("timeout_seconds", 30)), (path.parent / str(ca_file)) if ca_file else None),
+                     float(data.get("timeout_seconds", 30)), (path.parent / str(ca_file)) if ca_file else None,
+                     float(data.get("data_timeout_seconds", 600))),
         str(data["from"]), str(data["reply_to"]), deadline, data.get("rate_per_minute", 30),
         (path.parent / str(contacts)) if contacts else None,
     )

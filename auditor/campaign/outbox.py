@@ -7,6 +7,7 @@ same messages as .eml files for review, and sends nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid
 from pathlib import Path
@@ -15,11 +16,12 @@ import pandas as pd
 
 from ..files import atomic_path
 from ..inputs.read import read_grids
+from ..model.addresses import checked_addresses
 from ..model.enums import ContactRole
 from ..model.findings_file import read_report
 from ..model.frames import TEXT
 from ..model.issues import AuditError
-from ..model.text import fold, plural
+from ..model.text import fold, of, plural
 from ..render.bundles import BUNDLE_DIR, bundle_stems
 from .config import CampaignConfig
 
@@ -39,8 +41,11 @@ class Outgoing:
     closed: bool = False  # closed at the audit date: nobody there to write to, and that is no failure
 
 
-def read_contacts(path: Path) -> pd.DataFrame:
-    """An optional contacts file: FINESS; e-mail; role, read like the exports (any encoding or separator)."""
+def read_contacts(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """An optional contacts file: FINESS; e-mail; role, read like the exports (any encoding or separator).
+
+    Returns the contacts and the problems of the rows left out (a missing FINESS, an address that
+    cannot be written to), each with its line: only those recipients are lost."""
     known = frozenset({"finess", "e mail", "email", "mail", "courriel", "role"})
     grid = read_grids(Path(path), known)[0]
     header = [fold(cell) for cell in grid.head[0]] if grid.head else []
@@ -56,16 +61,17 @@ def read_contacts(path: Path) -> pd.DataFrame:
     def column(position):
         return cells[position].astype(TEXT).str.strip().fillna("")
 
-    contacts = pd.DataFrame({"finess": column(finess_at).str.replace(" ", "", regex=False),
-                             "email": column(email_at).str.lower(),
+    address, problem = checked_addresses(column(email_at))
+    contacts = pd.DataFrame({"finess": column(finess_at).str.replace(" ", "", regex=False), "email": address,
                              "role": column(role_at).replace("", ContactRole.CONTACT.value) if role_at is not None
                              else ContactRole.CONTACT.value})
-    blank = contacts[["finess", "email"]].eq("").all(axis=1)
-    bad = ~blank & (contacts["finess"].eq("") | ~contacts["email"].str.contains("@", regex=False))
-    if bad.any():
-        raise AuditError(f"{path} : " + " ; ".join(f"ligne {line} : FINESS ou e-mail manquant ou invalide"
-                                                 for line in body.lines[bad.to_numpy()]))
-    return contacts[~blank].reset_index(drop=True)
+    blank = contacts["finess"].eq("") & column(email_at).eq("")
+    problem = problem.where(contacts["finess"].ne(""), "FINESS manquant").where(address.notna() | problem.notna(),
+                                                                                  "e-mail manquant")
+    bad = (~blank & (problem.notna() | address.isna())).to_numpy()
+    problems = [f"{path}, ligne {line} : contact non retenu : {reason}"
+                for line, reason in zip(body.lines[bad], problem.to_numpy()[bad])]
+    return contacts[~blank.to_numpy() & ~bad].reset_index(drop=True), problems
 
 
 def compose(reports: Path, config: CampaignConfig, recipients: pd.DataFrame) -> tuple[pd.Timestamp, list[Outgoing]]:
@@ -104,8 +110,10 @@ def _message(config: CampaignConfig, as_of: pd.Timestamp, finess: str, name: str
              counts: dict, resolved: int, attachment: Path) -> EmailMessage:
     deadline = f"{config.deadline:%d/%m/%Y}"
     message = EmailMessage()
-    message["Subject"] = (f"Comptes ViaTrajectoire Handicap : {name} — audit du {as_of:%d/%m/%Y}, "
-                          f"à traiter avant le {deadline}")
+    # Encoded by the legacy Header class: the default policy's folder doubles a space, or leaves an
+    # empty encoded word, before a folded non-ASCII word in about one subject in seven.
+    message.set_raw("Subject", Header(f"Comptes ViaTrajectoire Handicap : {name} — audit du {as_of:%d/%m/%Y}, "
+                                      f"à traiter avant le {deadline}", "utf-8", header_name="Subject").encode())
     message["From"] = config.sender
     message["To"] = ", ".join(recipients)
     message["Reply-To"] = config.reply_to
@@ -116,7 +124,7 @@ def _message(config: CampaignConfig, as_of: pd.Timestamp, finess: str, name: str
              f"{plural(counts['info'], 'information')}")
     message.set_content(f"""Bonjour,
 
-Voici l'audit des comptes ViaTrajectoire Handicap / ROR de {name} (FINESS {finess}) au {as_of:%d/%m/%Y} :
+Voici l'audit des comptes ViaTrajectoire Handicap / ROR {of(name)} (FINESS {finess}) au {as_of:%d/%m/%Y} :
 {found}{f", et {plural(resolved, 'constat résolu', 'constats résolus')} depuis le dernier audit" if resolved else ""}.
 
 Ce qui vous est demandé, avant le {deadline} :

@@ -72,13 +72,16 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _send(args: argparse.Namespace) -> int:
-    campaign = send_campaign(args.reports, args.config, args.history, args.dry_run)
+    campaign = send_campaign(args.reports, args.config, args.history, args.dry_run,
+                             resend_uncertain=args.resend_uncertain, progress=messages.terminal_progress(args.quiet))
     messages.print_campaign(campaign, args.dry_run)
-    if campaign.report.stopped:
-        raise AuditError(f"{campaign.report.stopped} ; campagne interrompue : relancer la même commande reprendra "
-                         "là où elle s'est arrêtée")
-    unsent = [item for item in campaign.report.without_message if not item.closed]
-    return 1 if campaign.report.failed or unsent else 0
+    report = campaign.report
+    if report.stopped:
+        raise AuditError(f"{report.stopped} ; campagne interrompue après "
+                         f"{plural(len(report.sent), 'rapport envoyé', 'rapports envoyés')} : relancer la même "
+                         "commande reprendra là où elle s'est arrêtée")
+    unsent = [item for item in report.without_message if not item.closed]
+    return 1 if report.failed or report.uncertain_kept or unsent or campaign.contact_problems else 0
 
 
 def _answers(args: argparse.Namespace) -> int:

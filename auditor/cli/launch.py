@@ -16,6 +16,7 @@ import sys
 from typing import NoReturn
 
 from ..files import discard_pending
+from ..model.progress import interrupt_note
 
 HANDLED_SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP")  # SIGHUP: the terminal closed; not on Windows
 
@@ -28,7 +29,8 @@ def _interrupt(signum, frame):
         worker.terminate()
     discard_pending()
     if multiprocessing.parent_process() is None:
-        print("Erreur : interrompu ; aucun rapport partiel n'a été laissé", file=sys.stderr, flush=True)
+        note = interrupt_note() or "aucun rapport partiel n'a été laissé"
+        print(f"Erreur : interrompu ; {note}", file=sys.stderr, flush=True)
     os._exit(2)
 
 

@@ -9,6 +9,7 @@ import datetime as dt
 import os
 import sys
 import textwrap
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TypeVar
@@ -17,6 +18,7 @@ import pandas as pd
 
 from ..api import Campaign, Month
 from ..campaign.answers import ReturnedReview
+from ..campaign.mailer import STATE_LABELS
 from ..engine.checks import describe_params
 from ..engine.rulebook import Rule
 from ..history.follow_up import score_change
@@ -115,14 +117,23 @@ def print_campaign(campaign: Campaign, dry_run: Path | None) -> None:
         print(f"{plural(len(campaign.written), 'message écrit', 'messages écrits')} dans {dry_run} "
               "(rien n'a été envoyé)")
     else:
+        states = Counter(state for _, _, state, _ in report.not_reached)
         print(f"Campagne du {campaign.as_of:%d/%m/%Y} : "
-              f"{plural(len(report.sent), 'rapport envoyé', 'rapports envoyés')}, "
-              f"{plural(len(report.already_sent), 'déjà envoyé', 'déjà envoyés')}, "
-              f"{plural(len(report.failed), 'échec')}")
-    for finess, why in report.failed:
-        print(f"Échec {finess} : {why}")
+              f"{plural(len(report.sent), 'rapport envoyé', 'rapports envoyés')} "
+              f"({plural(report.reached, 'destinataire')}), "
+              f"{plural(len(report.already_sent), 'déjà envoyé', 'déjà envoyés')} ; destinataires non joints : "
+              f"{states['deferred']} à réessayer (refus temporaire), {states['refused']} "
+              f"{'refusé' if states['refused'] < 2 else 'refusés'} (refus définitif), "
+              f"{states['uncertain']} {'incertain' if states['uncertain'] < 2 else 'incertains'}")
+    for finess, address, state, answer in report.not_reached:
+        print(f"{STATE_LABELS[state].capitalize()} {finess} {address} : {answer}")
+    for finess, address in report.uncertain_kept:
+        print(f"Incertain {finess} {address} : non renvoyé (le serveur a peut-être reçu le message ; "
+              "--renvoyer-incertains pour le renvoyer)")
     for item in report.without_message:
         print(f"Non envoyé {item.finess} {item.name} : {' ; '.join(item.problems)}")
+    for problem in campaign.contact_problems:
+        print(problem)
     left_out = campaign.left_out
     if left_out is not None and len(left_out):
         print(f"Écartés des destinataires (le rapport liste le personnel de l'établissement) : "

@@ -176,15 +176,20 @@ def _add_send(commands) -> None:
         "référentiel, et le fichier de contacts du fichier de campagne. Un journal des envois dans "
         "l'historique évite tout double envoi et permet de reprendre après une interruption.",
         epilog="Codes de sortie :\n  0  tous les rapports sont envoyés (ou l'étaient déjà)\n"
-        "  1  des établissements n'ont pas été joints (sans destinataire, destinataires refusés)\n"
-        "  2  campagne impossible ou interrompue (fichier de campagne, serveur injoignable) : relancer "
-        "la même commande reprendra là où elle s'est arrêtée",
+        "  1  quelqu'un n'a pas été joint (sans destinataire, adresse inutilisable, refus temporaire ou "
+        "définitif du serveur, envoi incertain)\n"
+        "  2  campagne impossible ou interrompue (fichier de campagne, serveur injoignable, connexion perdue "
+        "deux fois) : relancer la même commande reprendra là où elle s'est arrêtée",
     )
     send.add_argument("reports", type=Path, metavar="RAPPORTS", help="dossier des rapports du mois")
     send.add_argument("--config", type=Path, required=True, metavar="FICHIER", help="fichier de campagne (YAML)")
     send.add_argument("--history", type=Path, required=True, metavar="FICHIER", help="historique des audits")
     send.add_argument("--dry-run", type=Path, metavar="DOSSIER",
                       help="écrire un .eml par établissement dans DOSSIER, pour relecture, sans rien envoyer")
+    send.add_argument("--renvoyer-incertains", action="store_true", dest="resend_uncertain",
+                      help="renvoyer aussi aux destinataires dont l'envoi est incertain (le serveur n'a pas "
+                      "répondu à la fin du message : il l'a peut-être reçu)")
+    send.add_argument("-q", "--quiet", action="store_true", help="pas de barre de progression")
     send.add_argument("-v", "--verbose", action="count", default=0, help="journal plus détaillé")
 
 

@@ -78,6 +78,11 @@ class AuditContext:
     def _first_row_of_attachment(self) -> np.ndarray:
         return pd.Series(self._attachment_of_row).drop_duplicates().index.to_numpy()  # k first appears before k + 1
 
+    @property
+    def attachment_rows(self) -> pd.DataFrame:
+        """Each attachment's first account row, in the attachments' order: its file and line."""
+        return self.inputs.accounts.take(self._first_row_of_attachment)
+
     @computed_once
     def account_numbers(self) -> np.ndarray:
         """Per attachment, the number of its account: grouping attachments by account on these costs

@@ -75,11 +75,12 @@ def run(rules: list[Rule], inputs: Inputs, catalogue: Catalogue, as_of: pd.Times
             {name: pd.Series(dtype=TEXT) for name in FINDING_COLUMNS if name != "establishment"})
         # Sorted by Arrow, without the interpreter lock: the coverage and the contacts are made meanwhile.
         ordered = pool.submit(_in_report_order, frame, ctx.establishment_names())
-        coverage, (contacts, left_out) = _coverage(ctx, frame), report_contacts(ctx)
+        coverage, contacts = _coverage(ctx, frame), report_contacts(ctx)
         frame = ordered.result()
-    return Evaluation(ctx.as_of, rules, frame, outcomes, coverage, list(inputs.issues), list(inputs.sources),
+    return Evaluation(ctx.as_of, rules, frame, outcomes, coverage, [*inputs.issues, *contacts.issues],
+                      list(inputs.sources),
                       access_review=build_access_review(ctx, frame, review_limit) if access_review else None,
-                      contacts=contacts, left_out=left_out)
+                      contacts=contacts.recipients, left_out=contacts.left_out)
 
 
 # Rules are evaluated two at a time: while one thread is in an Arrow or numpy kernel (which let go of

@@ -115,8 +115,24 @@ def _left_out(db: sqlite3.Connection) -> None:
     """)
 
 
+def _recipient_journal(db: sqlite3.Connection) -> None:
+    """The send journal per recipient (deliveries stays per establishment, for the campaign's dates): a
+    temporary refusal is tried again, a permanent one or an uncertain delivery is not."""
+    _statements(db, """
+        CREATE TABLE recipient_deliveries (
+            as_of TEXT NOT NULL, finess TEXT NOT NULL, email TEXT NOT NULL,
+            status TEXT NOT NULL,                -- sent, deferred (4xx, lost), refused (5xx), uncertain
+            answer TEXT NOT NULL, attempted_at TEXT NOT NULL
+        );
+        CREATE INDEX recipient_deliveries_month ON recipient_deliveries(as_of, finess);
+        -- A report sent before this journal existed went to all of its recipients: « * ».
+        INSERT INTO recipient_deliveries SELECT as_of, finess, '*', 'sent', answer, attempted_at
+            FROM deliveries WHERE status = 'sent'
+    """)
+
+
 MIGRATIONS = [("0001_initial", _initial), ("0002_campaign", _campaign), ("0003_unverified", _unverified),
-              ("0004_left_out", _left_out)]
+              ("0004_left_out", _left_out), ("0005_recipient_journal", _recipient_journal)]
 LATEST = len(MIGRATIONS)
 
 

@@ -158,10 +158,13 @@ class History:
             return None
         return {f for (f,) in self.db.execute("SELECT finess FROM coverage WHERE run_id = ?", run)}
 
-    def sent(self, as_of) -> set[str]:
-        """Establishments whose report of `as_of` the send journal says was delivered."""
-        return {f for (f,) in self.db.execute(
-            "SELECT DISTINCT finess FROM deliveries WHERE as_of = ? AND status = 'sent'", (_iso(as_of),))}
+    def recipient_states(self, as_of) -> pd.DataFrame:
+        """finess, email, status, answer: each recipient's latest attempt for the report of `as_of`."""
+        return pd.DataFrame(self.db.execute(
+            "SELECT finess, email, status, answer FROM recipient_deliveries r WHERE as_of = ?1 AND rowid = "
+            "(SELECT max(rowid) FROM recipient_deliveries x WHERE x.as_of = ?1 AND x.finess = r.finess "
+            "AND lower(x.email) = lower(r.email))", (_iso(as_of),)).fetchall(),
+            columns=["finess", "email", "status", "answer"])
 
     def campaign(self, as_of) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The campaign of the audit `as_of`: per establishment, when its report was sent and by when
@@ -192,14 +195,22 @@ class History:
 
     # -- writing ------------------------------------------------------------------------------
 
-    def record_delivery(self, as_of, finess: str, recipients: list[str], status: str, answer: str,
-                        deadline) -> None:
-        """One attempt of the send journal, committed at once: a crash never loses what was sent."""
+    def record_delivery(self, as_of, finess: str, outcomes: dict[str, tuple[str, str]], deadline) -> None:
+        """One attempt of the send journal, committed at once: a crash never loses what was sent.
+
+        `outcomes`: per recipient, (status, the server's answer); see schema._recipient_journal. The
+        establishment's row is « sent » when anyone received the report.
+        """
+        at = dt.datetime.now().isoformat(timespec="seconds")
+        status = "sent" if any(state == "sent" for state, _ in outcomes.values()) else "failed"
         with self.transaction():
             self.db.execute("INSERT INTO deliveries VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            (_iso(as_of), finess, ", ".join(recipients), status, answer,
-                             None if deadline is None else _iso(deadline),
-                             dt.datetime.now().isoformat(timespec="seconds")))
+                            (_iso(as_of), finess, ", ".join(outcomes), status,
+                             " ; ".join(f"{email} : {answer}" for email, (_, answer) in outcomes.items()),
+                             None if deadline is None else _iso(deadline), at))
+            self.db.executemany("INSERT INTO recipient_deliveries VALUES (?, ?, ?, ?, ?, ?)",
+                                ((_iso(as_of), finess, email, state, answer, at)
+                                 for email, (state, answer) in outcomes.items()))
 
     def record_answer(self, as_of, finess: str, file: str, sha256: str, answered_by: str | None, accounts: int,
                       decisions: list[tuple[str, str, str | None]]) -> None:
@@ -254,7 +265,7 @@ class History:
             return []
         limit = (pd.Timestamp(latest) - pd.DateOffset(months=retention_months)).date().isoformat()
         old = [d for (d,) in self.db.execute("SELECT as_of FROM runs WHERE as_of < ? ORDER BY as_of", (limit,))]
-        for table in ("runs", "deliveries", "answers"):
+        for table in ("runs", "deliveries", "recipient_deliveries", "answers"):
             self.db.execute(f"DELETE FROM {table} WHERE as_of < ?", (limit,))
         return old
 

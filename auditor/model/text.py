@@ -38,6 +38,11 @@ def french_number(value: int) -> str:
     return f"{value:,}".replace(",", "\u202f")
 
 
+def of(name: str) -> str:
+    """« de » before a name, elided before a vowel or a mute h: « d'ESAT Les Pins », « de MAS L'Estérel »."""
+    return f"d'{name}" if fold(name[:1]) in tuple("aeiouyh") and name[:1].isalpha() else f"de {name}"
+
+
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """"0 erreur", "1 erreur", "3 erreurs": French counts (0 and 1 take the singular)."""
     word = singular if count <= 1 else plural_form or " ".join(w + "s" for w in singular.split(" "))
