@@ -164,6 +164,9 @@ def run_month(options: AuditOptions, reports: ReportOptions, history_path: Path 
         history = stack.enter_context(open_history(history_path)) if history_path else None
         settings = load_settings(rules_folder(options.rules)) if history else None
         run = audit(options, history, settings, progress)
+        if history is not None:
+            reports = dataclasses.replace(reports, context=dataclasses.replace(reports.context,
+                                                                               review_key=history.review_key))
         written = write_reports(run, reports, progress)
         if history is None:
             return Month(run, written)

@@ -36,6 +36,9 @@ class ReportContext:
     deadline: dt.date | None = None
     contact: str | None = None
     bundles: Mapping[str, str] = field(default_factory=dict)  # FINESS -> bundle path relative to the reports
+    # The history's secret that keys each review row's fingerprint (render/review_workbook.py); None
+    # without a history. Never written into a report.
+    review_key: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

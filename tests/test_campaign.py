@@ -22,6 +22,7 @@ from auditor.campaign.mailer import send_all
 from auditor.campaign.outbox import compose
 from auditor.cli.commands import main
 from auditor.history.store import open_history
+from auditor.render.review_workbook import REFERENCE_HEADER, review_reference
 from tests.helpers import SAMPLES, SAMPLES_AS_OF, account_row, write_csv
 
 PASSWORD = "s3cret-de-test"
@@ -410,9 +411,10 @@ def test_a_missing_password_variable_is_a_clear_error(month, smtp_server, tmp_pa
 
 # -- answers ------------------------------------------------------------------------------------------
 
-def fill(bundle, target, decisions, edit=None):
+def fill(bundle, target, decisions, edit=None, history=None):
     """A director's answer: the workbook filled in with openpyxl, saved under another name."""
     workbook = load_workbook(bundle)
+    workbook.history = history  # for an edit that forges with the history's key
     sheet = workbook["Revue des accès"]
     header = [c.value for c in sheet[1]]
     account, decision = header.index("Compte") + 1, next(i for i, h in enumerate(header, 1) if h.startswith("Déci"))
@@ -457,11 +459,10 @@ def test_answers_are_recorded_and_the_latest_one_counts(month, tmp_path, capsys)
 
 def _last_months_row(sheet, header):
     """Row 2 as last month's workbook had it: same account and establishment, another audit date."""
-    from auditor.render.review_workbook import REFERENCE_HEADER, review_reference
-
     account = sheet.cell(2, header.index("Compte") + 1).value
     finess = re.search(r"FINESS (\d{9})", sheet.parent["À faire"]["A1"].value).group(1)
-    sheet.cell(2, header.index(REFERENCE_HEADER) + 1).value = review_reference("2026-10-01", finess, account)
+    key = sqlite3.connect(sheet.parent.history).execute("SELECT value FROM secrets").fetchone()[0]
+    sheet.cell(2, header.index(REFERENCE_HEADER) + 1).value = review_reference(key, "2026-10-01", finess, account)
 
 
 @pytest.mark.parametrize(("edit", "problem"), [
@@ -476,7 +477,7 @@ def test_a_tampered_answer_is_refused_whole_with_its_line(month, tmp_path, capsy
     out, history = campaign_history(month, tmp_path)
     bundle = largest_bundle(out)
     accounts = review_accounts(bundle)
-    answer = fill(bundle, tmp_path / "reponse.xlsx", {accounts[-1]: "Conserver"}, edit)
+    answer = fill(bundle, tmp_path / "reponse.xlsx", {accounts[-1]: "Conserver"}, edit, history)
     assert main(["answers", str(answer), "--history", str(history)]) == 2
     captured = capsys.readouterr()
     assert problem in captured.out and "ligne" in captured.out
@@ -484,6 +485,62 @@ def test_a_tampered_answer_is_refused_whole_with_its_line(month, tmp_path, capsy
     with sqlite3.connect(history) as db:
         assert db.execute("SELECT count(*) FROM decisions").fetchone() == (0,)
     db.close()
+
+
+def forge(bundle, target, finess, account, key):
+    """A review moved to establishment `finess`: À propos changed, the first row's account replaced by
+    `account`, its fingerprint made with `key` (the code's formula known, the history's secret or not)."""
+    workbook = load_workbook(bundle)
+    about = workbook["À propos"]
+    for row in about.iter_rows():
+        if row[0].value == "FINESS":
+            row[1].value = finess
+    sheet = workbook["Revue des accès"]
+    header = [c.value for c in sheet[1]]
+    sheet.cell(2, header.index("Compte") + 1).value = account
+    sheet.cell(2, next(i for i, h in enumerate(header, 1) if h.startswith("Déci"))).value = "Archiver"
+    sheet.cell(2, header.index(REFERENCE_HEADER) + 1).value = review_reference(key, SAMPLES_AS_OF, finess, account)
+    for row in range(3, sheet.max_row + 1):
+        sheet.cell(row, header.index(REFERENCE_HEADER) + 1).value = None
+        sheet.cell(row, header.index("Compte") + 1).value = None
+    workbook.save(target)
+    return target
+
+
+def test_a_forged_answer_is_refused_and_records_nothing(month, tmp_path, capsys):
+    out, history = campaign_history(month, tmp_path)
+    bundle = largest_bundle(out)
+    other = next(e["finess"] for e in reachable(out) if e["finess"] not in bundle.name)
+    key = sqlite3.connect(history).execute("SELECT value FROM secrets").fetchone()[0]
+    assert key and key.hex() not in (out / "findings.json").read_text(encoding="utf-8")
+    # Whoever read the code but has not the history's secret cannot make a row's fingerprint.
+    unkeyed = forge(bundle, tmp_path / "unkeyed.xlsx", other, "dupont", b"")
+    # With the secret (a leak), a made-up account is still not in the review the audit sent.
+    leaked = forge(bundle, tmp_path / "leaked.xlsx", other, "compte.invente", key)
+    assert main(["answers", str(unkeyed), str(leaked), "--history", str(history)]) == 2
+    printed = capsys.readouterr().out
+    assert "compte « dupont » modifié, ou ligne d'un autre établissement" in printed
+    assert "compte « compte.invente » absent de la revue envoyée à l'établissement" in printed
+    with sqlite3.connect(history) as db:
+        assert db.execute("SELECT count(*) FROM decisions").fetchone() == (0,)
+    db.close()
+
+
+def test_a_workbook_returned_untouched_is_no_answer_and_a_partial_one_says_so(month, tmp_path, capsys):
+    out, history = campaign_history(month, tmp_path)
+    bundle = largest_bundle(out)
+    accounts = review_accounts(bundle)
+    untouched = fill(bundle, tmp_path / "vide.xlsx", {})
+    assert main(["answers", str(untouched), "--history", str(history)]) == 2
+    assert "aucune décision" in capsys.readouterr().out
+    complete = fill(bundle, tmp_path / "complet.xlsx", dict.fromkeys(accounts, "Conserver"))
+    partial = fill(bundle, tmp_path / "partiel.xlsx", {accounts[0]: "Archiver"})
+    assert main(["answers", str(complete), "--history", str(history)]) == 0
+    assert main(["answers", str(partial), "--history", str(history)]) == 0
+    printed = capsys.readouterr().out
+    assert f"1 décision pour {len(accounts)} comptes (réponse partielle : {len(accounts) - 1} comptes sans décision"\
+        in printed
+    assert f"plus complète ({len(accounts)} décisions)" in printed
 
 
 def test_an_answer_of_a_month_not_in_the_history_is_refused(month, tmp_path, capsys):
@@ -521,8 +578,9 @@ def test_next_month_checks_the_decisions_and_the_late_establishments(month, smtp
     assert send(out, write_config(tmp_path, port), history) == 0
     bundle = largest_bundle(out)
     finess = bundle.name[:9]
-    account = review_accounts(bundle)[0]
-    main(["answers", str(fill(bundle, tmp_path / "r.xlsx", {account: "Archiver"})), "--history", str(history)])
+    account, *others = review_accounts(bundle)  # one account to archive, the others kept: a complete answer
+    decisions = {account: "Archiver", **dict.fromkeys(others, "Modifier")}
+    main(["answers", str(fill(bundle, tmp_path / "r.xlsx", decisions)), "--history", str(history)])
     # A later audit (past the deadline) of the same exports: the account was not archived.
     later = tmp_path / "later"
     main(["run", str(SAMPLES), "--out", str(later), "--as-of", "2030-01-01", "--history", str(history),

@@ -12,6 +12,7 @@ is recorded, and every problem is listed at once.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass, field
@@ -55,6 +56,13 @@ class ReturnedReview:
     problems: Problems = field(init=False)
     sha256: str = ""
     replaces: str | None = None  # when an earlier answer of the same establishment and month was recorded
+    replaces_decisions: int = 0  # how many decisions that earlier answer held
+    reviewed: int = 0  # accounts of the review sent: fewer decisions make a partial answer
+
+    @property
+    def undecided(self) -> int:
+        """Accounts of the review sent left without a decision (a partial answer: REV-02 asks for them)."""
+        return max(self.reviewed - len(self.decisions), 0)
     already: bool = False  # the very same file was recorded before: not recorded again
 
     def __post_init__(self):
@@ -90,12 +98,18 @@ def read_answer(path: Path, history: History) -> ReturnedReview:
         answer.problems.add(None, f"aucun audit du {answer.as_of:%d/%m/%Y} dans l'historique")
     elif answer.finess not in audited:
         answer.problems.add(None, f"l'établissement {answer.finess} n'a pas été audité le {answer.as_of:%d/%m/%Y}")
-    _read_review(answer, sheets[REVIEW_SHEET])
+    reviewed = history.reviewed(answer.as_of, answer.finess)
+    _read_review(answer, sheets[REVIEW_SHEET], history.review_key, reviewed)
+    if not answer.problems and not answer.decisions:
+        answer.problems.add(None, f"aucune décision dans la feuille « {REVIEW_SHEET} » : un classeur renvoyé sans "
+                               "décision n'est pas une réponse (choisir Conserver, Modifier ou Archiver pour "
+                               "chaque compte)")
+    answer.reviewed = len(reviewed) if reviewed is not None else answer.accounts
     answer.answered_by = _last_author(path)
     return answer
 
 
-def _read_review(answer: ReturnedReview, rows: list[list[str]]) -> None:
+def _read_review(answer: ReturnedReview, rows: list[list[str]], key: bytes, reviewed: set[str] | None) -> None:
     header_at = next((i for i, row in enumerate(rows[:20]) if ACCOUNT_HEADER in row and REFERENCE_HEADER in row), None)
     if header_at is None:
         answer.problems.add(None, f"feuille « {REVIEW_SHEET} » : en-tête introuvable (colonnes « {ACCOUNT_HEADER} » et "
@@ -120,9 +134,12 @@ def _read_review(answer: ReturnedReview, rows: list[list[str]]) -> None:
             answer.problems.add(None, f"{where} : ligne ajoutée à la main (compte « {account} ») : seuls les comptes "
                                    "du rapport envoyé peuvent recevoir une décision")
             continue
-        if reference != review_reference(as_of, answer.finess, account):
+        if not hmac.compare_digest(reference, review_reference(key, as_of, answer.finess, account)):
             answer.problems.add(None, f"{where} : compte « {account} » modifié, ou ligne d'un autre établissement ou "
                                    "d'un autre mois")
+            continue
+        if reviewed is not None and account not in reviewed:  # a genuine fingerprint of a review never sent
+            answer.problems.add(None, f"{where} : compte « {account} » absent de la revue envoyée à l'établissement")
             continue
         if account in seen:
             answer.problems.add(None, f"{where} : compte « {account} » en double")
@@ -176,8 +193,8 @@ def record_answers(paths: list[Path], history: History) -> tuple[list[ReturnedRe
             continue
         answer.already = history.has_answer(answer.sha256)
         if not answer.already:
-            answer.replaces = history.answered_before(answer.as_of, answer.finess)
+            answer.replaces, answer.replaces_decisions = history.answered_before(answer.as_of, answer.finess)
             history.record_answer(answer.as_of, answer.finess, str(path), answer.sha256, answer.answered_by,
-                                  answer.accounts, answer.decisions)
+                                  answer.reviewed, answer.decisions)
         recorded.append(answer)
     return recorded, refused

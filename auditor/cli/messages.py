@@ -145,8 +145,14 @@ def print_campaign(campaign: Campaign, dry_run: Path | None) -> None:
 def print_answers(recorded: list[ReturnedReview], refused: list[ReturnedReview]) -> None:
     for answer in recorded:
         state = ("déjà enregistré" if answer.already else
-                 f"{plural(len(answer.decisions), 'décision')} pour {plural(answer.accounts, 'compte')}")
+                 f"{plural(len(answer.decisions), 'décision')} pour {plural(answer.reviewed, 'compte')}")
+        if answer.undecided and not answer.already:
+            state += (f" (réponse partielle : {plural(answer.undecided, 'compte')} sans décision, "
+                      "redemandés le mois prochain)")
         replaces = f" ; remplace la réponse enregistrée le {answer.replaces[:10]}" if answer.replaces else ""
+        if answer.replaces and answer.replaces_decisions > len(answer.decisions):
+            replaces += (f", plus complète ({plural(answer.replaces_decisions, 'décision')}) : c'est désormais "
+                         "celle-ci qui compte ; renvoyer la plus complète si c'est une erreur")
         print(f"{answer.path} : {answer.finess}, audit du {answer.as_of:%d/%m/%Y} : {state}{replaces}")
     for answer in refused:
         for problem in answer.problems.messages:

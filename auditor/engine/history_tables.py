@@ -12,7 +12,8 @@ from ..model.frames import TEXT
 
 HISTORY_TABLES = {
     "decisions": ("finess", "account_id", "decision", "answered_on"),  # the directors' latest answers
-    "campaign": ("finess", "sent_on", "deadline", "answered"),  # each report sent, and whether it came back
+    # Each report sent, whether it came back, and how many accounts its latest answer left undecided.
+    "campaign": ("finess", "sent_on", "deadline", "answered", "undecided"),
 }
 _DATES = ("answered_on", "sent_on", "deadline")
 
@@ -26,6 +27,8 @@ def history_table(kind: str, rows) -> pd.DataFrame:
             frame[column] = pd.to_datetime(frame[column]).dt.normalize()
         elif column == "answered":
             frame[column] = frame[column].astype(str).str.lower().isin(("true", "1", "oui"))
+        elif column == "undecided":
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").fillna(0).astype("int64")
         else:
             frame[column] = frame[column].astype(TEXT)
     return frame

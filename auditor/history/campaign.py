@@ -52,8 +52,9 @@ class CampaignStatus:
         decisions = history_table("decisions", self.decisions[["finess", "account", "decision", "answered_at"]]
                                   .itertuples(index=False, name=None))
         table = self.establishments
+        undecided = (table["accounts"].fillna(0) - table["decisions"].fillna(0)).clip(lower=0)
         campaign = history_table("campaign", zip(table["finess"], table["sent_at"], table["deadline"],
-                                                 table["answered_at"].notna()))
+                                                 table["answered_at"].notna(), undecided))
         return {"decisions": decisions, "campaign": campaign}
 
 

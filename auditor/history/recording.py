@@ -127,8 +127,10 @@ def record(history: History, evaluation: Evaluation, findings: list[Finding], fo
     contacts = evaluation.contacts
     recipients = [] if contacts is None else contacts.itertuples(index=False, name=None)
     left_out = [] if evaluation.left_out is None else evaluation.left_out.itertuples(index=False, name=None)
+    review = evaluation.access_review
+    reviewed = [] if review is None else review[["finess", "account"]].itertuples(index=False, name=None)
     return history.record(run, files, _coverage(evaluation.establishments, follow_up), rows, retention_months,
-                          recipients, unverified_rows(follow_up.unverified), left_out)
+                          recipients, unverified_rows(follow_up.unverified), left_out, reviewed)
 
 
 def unverified_rows(unverified: pd.DataFrame):

@@ -8,6 +8,7 @@ Add a migration at the end of MIGRATIONS; never edit one that has shipped.
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 
 # "VTAU": marks the file as a vt-audit history (SQLite's application_id header field).
@@ -131,8 +132,23 @@ def _recipient_journal(db: sqlite3.Connection) -> None:
     """)
 
 
+def _reviews(db: sqlite3.Connection) -> None:
+    """The review each establishment was sent (its accounts), and the secret that keys each review row's
+    fingerprint: created with the history, kept in it and nowhere else (never in a report or a log), so
+    that a returned workbook's rows cannot be forged by someone who read the code."""
+    _statements(db, """
+        CREATE TABLE secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+        CREATE TABLE reviewed (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            finess TEXT NOT NULL, account TEXT NOT NULL
+        );
+        CREATE INDEX reviewed_run ON reviewed(run_id, finess)
+    """)
+    db.execute("INSERT INTO secrets VALUES ('review_key', ?)", (secrets.token_bytes(32),))
+
+
 MIGRATIONS = [("0001_initial", _initial), ("0002_campaign", _campaign), ("0003_unverified", _unverified),
-              ("0004_left_out", _left_out), ("0005_recipient_journal", _recipient_journal)]
+              ("0004_left_out", _left_out), ("0005_recipient_journal", _recipient_journal), ("0006_reviews", _reviews)]
 LATEST = len(MIGRATIONS)
 
 

@@ -151,6 +151,20 @@ class History:
             "SELECT l.finess, l.account, l.reason FROM left_out l JOIN runs r ON r.id = l.run_id WHERE r.as_of = ? "
             "ORDER BY l.finess, l.account", (_iso(as_of),)).fetchall(), columns=["finess", "account", "reason"])
 
+    @property
+    def review_key(self) -> bytes:
+        """The secret that keys the review rows' fingerprints (see schema._reviews)."""
+        return self.db.execute("SELECT value FROM secrets WHERE name = 'review_key'").fetchone()[0]
+
+    def reviewed(self, as_of, finess: str) -> set[str] | None:
+        """The accounts of the review sent to `finess` for the audit `as_of` (None: not stored, an
+        audit recorded before reviews were)."""
+        run = self.db.execute("SELECT id FROM runs WHERE as_of = ?", (_iso(as_of),)).fetchone()
+        if run is None or self.db.execute("SELECT 1 FROM reviewed WHERE run_id = ? LIMIT 1", run).fetchone() is None:
+            return None
+        return {a for (a,) in self.db.execute("SELECT account FROM reviewed WHERE run_id = ? AND finess = ?",
+                                              (run[0], finess))}
+
     def audited(self, as_of) -> set[str] | None:
         """The establishments audited in the run of `as_of` (None when there is no such run)."""
         run = self.db.execute("SELECT id FROM runs WHERE as_of = ?", (_iso(as_of),)).fetchone()
@@ -188,10 +202,13 @@ class History:
     def has_answer(self, sha256: str) -> bool:
         return self.db.execute("SELECT 1 FROM answers WHERE sha256 = ?", (sha256,)).fetchone() is not None
 
-    def answered_before(self, as_of, finess: str) -> str | None:
-        row = self.db.execute("SELECT max(recorded_at) FROM answers WHERE as_of = ? AND finess = ?",
-                              (_iso(as_of), finess)).fetchone()
-        return row[0]
+    def answered_before(self, as_of, finess: str) -> tuple[str | None, int]:
+        """When the latest answer of `finess` for `as_of` was recorded, and how many decisions it held."""
+        row = self.db.execute(
+            "SELECT a.recorded_at, (SELECT count(*) FROM decisions x WHERE x.answer_id = a.id) FROM answers a "
+            "WHERE as_of = ? AND finess = ? ORDER BY recorded_at DESC, id DESC LIMIT 1",
+            (_iso(as_of), finess)).fetchone()
+        return (row[0], row[1]) if row else (None, 0)
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -226,7 +243,8 @@ class History:
 
 
     def record(self, run: dict, files: list[tuple], coverage: pd.DataFrame, findings,
-               retention_months: int, recipients=(), unverified=(), left_out=()) -> tuple[bool, list[str]]:
+               retention_months: int, recipients=(), unverified=(), left_out=(), reviewed=()
+               ) -> tuple[bool, list[str]]:
         """Store one run in one transaction, replacing a run of the same audit date.
 
         `run`: the columns of `runs`; `files`: (path, kind, sha256, rows);
@@ -234,7 +252,8 @@ class History:
         `findings`: tuples (key, rule, severity, finess, account, subject, message, waived, first_seen);
         `recipients`: tuples (finess, email, role), whom each establishment's report goes to;
         `unverified`: tuples as `findings`, the previous run's findings this one could not verify;
-        `left_out`: tuples (finess, account, reason), the referents the report must not go to.
+        `left_out`: tuples (finess, account, reason), the referents the report must not go to;
+        `reviewed`: tuples (finess, account), the accounts of each establishment's access review.
         Returns whether a run of that date was replaced, and the audit dates purged.
         """
         with self.transaction():
@@ -255,6 +274,7 @@ class History:
             self.db.executemany("INSERT INTO unverified VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                 ((run_id, *row) for row in unverified))
             self.db.executemany("INSERT INTO left_out VALUES (?, ?, ?, ?)", ((run_id, *row) for row in left_out))
+            self.db.executemany("INSERT INTO reviewed VALUES (?, ?, ?)", ((run_id, *row) for row in reviewed))
             purged = self._purge(retention_months)
         return replaced, purged
 

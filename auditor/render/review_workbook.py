@@ -8,6 +8,7 @@ and a hidden fingerprint per row) and the « À propos » sheet (the establishme
 from __future__ import annotations
 
 import hashlib
+import hmac
 
 import numpy as np
 import pandas as pd
@@ -35,11 +36,12 @@ REFERENCE_HEADER = "Réf."  # a hidden column of each director's review: see rev
 TICK = "✔"
 
 
-def review_reference(as_of: str, finess: str, account: str) -> str:
+def review_reference(key: bytes, as_of: str, finess: str, account: str) -> str:
     """The fingerprint of one review row (audit date, establishment, account), hidden in the director's
     workbook: a returned row whose identifiers were changed, or pasted from another establishment or
-    month, no longer matches it."""
-    return hashlib.sha256(f"{as_of}|{finess}|{account}".encode("utf-8")).hexdigest()[:16]
+    month, no longer matches it. Keyed (HMAC-SHA256, 128 bits kept) by the history's secret: without
+    it, nobody can make the fingerprint of another establishment's or a made-up account."""
+    return hmac.new(key, f"{as_of}|{finess}|{account}".encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
 
 def access_review_sheet(book: Book, result: Run, scope: Scope) -> None:
@@ -67,7 +69,8 @@ def access_review_sheet(book: Book, result: Run, scope: Scope) -> None:
         sheet.close()
         return
     blank = [None] * len(review)  # the decision and the comment: the director's to fill in
-    references = [[review_reference(as_of, finess, account)
+    key = result.report.review_key  # without a history no answer can be recorded: no fingerprint
+    references = [[review_reference(key, as_of, finess, account) if key else None
                    for finess, account in zip(review["finess"], review["account"])]] if reference else []
     sheet.append_table([
         *(list(review[column]) for column in ([] if scope.director else ["finess", "establishment"])),

@@ -36,10 +36,14 @@ def archive_decision_not_applied(ctx: AuditContext, *, grace_days: int) -> pd.Da
 
 @check("review_not_returned", needs=("campaign",))
 def review_not_returned(ctx: AuditContext) -> pd.DataFrame:
-    """Establishments that did not return their access review by the deadline."""
+    """Establishments that did not return their access review by the deadline, or returned it with
+    accounts left undecided (a partial answer: the rest is still asked for)."""
     campaign = ctx.history["campaign"]
-    late = campaign[~campaign["answered"] & campaign["deadline"].lt(ctx.as_of)]
+    late = campaign[(~campaign["answered"] | campaign["undecided"].gt(0)) & campaign["deadline"].lt(ctx.as_of)]
     names = ctx.establishment_names()
-    message = ("revue des accès envoyée le " + format_dates(late["sent_on"]) + ", non renvoyée à la date limite du "
-               + format_dates(late["deadline"]))
+    sent = "revue des accès envoyée le " + format_dates(late["sent_on"])
+    deadline = " à la date limite du " + format_dates(late["deadline"])
+    message = (sent + ", non renvoyée" + deadline).where(
+        ~late["answered"], sent + ", renvoyée incomplète : " + late["undecided"].astype(TEXT)
+        + " compte(s) sans décision" + deadline)
     return hits(late["finess"], message, subject=late["finess"].map(names).astype(TEXT).fillna(late["finess"]))
