@@ -160,6 +160,10 @@ def run_month(options: AuditOptions, reports: ReportOptions, history_path: Path 
     """`vt-audit run`: audit, write the reports and, with a history, record the audit once they are complete."""
     if reports.fail_on_new and history_path is None:
         raise AuditError("--fail-on-new compare avec l'audit précédent : donnez aussi --history FICHIER")
+    deadline = reports.context.deadline
+    if deadline is not None and deadline <= options.audit_date().date():
+        raise AuditError(f"--deadline : le {deadline:%d/%m/%Y} n'est pas après la date d'audit "
+                         f"({options.audit_date():%d/%m/%Y}) : les directions n'auraient pas le temps de répondre")
     with ExitStack() as stack:
         history = stack.enter_context(open_history(history_path)) if history_path else None
         settings = load_settings(rules_folder(options.rules)) if history else None
@@ -171,7 +175,7 @@ def run_month(options: AuditOptions, reports: ReportOptions, history_path: Path 
         if history is None:
             return Month(run, written)
         replaced, purged = record(history, run.evaluation, run.findings, run.follow_up,
-                                  retention_months or settings.retention_months)
+                                  retention_months or settings.retention_months, reports.context.deadline)
     return Month(run, written, replaced, purged)
 
 
@@ -211,6 +215,8 @@ def send_campaign(reports: Path, config_path: Path, history_path: Path, dry_run:
     config = load_config(config_path)
     with open_history(history_path, create=False) as history:
         as_of = read_report(Path(reports) / "findings.json")["as_of"]
+        config = dataclasses.replace(config, deadline=campaign_deadline(config.deadline, history.run_deadline(as_of),
+                                                                        as_of, dt.date.today()))
         recipients = history.run_recipients(as_of)
         if recipients is None:
             raise AuditError(f"{history_path} : aucun audit du {as_of:%d/%m/%Y} dans l'historique ; "
@@ -228,6 +234,24 @@ def send_campaign(reports: Path, config_path: Path, history_path: Path, dry_run:
         report = send_all(outgoing, config, history, as_of, resend_uncertain=resend_uncertain, progress=progress)
         return Campaign(as_of, report, left_out=left_out,
                         contact_problems=contact_problems)
+
+
+def campaign_deadline(in_file: dt.date | None, in_workbooks: dt.date | None, as_of: pd.Timestamp,
+                      today: dt.date) -> dt.date:
+    """The one deadline of a campaign: the workbooks' (run --deadline), which the campaign file may repeat
+    but not contradict; never before the audit or the sending day (last month's file reused)."""
+    if in_file is not None and in_workbooks is not None and in_file != in_workbooks:
+        raise AuditError(f"date limite du fichier de campagne ({in_file:%d/%m/%Y}) différente de celle des classeurs "
+                         f"(vt-audit run --deadline : {in_workbooks:%d/%m/%Y}) : une seule date limite, retirer "
+                         "« deadline » du fichier de campagne ou la corriger")
+    deadline = in_workbooks or in_file
+    if deadline is None:
+        raise AuditError("aucune date limite : la donner à « vt-audit run --deadline AAAA-MM-JJ » (les classeurs la "
+                         "portent) ou dans le fichier de campagne (« deadline »)")
+    if deadline <= as_of.date() or deadline < today:
+        raise AuditError(f"date limite du {deadline:%d/%m/%Y} déjà passée (audit du {as_of:%d/%m/%Y}, envoi le "
+                         f"{today:%d/%m/%Y}) : fichier de campagne d'un mois précédent ? donner la date de ce mois")
+    return deadline
 
 
 def record_answers(files: list[Path], history_path: Path) -> tuple[list[ReturnedReview], list[ReturnedReview]]:

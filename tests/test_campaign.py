@@ -2,6 +2,7 @@
 written by the tool, filled in with openpyxl (and once re-saved by LibreOffice), a real history file."""
 
 import asyncio
+import datetime as dt
 import email
 import json
 import re
@@ -26,6 +27,8 @@ from auditor.render.review_workbook import REFERENCE_HEADER, review_reference
 from tests.helpers import SAMPLES, SAMPLES_AS_OF, account_row, write_csv
 
 PASSWORD = "s3cret-de-test"
+# A deadline ahead of the day the tests run (send refuses one already past), after the samples' audit.
+DEADLINE = max(dt.date.today(), dt.date(2026, 11, 2)) + dt.timedelta(days=30)
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 
 
@@ -92,7 +95,7 @@ def month(tmp_path_factory):
     root = tmp_path_factory.mktemp("campaign")
     out, history = root / "rapports", root / "suivi.sqlite"
     main(["run", str(SAMPLES), "--out", str(out), "--as-of", SAMPLES_AS_OF, "--per-establishment",
-          "--history", str(history), "--fail-on", "jamais", "--deadline", "2026-12-15"])
+          "--history", str(history), "--fail-on", "jamais", "--deadline", DEADLINE.isoformat()])
     return root, out, history
 
 
@@ -116,7 +119,7 @@ def write_config(tmp_path, port, **overrides):
   password_env: VT_TEST_SMTP_PASSWORD
 from: "ARS PACA - audit VT Handicap <audit-vt@ars.example>"
 reply_to: audit-vt@ars.example
-deadline: 2026-12-15
+deadline: {values.get('deadline', DEADLINE.isoformat())}
 rate_per_minute: {values['rate']}
 {values['extra']}""", encoding="utf-8")
     return path
@@ -154,9 +157,9 @@ def test_each_establishment_gets_its_workbook_once_in_french(month, smtp_server,
     finess = next(e["finess"] for e in audited if e["name"] in message["Subject"])
     assert sorted(recipients) == sorted(set(expected.loc[expected["finess"] == finess, "email"]))
     assert "direction" in set(expected.loc[expected["finess"] == finess, "role"])  # the referential's column
-    assert "à traiter avant le 15/12/2026" in message["Subject"]
+    assert f"à traiter avant le {DEADLINE:%d/%m/%Y}" in message["Subject"]
     body = message.get_body(("plain",)).get_content()
-    assert "Revue des accès" in body and "avant le 15/12/2026" in body and "audit-vt@ars.example" in body
+    assert "Revue des accès" in body and f"avant le {DEADLINE:%d/%m/%Y}" in body and "audit-vt@ars.example" in body
     (attachment,) = list(message.iter_attachments())
     bundle = next((out / "etablissements").glob(f"{finess}_*.xlsx"))
     assert attachment.get_filename() == bundle.name and attachment.get_content() == bundle.read_bytes()
@@ -399,6 +402,38 @@ def test_a_campaign_file_with_an_error_stops_with_its_line(month, tmp_path, caps
     assert code == 2 and message in err
     if "lecture" not in message:  # a file that is not there is named by its path, not a line of the campaign file
         assert "campagne.yaml, ligne 11" in err
+
+
+def test_one_deadline_for_the_workbooks_and_the_messages(month, tmp_path, capsys):
+    out, history = campaign_history(month, tmp_path)
+    later = (DEADLINE + dt.timedelta(days=1)).isoformat()
+    assert send(out, write_config(tmp_path, 25, deadline=later), history, "--dry-run", str(tmp_path / "e")) == 2
+    assert "différente de celle des classeurs" in capsys.readouterr().err and not (tmp_path / "e").exists()
+
+
+def test_last_months_campaign_file_with_its_past_deadline_is_refused(tmp_path, capsys):
+    out, history = tmp_path / "o", tmp_path / "suivi.sqlite"
+    main(["run", str(SAMPLES), "--out", str(out), "--as-of", SAMPLES_AS_OF, "--per-establishment", "--history",
+          str(history), "--fail-on", "jamais", "--format", "json,xlsx"])  # no --deadline this time
+    capsys.readouterr()
+    assert send(out, write_config(tmp_path, 25, deadline="2026-10-15"), history, "--dry-run", str(tmp_path / "e")) == 2
+    assert "date limite du 15/10/2026 déjà passée" in capsys.readouterr().err
+
+
+def test_the_workbooks_deadline_is_the_messages_when_the_campaign_file_has_none(month, tmp_path):
+    out, history = campaign_history(month, tmp_path)
+    config = write_config(tmp_path, 25)
+    config.write_text(config.read_text(encoding="utf-8").replace(f"deadline: {DEADLINE.isoformat()}\n", ""),
+                      encoding="utf-8")
+    assert send(out, config, history, "--dry-run", str(tmp_path / "eml")) == 0
+    message = email.message_from_bytes(next((tmp_path / "eml").glob("*.eml")).read_bytes(), policy=policy.default)
+    assert f"à traiter avant le {DEADLINE:%d/%m/%Y}" in message["Subject"]
+
+
+def test_a_deadline_before_the_audit_is_refused(tmp_path, capsys):
+    assert main(["run", str(SAMPLES), "--out", str(tmp_path / "o"), "--as-of", SAMPLES_AS_OF,
+                 "--deadline", "2026-10-31"]) == 2
+    assert "--deadline : le 31/10/2026 n'est pas après la date d'audit" in capsys.readouterr().err
 
 
 def test_a_missing_password_variable_is_a_clear_error(month, smtp_server, tmp_path, capsys, monkeypatch):

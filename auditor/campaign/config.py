@@ -36,7 +36,7 @@ from ..model.issues import AuditError
 SECURITIES = ("starttls", "ssl", "none")
 # The file's keys; the addresses and the deadline are checked below.
 CAMPAIGN_FIELDS = {"smtp": Field(dict, required=True), "from": Field(str, required=True),
-                   "reply_to": Field(str, required=True), "deadline": Field(object, required=True),
+                   "reply_to": Field(str, required=True), "deadline": Field(object),
                    "rate_per_minute": Field(int, 1, maximum=100_000), "contacts": Field(str),
                    "timeout_seconds": Field(float, 1, maximum=600),
                    "data_timeout_seconds": Field(float, 1, maximum=3600)}
@@ -75,7 +75,7 @@ class CampaignConfig:
     smtp: SmtpSettings
     sender: str
     reply_to: str
-    deadline: dt.date
+    deadline: dt.date | None  # optional when run --deadline gave it (see api.campaign_deadline)
     rate_per_minute: int = 30
     contacts: Path | None = None
 

@@ -92,7 +92,7 @@ def file_sha256(path: Path) -> str | None:
 
 
 def run_row(as_of, origin: str, rules: list[dict], rows, establishments: pd.DataFrame, counts: dict[str, int],
-            waived: int, region_score) -> dict:
+            waived: int, region_score, deadline: dt.date | None = None) -> dict:
     """The `runs` row; `rules`: code, check (unknown for imports), severity, params of each rule."""
     accounts, with_accounts = attachment_counts(establishments)
     return {
@@ -109,11 +109,12 @@ def run_row(as_of, origin: str, rules: list[dict], rows, establishments: pd.Data
         **{severity: int(counts.get(severity, 0)) for severity in SEVERITIES},
         "waived": int(waived),
         "region_score": region_score,
+        "deadline": None if deadline is None else deadline.isoformat(),
     }
 
 
 def record(history: History, evaluation: Evaluation, findings: list[Finding], follow_up: FollowUp,
-           retention_months: int) -> tuple[bool, list[str]]:
+           retention_months: int, deadline: dt.date | None = None) -> tuple[bool, list[str]]:
     """Store a run (its `findings` as `follow` marked them); see History.record for the return."""
     rows = ((f.key, f.rule, f.severity, f.finess, f.account, f.subject, f.message, f.waived, f.first_seen)
             for f in findings)
@@ -123,7 +124,7 @@ def record(history: History, evaluation: Evaluation, findings: list[Finding], fo
     files = [(s.path, s.kind, file_sha256(Path(s.path)), s.rows) for s in evaluation.sources]
     counts = Counter(f.severity for f in findings)
     run = run_row(evaluation.as_of, "audit", rules, account_rows, evaluation.establishments, counts,
-                  sum(f.waived for f in findings), follow_up.region_score)
+                  sum(f.waived for f in findings), follow_up.region_score, deadline)
     contacts = evaluation.contacts
     recipients = [] if contacts is None else contacts.itertuples(index=False, name=None)
     left_out = [] if evaluation.left_out is None else evaluation.left_out.itertuples(index=False, name=None)

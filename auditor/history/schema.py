@@ -142,7 +142,9 @@ def _reviews(db: sqlite3.Connection) -> None:
             run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
             finess TEXT NOT NULL, account TEXT NOT NULL
         );
-        CREATE INDEX reviewed_run ON reviewed(run_id, finess)
+        CREATE INDEX reviewed_run ON reviewed(run_id, finess);
+        -- The deadline the directors' workbooks carry (run --deadline): `send` gives the same one.
+        ALTER TABLE runs ADD COLUMN deadline TEXT
     """)
     db.execute("INSERT INTO secrets VALUES ('review_key', ?)", (secrets.token_bytes(32),))
 

@@ -151,6 +151,11 @@ class History:
             "SELECT l.finess, l.account, l.reason FROM left_out l JOIN runs r ON r.id = l.run_id WHERE r.as_of = ? "
             "ORDER BY l.finess, l.account", (_iso(as_of),)).fetchall(), columns=["finess", "account", "reason"])
 
+    def run_deadline(self, as_of) -> dt.date | None:
+        """The deadline the run of `as_of` gave its directors' workbooks (run --deadline), if any."""
+        row = self.db.execute("SELECT deadline FROM runs WHERE as_of = ?", (_iso(as_of),)).fetchone()
+        return dt.date.fromisoformat(row[0]) if row and row[0] else None
+
     @property
     def review_key(self) -> bytes:
         """The secret that keys the review rows' fingerprints (see schema._reviews)."""
