@@ -213,6 +213,8 @@ def send_campaign(reports: Path, config_path: Path, history_path: Path, dry_run:
                   resend_uncertain: bool = False, progress: Progress = silent) -> Campaign:
     """`vt-audit send`: each establishment's workbook to its recipients, journaled in the history."""
     config = load_config(config_path)
+    if dry_run is not None and dry_run.exists() and not dry_run.is_dir():
+        raise AuditError(f"--dry-run {dry_run} : est un fichier ; donner un dossier où écrire les messages")
     with open_history(history_path, create=False) as history:
         as_of = read_report(Path(reports) / "findings.json")["as_of"]
         config = dataclasses.replace(config, deadline=campaign_deadline(config.deadline, history.run_deadline(as_of),

@@ -5,6 +5,7 @@ import asyncio
 import datetime as dt
 import email
 import json
+import os
 import re
 import shutil
 import socket
@@ -576,6 +577,35 @@ def test_a_workbook_returned_untouched_is_no_answer_and_a_partial_one_says_so(mo
     assert f"1 décision pour {len(accounts)} comptes (réponse partielle : {len(accounts) - 1} comptes sans décision"\
         in printed
     assert f"plus complète ({len(accounts)} décisions)" in printed
+
+
+def _blank_audit_date(sheet, header):
+    for row in sheet.parent["À propos"].iter_rows():
+        if row[0].value == "Date d'audit":
+            row[1].value = None
+
+
+def test_hostile_answers_are_refused_before_reading_and_record_nothing(month, tmp_path, capsys):
+    out, history = campaign_history(month, tmp_path)
+    pipe = tmp_path / "tube.xlsx"
+    os.mkfifo(pipe)  # reading it would wait for ever
+    bundle = largest_bundle(out)
+    blank = fill(bundle, tmp_path / "sans-date.xlsx", {review_accounts(bundle)[0]: "Conserver"}, _blank_audit_date)
+    assert main(["answers", str(pipe), "/dev/zero", str(blank), "--history", str(history)]) == 2
+    printed = capsys.readouterr().out
+    assert f"{pipe} : n'est pas un fichier ordinaire" in printed and "/dev/zero : n'est pas un fichier" in printed
+    assert f"{blank} : classeur non reconnu" in printed
+    with sqlite3.connect(history) as db:
+        assert db.execute("SELECT count(*) FROM answers").fetchone() == (0,)
+    db.close()
+
+
+def test_a_dry_run_into_a_file_is_a_clear_error(month, tmp_path, capsys):
+    out, history = campaign_history(month, tmp_path)
+    taken = tmp_path / "messages"
+    taken.write_text("déjà là", encoding="utf-8")
+    assert send(out, write_config(tmp_path, 25), history, "--dry-run", str(taken)) == 2
+    assert "est un fichier ; donner un dossier" in capsys.readouterr().err
 
 
 def test_an_answer_of_a_month_not_in_the_history_is_refused(month, tmp_path, capsys):

@@ -158,14 +158,45 @@ def test_history_lists_the_runs_and_backfill_gives_the_same_statuses(three_month
         assert {o for (o,) in imported.execute("SELECT origin FROM runs")} == {"import"}
 
 
-def test_import_refuses_a_file_that_is_not_a_report_and_records_nothing(tmp_path, capsys):
+@pytest.fixture(scope="module")
+def sample_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    main(["run", str(SAMPLES), "--out", str(out), "--as-of", "2026-10-01", "--format", "json", "--quiet"])
+    return json.loads((out / "findings.json").read_text(encoding="utf-8"))
+
+
+def _spoil(report, how):
+    report = json.loads(json.dumps(report))
+    if how == "type":
+        report["findings"][0]["waived"] = "oui"
+    elif how == "missing":
+        del report["findings"][1]["key"]
+    elif how == "null":
+        report["establishments"][0]["name"] = None
+    elif how == "repeated":
+        report["establishments"].append(report["establishments"][0])
+    return json.dumps(report)
+
+
+@pytest.mark.parametrize(("how", "said"), [
+    ("type", "$.findings[0].waived : vrai ou faux attendu, trouvé « \"oui\" »"),
+    ("missing", "$.findings[1] : champ obligatoire absent : key"),
+    ("null", "$.establishments[0].name : un texte attendu, trouvé « null »"),
+    ("repeated", "établissement(s) en double"),
+    ("deep", "JSON imbriqué trop profondément"),
+    ("not a report", "champ obligatoire absent"),
+])
+def test_import_refuses_a_report_that_does_not_follow_the_schema_and_records_nothing(tmp_path, capsys,
+                                                                                     sample_report, how, said):
     good = tmp_path / "findings.json"
-    good.write_text(json.dumps({"as_of": "2026-10-01", "findings": [], "establishments": [], "rules": []}))
-    bad = tmp_path / "notes.json"
-    bad.write_text('{"as_of": "2026-11-01"}', encoding="utf-8")
+    good.write_text(json.dumps(sample_report), encoding="utf-8")
+    bad = tmp_path / "novembre.json"
+    text = {"deep": "[" * 200_000 + "]" * 200_000, "not a report": '{"as_of": "2026-11-01"}'}.get(how)
+    bad.write_text(text or _spoil(sample_report, how).replace("2026-10-01", "2026-11-01"), encoding="utf-8")
     history = tmp_path / "suivi.sqlite"
     assert main(["history", "import", str(good), str(bad), "--history", str(history)]) == 2
-    assert "notes.json" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith(f"Erreur : {bad} : ") and said in err and len(err.splitlines()) == 1
     with sqlite3.connect(history) as db:
         assert db.execute("SELECT count(*) FROM runs").fetchone() == (0,)
 
@@ -342,6 +373,33 @@ def test_a_file_that_is_not_a_history_is_refused_untouched(tmp_path, capsys):
         db.execute("CREATE TABLE clients (nom TEXT)")
     db.close()
     assert "n'est pas un historique vt-audit" in refused(tmp_path, other, capsys)
+
+
+def test_a_file_that_claims_to_be_a_history_without_its_tables_is_refused_untouched(tmp_path, capsys):
+    fake = tmp_path / "faux.sqlite"
+    with sqlite3.connect(fake) as db:
+        db.execute("PRAGMA application_id = 1448362325")  # "VTAU", vt-audit's
+        db.execute("PRAGMA user_version = 3")
+        db.execute("CREATE TABLE runs (id INTEGER)")
+    db.close()
+    err = refused(tmp_path, fake, capsys)
+    assert "il lui manque des tables" in err and "findings" in err
+    assert not fake.with_name("faux.sqlite-wal").exists()  # never switched to WAL
+
+
+def test_control_characters_of_an_imported_report_never_reach_the_pages(tmp_path, sample_report):
+    report = json.loads(json.dumps(sample_report))
+    report["establishments"][0]["name"] = "IME \x1b[31mLes Oliviers\x07"
+    finess = report["establishments"][0]["finess"]
+    ghost = next(f for f in report["findings"] if f["finess"] == finess)  # resolved next month: shown with its
+    report["findings"].append({**ghost, "key": ghost["key"] + ":parti", "subject": "PARTI \x1bJean"})  # name
+    imported = tmp_path / "findings.json"
+    imported.write_text(json.dumps(report), encoding="utf-8")
+    history = tmp_path / "suivi.sqlite"
+    assert main(["history", "import", str(imported), "--history", str(history)]) == 0
+    assert audit_month(SAMPLES, "2026-11-01", history, tmp_path / "o", "--format", "html") in (0, 1)
+    page = (tmp_path / "o" / "audit.html").read_text(encoding="utf-8")
+    assert "PARTI Jean" in page and "\x1b" not in page and "\x07" not in page
 
 
 def test_a_history_from_a_newer_version_or_corrupt_is_refused_untouched(tmp_path, capsys):

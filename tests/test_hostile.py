@@ -689,6 +689,23 @@ def test_an_excel_sep_line_with_another_separator_and_utf16_without_bom_are_read
     assert main(["run", str(tmp_path / "etoile.csv"), "--out", str(tmp_path / "o")]) == 2
 
 
+@pytest.mark.parametrize("damage", ["cut", "lone surrogate"])
+def test_a_damaged_utf16_export_is_read_and_the_damaged_line_reported(tmp_path, damage):
+    text = "\r\n".join(";".join(row) for row in [ACCOUNT_HEADER, *(account_row(login=f"r{n}") for n in range(3))])
+    if damage == "cut":  # the last character cut in half
+        data = ("\ufeff" + text + "\r\n").encode("utf-16-le")[:-1]
+    else:  # half of a surrogate pair in the second account's e-mail
+        data = ("\ufeff" + text.replace("r1@", "r1\ud800@")).encode("utf-16-le", "surrogatepass")
+    (tmp_path / "comptes.csv").write_bytes(data)
+    out = tmp_path / "out"
+    assert main(["run", str(tmp_path / "comptes.csv"), "--out", str(out), "--as-of", "2026-11-01",
+                 "--format", "json", "--fail-on", "jamais"]) == 0  # no internal error
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert sum(e["accounts"] for e in report["establishments"]) == 3  # every account read
+    (issue,) = [i for i in report["input_issues"] if "UTF-16 illisible" in i["reason"]]
+    assert issue["line"] == (4 if damage == "cut" else 3)
+
+
 def test_a_header_only_accounts_file_with_a_staff_file_and_rows_without_finess_are_audited(tmp_path):
     header_only = write_csv(tmp_path / "comptes.csv", [])
     staff = write_csv(tmp_path / "personnel.csv", [["130000011", "Martin", "Julie"]],

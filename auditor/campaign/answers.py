@@ -40,6 +40,7 @@ from ..render.review_workbook import (
 
 _DECISIONS = {fold(d): d for d in Decision.values()}
 _CORE_MAX_BYTES = 64 * 1024
+MAX_WORKBOOK_BYTES = 50 << 20  # an establishment's workbook weighs tens of kilobytes
 _DC = "{http://purl.org/dc/elements/1.1/}"
 _CP = "{http://schemas.openxmlformats.org/package/2006/metadata/core-properties}"
 
@@ -74,6 +75,14 @@ def read_answer(path: Path, history: History) -> ReturnedReview:
     path = Path(path)
     answer = ReturnedReview(path)
     try:
+        # Checked before reading: a named pipe would hang, /dev/zero would fill the memory.
+        if not path.is_file():
+            answer.problems.add(None, "n'est pas un fichier ordinaire (dossier, tube, périphérique…)")
+            return answer
+        if path.stat().st_size > MAX_WORKBOOK_BYTES:
+            answer.problems.add(None, f"classeur de plus de {MAX_WORKBOOK_BYTES >> 20} Mo : ce n'est pas un "
+                                   "rapport d'établissement renvoyé")
+            return answer
         answer.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
         sheets = dict(xlsx_sheets(path))
     except OSError as exc:
@@ -85,9 +94,10 @@ def read_answer(path: Path, history: History) -> ReturnedReview:
     about = {row[0].strip(): row[1].strip() for row in sheets.get(ABOUT_SHEET, []) if len(row) > 1 and row[0]}
     answer.finess = about.get(ABOUT_FINESS) or None
     try:
-        answer.as_of = pd.Timestamp(about[ABOUT_AS_OF]).normalize()
-    except (KeyError, ValueError):
-        answer.as_of = None
+        as_of = pd.Timestamp(about[ABOUT_AS_OF])
+    except (KeyError, ValueError, TypeError):
+        as_of = pd.NaT
+    answer.as_of = None if pd.isna(as_of) else as_of.normalize()  # NaT: a blank « Date d'audit »
     if not answer.finess or answer.as_of is None or REVIEW_SHEET not in sheets:
         answer.problems.add(None, "classeur non reconnu : ce n'est pas le rapport d'un établissement produit par "
                                f"vt-audit (feuilles « {ABOUT_SHEET} » avec FINESS et date d'audit, et "

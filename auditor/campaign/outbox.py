@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..files import atomic_path
+from ..files import atomic_path, make_folder
 from ..inputs.read import read_grids
 from ..model.addresses import checked_addresses
 from ..model.enums import ContactRole
@@ -147,7 +147,7 @@ Cordialement,
 
 def write_eml(outgoing: list[Outgoing], folder: Path) -> list[Path]:
     """--dry-run: one .eml per establishment, written atomically, for review; nothing is sent."""
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     written = []
     for item in outgoing:
         if item.message is not None:

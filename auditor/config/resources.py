@@ -18,6 +18,15 @@ def data_dir(name: str) -> Path:
     raise FileNotFoundError(f"données internes introuvables : {name}")
 
 
+def findings_schema() -> Path:
+    """reports/findings.schema.json, the published shape of findings.json."""
+    name = "findings.schema.json"
+    for candidate in (_PACKAGE / "_data" / name, _PACKAGE.parent / "reports" / name):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError("données internes introuvables : findings.schema.json")
+
+
 def rules_dir() -> Path:
     return data_dir("rules")
 

@@ -15,12 +15,25 @@ from ..model.findings import RECORDED_FIELDS
 from ..model.findings_file import ESTABLISHMENT_FIELDS, read_report
 from ..model.issues import AuditError
 from .recording import compare_with_history, file_sha256, run_row, unverified_rows
+from .report_schema import check_report_file
 from .store import History
+
+# Control characters (an escape sequence in a name) are not text anyone reads: the reports that show
+# what was imported must never carry them, as the loader keeps them out of an export's cells.
+_CONTROLS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+
+
+def _without_controls(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    return frame.assign(**{c: frame[c].where(frame[c].isna(), frame[c].astype(str).str.replace(_CONTROLS, "",
+                                                                                                 regex=True))
+                           for c in columns})
 
 
 def import_reports(history: History, paths: list[Path], settings: FollowUpSettings,
                    retention_months: int) -> list[tuple[Path, pd.Timestamp, bool]]:
     """Record each report (all are checked before any is recorded); returns (file, audit date, replaced)."""
+    for path in paths:
+        check_report_file(path)
     reports = sorted(((Path(p), read_report(p)) for p in paths), key=lambda item: item[1]["as_of"])
     dates = [report["as_of"] for _, report in reports]
     if len(set(dates)) < len(dates):
@@ -29,8 +42,10 @@ def import_reports(history: History, paths: list[Path], settings: FollowUpSettin
     done = []
     for path, report in reports:
         as_of = report["as_of"]
-        findings = pd.DataFrame(report["findings"], columns=list(RECORDED_FIELDS)).astype({"waived": bool})
-        establishments = pd.DataFrame(report["establishments"], columns=list(ESTABLISHMENT_FIELDS))
+        findings = _without_controls(pd.DataFrame(report["findings"], columns=list(RECORDED_FIELDS)).astype(
+            {"waived": bool}), ["subject", "message", "account"])
+        establishments = _without_controls(pd.DataFrame(report["establishments"], columns=list(ESTABLISHMENT_FIELDS)),
+                                           ["name"])
         evaluated = frozenset(r.get("code") for r in report["rules"] if r.get("evaluated", True))
         follow_up, _ = compare_with_history(history, findings, establishments, as_of, settings, evaluated)
         findings["first_seen"] = follow_up.marks["first_seen"].to_numpy()

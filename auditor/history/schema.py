@@ -152,6 +152,9 @@ def _reviews(db: sqlite3.Connection) -> None:
 MIGRATIONS = [("0001_initial", _initial), ("0002_campaign", _campaign), ("0003_unverified", _unverified),
               ("0004_left_out", _left_out), ("0005_recipient_journal", _recipient_journal), ("0006_reviews", _reviews)]
 LATEST = len(MIGRATIONS)
+# The tables each migration creates: a file that claims a version but lacks them is refused untouched.
+TABLES = [("migrations", "runs", "run_files", "coverage", "findings"), ("recipients", "deliveries", "answers",
+          "decisions"), ("unverified",), ("left_out",), ("recipient_deliveries",), ("secrets", "reviewed")]
 
 
 def migrate(db: sqlite3.Connection, applied_at: str) -> list[str]:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..model.issues import AuditError
 from .follow_up import FINDING_COLUMNS, PreviousRun
-from .schema import APPLICATION_ID, LATEST, migrate
+from .schema import APPLICATION_ID, LATEST, TABLES, migrate
 
 try:
     import fcntl
@@ -376,6 +376,11 @@ def _check_identity(db: sqlite3.Connection, path: Path) -> None:
     if version > LATEST:
         raise AuditError(f"{path} : historique écrit par une version plus récente de vt-audit (schéma {version}, "
                          f"cette version connaît le schéma {LATEST}) ; mettez vt-audit à jour")
+    present = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    missing = [table for tables in TABLES[:version] for table in tables if table not in present]
+    if missing:
+        raise AuditError(f"{path} : se dit historique vt-audit (schéma {version}) mais il lui manque des tables "
+                         f"({', '.join(missing)}) : fichier abîmé ou d'une autre origine ; il n'a pas été modifié")
 
 
 def _lock(path: Path, exclusive: bool) -> int:

@@ -32,16 +32,13 @@ _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
 def decode(path: Path, data: bytes) -> tuple[str, str, list[InputIssue]]:
     for bom in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         if data.startswith(bom):
-            return data.decode("utf-16"), "UTF-16", []
+            return _utf16(path, data, "utf-16", "UTF-16")
     if b"\x00" in data[:8192]:
         # UTF-16 without a BOM: text whose every other byte is zero (ASCII letters), not a binary file.
         sample = data[:8192]
         for encoding, zeros in (("utf-16-le", sample[1::2]), ("utf-16-be", sample[0::2])):
             if zeros.count(0) > 0.6 * len(zeros):
-                try:
-                    return data.decode(encoding), "UTF-16 sans BOM", []
-                except UnicodeDecodeError:
-                    break
+                return _utf16(path, data, encoding, "UTF-16 sans BOM")
         raise AuditError(f"{path} : fichier binaire, ni CSV ni XLSX")
     try:
         # The first bytes first: a failed decode of the whole file still costs its size (0.1 s nationally).
@@ -70,6 +67,20 @@ def decode(path: Path, data: bytes) -> tuple[str, str, list[InputIssue]]:
                            "accents relus en Windows-1252, à vérifier", "warning")
             )
     return "".join(lines), "UTF-8 et Windows-1252 mélangés", issues
+
+
+def _utf16(path: Path, data: bytes, encoding: str, label: str) -> tuple[str, str, list[InputIssue]]:
+    """UTF-16 text; a file cut in the middle of a character, or holding half of a surrogate pair, is read
+    all the same: each character that cannot be is replaced by « \ufffd » and its line reported."""
+    try:
+        return data.decode(encoding), label, []
+    except UnicodeDecodeError:
+        pass
+    text = data.decode(encoding, errors="replace")
+    lines = sorted({text.count("\n", 0, match.start()) + 1 for match in re.finditer("\ufffd", text)})
+    return text, label, [InputIssue(str(path), line, None, "caractère UTF-16 illisible (fichier coupé au milieu "
+                                    "d'un caractère, ou moitié de paire de substitution) remplacé par « \ufffd » : "
+                                    "ligne à vérifier", "warning") for line in lines]
 
 
 UTF8_PROBE_BYTES = 1 << 16
