@@ -8,11 +8,14 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 import time
 from email import policy
+from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -21,7 +24,7 @@ from openpyxl import load_workbook
 
 from auditor.campaign.config import load_config
 from auditor.campaign.mailer import send_all
-from auditor.campaign.outbox import compose
+from auditor.campaign.outbox import compose, set_subject
 from auditor.cli.commands import main
 from auditor.history.store import open_history
 from auditor.render.review_workbook import REFERENCE_HEADER, review_reference
@@ -169,6 +172,44 @@ def test_each_establishment_gets_its_workbook_once_in_french(month, smtp_server,
     assert len(recorder.messages) == len(audited)
     assert f"{len(audited)} déjà envoyés" in capsys.readouterr().out
     assert PASSWORD.encode() not in history.read_bytes()
+
+
+def test_every_subject_reads_back_exactly_as_written():
+    # Establishment names as exports write them, long and accented: the subject a mail program shows
+    # is the one written, and no encoded word is empty.
+    from auditor.testing.region import CATEGORIES, PLACES
+
+    names = [f"{kind} {place}{suffix}" for kind in [*CATEGORIES.values(), "Établissement d'accueil médicalisé"]
+             for place in PLACES for suffix in ("", " 2", " — site de l'Étang-de-Berre")]
+    for name in names:
+        subject = f"Comptes ViaTrajectoire Handicap : {name} — audit du 01/11/2026, à traiter avant le 15/12/2026"
+        message = EmailMessage()
+        set_subject(message, subject)
+        message.set_content("x")
+        raw = bytes(message)
+        assert b"??=" not in raw and max(map(len, raw.split(b"\n"))) <= 78
+        assert email.message_from_bytes(raw, policy=policy.default)["Subject"] == subject
+
+
+def test_ctrl_c_during_a_send_says_how_many_went_and_a_new_send_resumes(month, smtp_server, tmp_path):
+    recorder, port = smtp_server
+    out, history = campaign_history(month, tmp_path)
+    config = write_config(tmp_path, port, rate=6)  # one message every 10 seconds
+    env = {**os.environ, "VT_TEST_SMTP_PASSWORD": PASSWORD}
+    process = subprocess.Popen([sys.executable, "-m", "auditor", "send", str(out), "--config", str(config),
+                                "--history", str(history)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env)
+    deadline = time.monotonic() + 60
+    while not recorder.messages and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)  # the first delivery journaled
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 2 and len(recorder.messages) == 1
+    assert err.strip() == ("Erreur : interrompu ; 1 rapport envoyé avant l'interruption ; relancer la même "
+                           "commande reprendra là où elle s'est arrêtée")
+    assert send(out, write_config(tmp_path, port), history) == 0
+    assert len(recorder.messages) == len(reachable(out))  # the first one not sent twice
 
 
 def test_a_server_without_login_takes_the_reports_too(month, smtp_server, tmp_path):

@@ -106,14 +106,19 @@ def compose(reports: Path, config: CampaignConfig, recipients: pd.DataFrame) -> 
     return as_of, outgoing
 
 
+def set_subject(message: EmailMessage, subject: str) -> None:
+    """The Subject as encoded words made by the legacy Header class, kept as written: the default
+    policy's folder doubles a space, or leaves an empty encoded word, before a folded non-ASCII word
+    in about one subject in seven."""
+    message.set_raw("Subject", Header(subject, "utf-8", header_name="Subject").encode())
+
+
 def _message(config: CampaignConfig, as_of: pd.Timestamp, finess: str, name: str, recipients: list[str],
              counts: dict, resolved: int, attachment: Path) -> EmailMessage:
     deadline = f"{config.deadline:%d/%m/%Y}"
     message = EmailMessage()
-    # Encoded by the legacy Header class: the default policy's folder doubles a space, or leaves an
-    # empty encoded word, before a folded non-ASCII word in about one subject in seven.
-    message.set_raw("Subject", Header(f"Comptes ViaTrajectoire Handicap : {name} — audit du {as_of:%d/%m/%Y}, "
-                                      f"à traiter avant le {deadline}", "utf-8", header_name="Subject").encode())
+    set_subject(message, f"Comptes ViaTrajectoire Handicap : {name} — audit du {as_of:%d/%m/%Y}, "
+                f"à traiter avant le {deadline}")
     message["From"] = config.sender
     message["To"] = ", ".join(recipients)
     message["Reply-To"] = config.reply_to
