@@ -44,6 +44,7 @@ from .render.bundles import BUNDLE_DIR, bundle_links, write_bundles
 from .render.html_report import write_html
 from .render.json_report import write_json
 from .render.junit_report import write_junit
+from .render.review_page import review_pages
 from .render.xlsx_report import write_xlsx
 from .run import ReportContext, Run
 
@@ -174,8 +175,11 @@ def run_month(options: AuditOptions, reports: ReportOptions, history_path: Path 
         written = write_reports(run, reports, progress)
         if history is None:
             return Month(run, written)
+        # The review portal's pages, for a campaign (per establishment): read back by vt-audit serve.
+        pages = review_pages(dataclasses.replace(run, report=reports.context), Path(reports.out)) \
+            if reports.per_establishment else ()
         replaced, purged = record(history, run.evaluation, run.findings, run.follow_up,
-                                  retention_months or settings.retention_months, reports.context.deadline)
+                                  retention_months or settings.retention_months, reports.context.deadline, pages)
     return Month(run, written, replaced, purged)
 
 

@@ -14,6 +14,11 @@
     contacts: contacts.csv      # optional: FINESS;e-mail;role, relative to this file
     timeout_seconds: 30         # optional: for each command
     data_timeout_seconds: 600   # optional: for the server's reply to a whole message (RFC 5321: 10 minutes)
+    portail:                    # optional: the directors answer online too (vt-audit serve)
+      url: https://revue.ars.example
+      secret_env: VT_AUDIT_PORTAIL_SECRET
+      grace_days: 15            # optional: the links work until the deadline plus these days
+      revoked: ["040000010:2026-11-01"]   # optional: links withdrawn (FINESS:audit date)
 
 The password never sits in the file: `password_env` names the environment
 variable that holds it.
@@ -39,7 +44,11 @@ CAMPAIGN_FIELDS = {"smtp": Field(dict, required=True), "from": Field(str, requir
                    "reply_to": Field(str, required=True), "deadline": Field(object),
                    "rate_per_minute": Field(int, 1, maximum=100_000), "contacts": Field(str),
                    "timeout_seconds": Field(float, 1, maximum=600),
-                   "data_timeout_seconds": Field(float, 1, maximum=3600)}
+                   "data_timeout_seconds": Field(float, 1, maximum=3600), "portail": Field(dict)}
+PORTAL_FIELDS = {"url": Field(str, required=True), "secret_env": Field(str, required=True),
+                 "grace_days": Field(int, 0, maximum=365), "revoked": Field(list),
+                 "rate_per_minute": Field(int, 1, maximum=100_000)}
+MIN_SECRET_CHARS = 32  # a secret of at least 32 characters signs the links (itsdangerous, HMAC-SHA256)
 SMTP_FIELDS = {"host": Field(str, required=True), "port": Field(int, 1, maximum=65535, required=True),
                "security": Field(str, choices=SECURITIES, required=True), "username": Field(str),
                "password_env": Field(str), "ca_file": Field(str)}
@@ -71,6 +80,26 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class PortalSettings:
+    """The review portal (vt-audit serve): its public address and the secret that signs its links."""
+
+    url: str
+    secret_env: str
+    grace_days: int = 15
+    revoked: frozenset[str] = frozenset()  # "FINESS:AAAA-MM-JJ"
+    rate_per_minute: int = 120  # requests of one client address
+
+    def secret(self) -> str:
+        """From the environment, read when needed (never stored, logged or reported)."""
+        value = os.environ.get(self.secret_env, "")
+        if len(value) < MIN_SECRET_CHARS:
+            raise AuditError(f"secret du portail absent ou trop court : définir la variable d'environnement "
+                             f"{self.secret_env} ({MIN_SECRET_CHARS} caractères au moins, par exemple "
+                             "« python -c 'import secrets; print(secrets.token_urlsafe(48))' »)")
+        return value
+
+
+@dataclass(frozen=True)
 class CampaignConfig:
     smtp: SmtpSettings
     sender: str
@@ -78,6 +107,7 @@ class CampaignConfig:
     deadline: dt.date | None  # optional when run --deadline gave it (see api.campaign_deadline)
     rate_per_minute: int = 30
     contacts: Path | None = None
+    portal: PortalSettings | None = None
 
 
 def load_config(path: Path) -> CampaignConfig:
@@ -97,6 +127,11 @@ def load_config(path: Path) -> CampaignConfig:
     for key in ("from", "reply_to"):
         if isinstance(data.get(key), str) and not _address(data[key]):
             problems.add(data.line_of(key), f"« {key} » n'est pas une adresse e-mail valide")
+    portal = data.get("portail") if isinstance(data.get("portail"), LineDict) else None
+    if portal is not None:
+        problems.check_keys(portal, PORTAL_FIELDS, "portail.")
+        if isinstance(portal.get("url"), str) and not portal["url"].startswith(("https://", "http://")):
+            problems.add(portal.line_of("url"), "« portail.url » est l'adresse publique du portail (https://…)")
     deadline = yaml_date(data.get("deadline"))
     if data.get("deadline") not in (None, "") and deadline is None:
         problems.add(data.line_of("deadline"), "« deadline » est une date (AAAA-MM-JJ)")
@@ -108,6 +143,10 @@ def load_config(path: Path) -> CampaignConfig:
                      float(data.get("data_timeout_seconds", 600))),
         str(data["from"]), str(data["reply_to"]), deadline, data.get("rate_per_minute", 30),
         (path.parent / str(contacts)) if contacts else None,
+        None if portal is None else PortalSettings(
+            str(portal["url"]).rstrip("/"), str(portal["secret_env"]), portal.get("grace_days", 15),
+            frozenset(str(r).replace(" ", "") for r in portal.get("revoked") or ()),
+            portal.get("rate_per_minute", 120)),
     )
 
 

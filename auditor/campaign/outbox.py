@@ -24,6 +24,7 @@ from ..model.issues import AuditError
 from ..model.text import fold, of, plural
 from ..render.bundles import BUNDLE_DIR, bundle_stems
 from .config import CampaignConfig
+from .links import review_url
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -86,6 +87,7 @@ def compose(reports: Path, config: CampaignConfig, recipients: pd.DataFrame) -> 
     resolved = pd.Series([g["finess"] for g in (report.get("follow_up") or {}).get("resolved", [])],
                          dtype=object).value_counts()
     to = recipients.groupby("finess")["email"].agg(lambda emails: sorted(set(emails)))
+    secret = config.portal.secret() if config.portal is not None else None  # checked before any message
     outgoing = []
     for row in establishments.itertuples(index=False):
         attachment = Path(reports) / BUNDLE_DIR / f"{stems[row.finess]}.xlsx"
@@ -100,8 +102,10 @@ def compose(reports: Path, config: CampaignConfig, recipients: pd.DataFrame) -> 
             item.problems.append(f"rapport absent : {attachment}")
         if not item.problems:
             counts = {s: int(getattr(row, s)) for s in ("error", "warning", "info")}
+            link = None if secret is None else review_url(config.portal.url, secret, row.finess, as_of.date(),
+                                                          config.deadline, config.portal.grace_days)
             item.message = _message(config, as_of, row.finess, row.name, item.recipients, counts,
-                                    int(resolved.get(row.finess, 0)), attachment)
+                                    int(resolved.get(row.finess, 0)), attachment, link)
         outgoing.append(item)
     return as_of, outgoing
 
@@ -114,7 +118,7 @@ def set_subject(message: EmailMessage, subject: str) -> None:
 
 
 def _message(config: CampaignConfig, as_of: pd.Timestamp, finess: str, name: str, recipients: list[str],
-             counts: dict, resolved: int, attachment: Path) -> EmailMessage:
+             counts: dict, resolved: int, attachment: Path, link: str | None = None) -> EmailMessage:
     deadline = f"{config.deadline:%d/%m/%Y}"
     message = EmailMessage()
     set_subject(message, f"Comptes ViaTrajectoire Handicap : {name} — audit du {as_of:%d/%m/%Y}, "
@@ -127,6 +131,9 @@ def _message(config: CampaignConfig, as_of: pd.Timestamp, finess: str, name: str
     signature = getaddresses([config.sender])[0][0] or config.sender
     found = (f"{plural(counts['error'], 'erreur')}, {plural(counts['warning'], 'avertissement')} et "
              f"{plural(counts['info'], 'information')}")
+    online = "" if link is None else f"""
+   Ou, sans classeur, répondre en ligne (lien personnel à l'établissement, ne pas le transférer) :
+   {link}"""
     message.set_content(f"""Bonjour,
 
 Voici l'audit des comptes ViaTrajectoire Handicap / ROR {of(name)} (FINESS {finess}) au {as_of:%d/%m/%Y} :
@@ -137,7 +144,7 @@ Ce qui vous est demandé, avant le {deadline} :
    fiche pratique « VT Handicap : gestion des comptes utilisateurs ».
 2. Compléter la feuille « Revue des accès » : pour chaque compte, choisir Conserver, Modifier ou Archiver
    dans la colonne Décision, et ajouter un commentaire si besoin.
-3. Renvoyer le classeur complété en réponse à ce message ({config.reply_to}).
+3. Renvoyer le classeur complété en réponse à ce message ({config.reply_to}).{online}
 
 Une demande de rôle référent (ROR ou VT) s'adresse à viatrajectoire@ies-sud.fr.
 Ce classeur contient des données personnelles : ne le transmettez qu'aux personnes concernées.

@@ -105,8 +105,20 @@ def _rules(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from ..web.server import serve  # Flask and waitress only for this command
+
+    requests = logging.getLogger("auditor.portail")  # one line per request, on stderr, whatever -v says
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    requests.addHandler(handler)
+    requests.setLevel(logging.INFO)
+    requests.propagate = False
+    return serve(args.history, args.config, args.host, args.port, args.trust_proxy, args.threads)
+
+
 COMMANDS = {"run": _run, "validate": _validate, "history": _history, "send": _send, "answers": _answers,
-            "rules": _rules}
+            "serve": _serve, "rules": _rules}
 
 
 def main(argv: list[str] | None = None) -> int:

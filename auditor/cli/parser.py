@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", title="commandes", metavar="COMMANDE", help="la commande à lancer",
                                      parser_class=FrenchParser)
     commands.required = True
-    for add_command in (_add_run, _add_validate, _add_history, _add_send, _add_answers, _add_rules):
+    for add_command in (_add_run, _add_validate, _add_history, _add_send, _add_answers, _add_serve, _add_rules):
         add_command(commands)
     return parser
 
@@ -207,6 +207,30 @@ def _add_answers(commands) -> None:
     answers.add_argument("files", nargs="+", type=Path, metavar="FICHIERS", help="classeurs renvoyés (.xlsx)")
     answers.add_argument("--history", type=Path, required=True, metavar="FICHIER", help="historique des audits")
     answers.add_argument("-v", "--verbose", action="count", default=0, help="journal plus détaillé")
+
+
+def _add_serve(commands) -> None:
+    serve = commands.add_parser(
+        "serve", help="servir le portail où les directions remplissent leur revue des accès en ligne",
+        description="Sert, derrière un lien signé propre à chaque établissement (envoyé par « vt-audit send » "
+        "quand le fichier de campagne a un bloc « portail »), la page de revue des accès de l'établissement : "
+        "ses constats avec les étapes du guide, un choix Conserver / Modifier / Archiver par compte, un "
+        "brouillon, l'envoi et son reçu. Les réponses sont enregistrées dans l'historique comme celles "
+        "de « vt-audit answers ». Serveur WSGI de production (waitress) ; le TLS est l'affaire du "
+        "serveur mandataire (reverse proxy) placé devant.",
+        epilog="Codes de sortie :\n  0  portail arrêté (Ctrl-C, SIGTERM)\n"
+        "  2  historique, fichier de campagne ou adresse d'écoute inutilisable",
+    )
+    serve.add_argument("--history", type=Path, required=True, metavar="FICHIER", help="historique des audits")
+    serve.add_argument("--config", type=Path, required=True, metavar="FICHIER",
+                       help="fichier de campagne (YAML) avec son bloc « portail »")
+    serve.add_argument("--host", default="127.0.0.1", metavar="ADRESSE", help="adresse d'écoute (défaut : 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, metavar="PORT", help="port d'écoute (défaut : 8080)")
+    serve.add_argument("--trust-proxy", metavar="ADRESSE",
+                       help="adresse du serveur mandataire dont on croit les en-têtes X-Forwarded-For et "
+                       "X-Forwarded-Proto (adresse réelle du client, https)")
+    serve.add_argument("--threads", type=int, default=8, metavar="N", help="requêtes traitées à la fois (défaut : 8)")
+    serve.add_argument("-v", "--verbose", action="count", default=0, help="journal plus détaillé")
 
 
 def _add_rules(commands) -> None:

@@ -114,7 +114,7 @@ def run_row(as_of, origin: str, rules: list[dict], rows, establishments: pd.Data
 
 
 def record(history: History, evaluation: Evaluation, findings: list[Finding], follow_up: FollowUp,
-           retention_months: int, deadline: dt.date | None = None) -> tuple[bool, list[str]]:
+           retention_months: int, deadline: dt.date | None = None, pages=()) -> tuple[bool, list[str]]:
     """Store a run (its `findings` as `follow` marked them); see History.record for the return."""
     rows = ((f.key, f.rule, f.severity, f.finess, f.account, f.subject, f.message, f.waived, f.first_seen)
             for f in findings)
@@ -131,7 +131,7 @@ def record(history: History, evaluation: Evaluation, findings: list[Finding], fo
     review = evaluation.access_review
     reviewed = [] if review is None else review[["finess", "account"]].itertuples(index=False, name=None)
     return history.record(run, files, _coverage(evaluation.establishments, follow_up), rows, retention_months,
-                          recipients, unverified_rows(follow_up.unverified), left_out, reviewed)
+                          recipients, unverified_rows(follow_up.unverified), left_out, reviewed, pages)
 
 
 def unverified_rows(unverified: pd.DataFrame):

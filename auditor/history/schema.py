@@ -149,12 +149,37 @@ def _reviews(db: sqlite3.Connection) -> None:
     db.execute("INSERT INTO secrets VALUES ('review_key', ?)", (secrets.token_bytes(32),))
 
 
+def _portal(db: sqlite3.Connection) -> None:
+    """What the review portal (vt-audit serve) shows and records: each establishment's page as the
+    workbook shows it, with the workbook itself (kept for the runs a link can still name), the
+    directors' drafts, and every view and submission (when, which establishment, client address)."""
+    _statements(db, """
+        CREATE TABLE review_pages (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            finess TEXT NOT NULL, page TEXT NOT NULL, workbook BLOB, workbook_name TEXT,
+            PRIMARY KEY (run_id, finess)
+        );
+        CREATE TABLE drafts (
+            as_of TEXT NOT NULL, finess TEXT NOT NULL, decisions TEXT NOT NULL, saved_at TEXT NOT NULL,
+            PRIMARY KEY (as_of, finess)
+        );
+        CREATE TABLE portal_events (
+            at TEXT NOT NULL, as_of TEXT NOT NULL, finess TEXT NOT NULL,
+            kind TEXT NOT NULL,                  -- vue, brouillon, envoi, refus
+            client TEXT
+        );
+        CREATE INDEX portal_events_month ON portal_events(as_of, finess)
+    """)
+
+
 MIGRATIONS = [("0001_initial", _initial), ("0002_campaign", _campaign), ("0003_unverified", _unverified),
-              ("0004_left_out", _left_out), ("0005_recipient_journal", _recipient_journal), ("0006_reviews", _reviews)]
+              ("0004_left_out", _left_out), ("0005_recipient_journal", _recipient_journal), ("0006_reviews", _reviews),
+              ("0007_portal", _portal)]
 LATEST = len(MIGRATIONS)
 # The tables each migration creates: a file that claims a version but lacks them is refused untouched.
 TABLES = [("migrations", "runs", "run_files", "coverage", "findings"), ("recipients", "deliveries", "answers",
-          "decisions"), ("unverified",), ("left_out",), ("recipient_deliveries",), ("secrets", "reviewed")]
+          "decisions"), ("unverified",), ("left_out",), ("recipient_deliveries",), ("secrets", "reviewed"),
+          ("review_pages", "drafts", "portal_events")]
 
 
 def migrate(db: sqlite3.Connection, applied_at: str) -> list[str]:

@@ -21,6 +21,7 @@ import pandas as pd
 from ..model.issues import AuditError
 from .campaign_tables import CampaignTables, iso_day
 from .follow_up import FINDING_COLUMNS, PreviousRun
+from .portal_tables import PortalTables
 from .schema import APPLICATION_ID, LATEST, TABLES, migrate
 
 try:
@@ -48,7 +49,7 @@ class RunSummary:
     files: list[str]
 
 
-class History(CampaignTables):
+class History(CampaignTables, PortalTables):
     """An open history file; use `open_history` (a context manager that also takes the lock)."""
 
     def __init__(self, path: Path, db: sqlite3.Connection):
@@ -141,7 +142,7 @@ class History(CampaignTables):
     # -- writing ------------------------------------------------------------------------------
 
     def record(self, run: dict, files: list[tuple], coverage: pd.DataFrame, findings,
-               retention_months: int, recipients=(), unverified=(), left_out=(), reviewed=()
+               retention_months: int, recipients=(), unverified=(), left_out=(), reviewed=(), pages=()
                ) -> tuple[bool, list[str]]:
         """Store one run in one transaction, replacing a run of the same audit date.
 
@@ -151,7 +152,8 @@ class History(CampaignTables):
         `recipients`: tuples (finess, email, role), whom each establishment's report goes to;
         `unverified`: tuples as `findings`, the previous run's findings this one could not verify;
         `left_out`: tuples (finess, account, reason), the referents the report must not go to;
-        `reviewed`: tuples (finess, account), the accounts of each establishment's access review.
+        `reviewed`: tuples (finess, account), the accounts of each establishment's access review;
+        `pages`: what the review portal shows of each establishment (see PortalTables.store_pages).
         Returns whether a run of that date was replaced, and the audit dates purged.
         """
         with self.transaction():
@@ -173,6 +175,7 @@ class History(CampaignTables):
                                 ((run_id, *row) for row in unverified))
             self.db.executemany("INSERT INTO left_out VALUES (?, ?, ?, ?)", ((run_id, *row) for row in left_out))
             self.db.executemany("INSERT INTO reviewed VALUES (?, ?, ?)", ((run_id, *row) for row in reviewed))
+            self.store_pages(run_id, pages)
             purged = self._purge(retention_months)
         return replaced, purged
 
@@ -193,7 +196,8 @@ class History(CampaignTables):
         try:
             yield
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:  # SQLite may have rolled it back itself (a full disk)
+                self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
 
@@ -236,6 +240,36 @@ def open_history(path: Path, *, create: bool = True, exclusive: bool = True):
         if db is not None:
             db.close()
         os.close(lock)
+
+
+def check_for_portal(path: Path) -> None:
+    """The history checked as `open_history` checks it, once, before the review portal serves it."""
+    path = Path(path)
+    if not path.is_file():
+        raise AuditError(f"{path} : historique introuvable")
+    _check_header(path)
+    history = connect_for_portal(path)
+    try:
+        _check_identity(history.db, path)
+        if history.db.execute("PRAGMA user_version").fetchone()[0] < LATEST:
+            raise AuditError(f"{path} : historique d'une version précédente de vt-audit ; lancer d'abord "
+                             "« vt-audit run … --history » avec cette version")
+    except sqlite3.DatabaseError as exc:
+        raise AuditError(f"{path} : historique illisible ou corrompu ({exc})") from None
+    finally:
+        history.db.close()
+
+
+def connect_for_portal(path: Path) -> History:
+    """A connection for one of the review portal's worker threads, without the run lock (a month's
+    `run` must not wait for the portal to stop): each write is one short transaction, SQLite's own
+    locking keeps writers apart. Nothing else in the portal's process opens the file: closing any
+    other descriptor of it would drop the SQLite locks of every thread (POSIX record locks are the
+    process's), and another process could then reset the write-ahead log under them."""
+    db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+    db.execute("PRAGMA synchronous = NORMAL")  # as open_history: the log is synced at checkpoints
+    db.execute("PRAGMA foreign_keys = ON")
+    return History(Path(path), db)
 
 
 def _create_private(path: Path) -> None:

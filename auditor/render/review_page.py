@@ -1,0 +1,55 @@
+"""What the review portal (vt-audit serve) shows each establishment, as data kept in the history.
+
+The same content as the director's workbook, which the page also offers to download: the to-do
+(one block per person, with the guide's steps) and the access review (one row per account). The
+portal reads it back from the history, so it needs no reports folder; a director's page holds
+only that establishment's rows, and nothing of how the audit was run (no option, no file path).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from ..run import Run
+from .blocks import todo_blocks
+from .bundles import BUNDLE_DIR, bundle_stems, review_positions
+
+REVIEW_FIELDS = ("account", "name", "function", "category", "units", "roles", "findings")
+
+
+def review_pages(run: Run, out: Path) -> Iterator[tuple[str, dict, bytes | None, str | None]]:
+    """(finess, page, workbook bytes, workbook name) of every open establishment audited."""
+    findings = defaultdict(list)
+    for finding in run.findings:
+        findings[finding.finess].append(finding)
+    review = run.access_review
+    positions = review_positions(review)
+    rights = list(review.attrs.get("rights", ())) if review is not None else []
+    establishments = run.establishments.sort_values("finess")
+    stems = bundle_stems(establishments)
+    report = run.report
+    for row in establishments.itertuples(index=False):
+        if row.closed:  # nothing is sent to a closed establishment
+            continue
+        rows = review.take(positions.get(row.finess, np.array([], dtype=np.int64))) if review is not None else None
+        workbook = Path(out) / BUNDLE_DIR / f"{stems[row.finess]}.xlsx"
+        page = {
+            "finess": row.finess, "name": row.name, "as_of": run.as_of.date().isoformat(),
+            "deadline": report.deadline.isoformat() if report.deadline else None, "contact": report.contact,
+            "todo": [{"subject": block.subject, "account": block.account, "severity": block.severity,
+                      "entries": [{"rule": e.rule.code, "severity": e.severity, "message": e.message}
+                                  for e in block.entries],
+                      "steps": [list(step) for step in block.steps]}
+                     for block in todo_blocks(findings[row.finess], run.evaluation.rules)],
+            "rights": rights,
+            "review": [] if rows is None else [
+                {**{field: str(value) for field, value in zip(REVIEW_FIELDS, values[:-1])},
+                 "rights": [right for right in rights if right in values[-1].split(" | ")]}
+                for values in rows[[*REVIEW_FIELDS, "rights"]].itertuples(index=False, name=None)],
+        }
+        yield (row.finess, page, workbook.read_bytes() if workbook.is_file() else None,
+               workbook.name if workbook.is_file() else None)

@@ -1,0 +1,1 @@
+"""The review portal (vt-audit serve): directors answer their access review online."""
