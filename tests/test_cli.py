@@ -181,7 +181,7 @@ def _all_parsers(parser):
 def test_every_command_has_french_help():
     parsers = list(_all_parsers(build_parser()))
     assert {p.prog for p in parsers} == {"vt-audit", "vt-audit run", "vt-audit validate", "vt-audit history",
-                                       "vt-audit send", "vt-audit answers", "vt-audit rules"}
+                                       "vt-audit send", "vt-audit answers", "vt-audit serve", "vt-audit rules"}
     for parser in parsers:
         text = parser.format_help()
         assert text.startswith("Utilisation : ") and "afficher cette aide" in text
