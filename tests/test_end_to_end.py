@@ -328,8 +328,10 @@ def test_bundles_hold_only_their_own_waivers_input_issues_and_review(tmp_path):
     for finess, own, other in (("130000011", "A", "B"), ("830000014", "B", "A")):
         (path,) = (out / "etablissements").glob(f"{finess}_*.xlsx")
         workbook = load_workbook(path)
-        issues = _sheet_rows(workbook, "Problèmes de lecture")
-        assert [i["FINESS"] for i in issues] == [finess], path.name
+        # The export's reading problems are the auditor's: a director reads neither files nor lines.
+        assert "Problèmes de lecture" not in workbook.sheetnames, path.name
+        about = dict(workbook["À propos"].iter_rows(min_row=2, values_only=True))
+        assert not [k for k in about if k.startswith("Fichier lu")] and "Commande" not in about
         waived = _sheet_rows(workbook, "Dérogations")
         assert [(w["FINESS"], w["Motif"]) for w in waived] == [(finess, f"Recrutement {own}")]
         header = [c.value for c in workbook["Revue des accès"][1]]
@@ -338,3 +340,4 @@ def test_bundles_hold_only_their_own_waivers_input_issues_and_review(tmp_path):
         assert review == sorted(r["Compte"] for r in region_review if r["FINESS"] == finess) and len(review) == 2
         page = path.with_suffix(".html").read_text(encoding="utf-8")
         assert f"Recrutement {own}" in page and f"Recrutement {other}" not in page
+        assert "comptes.csv" not in page and "--history" not in page and "Problèmes de lecture" not in page

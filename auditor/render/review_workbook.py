@@ -113,7 +113,7 @@ def about_sheet(book: Book, result: Run, scope: Scope) -> None:
     sheet.append(["Outil", f"vt-audit {__version__}"])
     if result.report.command and not scope.director:
         sheet.append(["Commande", result.report.command])
-    for source in result.sources:
+    for source in [] if scope.director else result.sources:  # file paths are the auditor's
         sheet.append([f"Fichier lu ({source.label})", f"{source.path} : {source.description}, "
                                                        f"{plural(source.rows, 'ligne')}"])
     for rule in result.rules:

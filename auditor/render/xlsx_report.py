@@ -279,8 +279,8 @@ REGIONAL_SHEETS = (_overview_sheet, _summary_sheet, _findings_sheet, _gone_sheet
                    _establishment_trend_sheet, _campaign_sheet, access_review_sheet, _rules_sheet, _issues_sheet,
                    _waivers_sheet, about_sheet)
 # The director's "À faire" holds every finding with its steps: no separate findings sheet to print twice.
-DIRECTOR_SHEETS = (_todo_sheet, access_review_sheet, _gone_sheet, _trend_sheet, _issues_sheet, _waivers_sheet,
-                   about_sheet)
+# No « Problèmes de lecture »: the files, their lines and the reader's notes are the auditor's.
+DIRECTOR_SHEETS = (_todo_sheet, access_review_sheet, _gone_sheet, _trend_sheet, _waivers_sheet, about_sheet)
 
 
 def write_xlsx(result: Run, target: Path, establishment: dict | None = None) -> Path:
