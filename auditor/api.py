@@ -39,6 +39,7 @@ from .inputs.load import Inputs, load_inputs
 from .model.findings_file import read_report
 from .model.issues import AuditError
 from .model.progress import Progress, silent
+from .model.text import plural
 from .render import DEFAULT_FORMATS
 from .render.bundles import BUNDLE_DIR, bundle_links, write_bundles
 from .render.html_report import write_html
@@ -151,8 +152,9 @@ def write_reports(run: Run, options: ReportOptions, progress: Progress = silent)
         if options.per_establishment:
             written.extend(write_bundles(run, out, options.formats, progress))
         removed = replace_reports(out, written)
-    log.info("%d rapports écrits dans %s, %d rapports d'une exécution précédente retirés", len(written), out,
-             len(removed))
+    log.info("%s dans %s, %s", plural(len(written), "rapport écrit", "rapports écrits"), out,
+             plural(len(removed), "rapport d'une exécution précédente retiré", "rapports d'une exécution précédente "
+                    "retirés"))
     return written
 
 

@@ -114,10 +114,12 @@ def test_reports_show_statuses_scores_and_trends(three_months):
     summary = workbook["Synthèse"]
     header = [c.value for c in summary[1]]
     ranking = [dict(zip(header, r)) for r in summary.iter_rows(min_row=2, values_only=True)]
-    assert [r["Score"] for r in ranking] == sorted(r["Score"] for r in ranking)  # worst score first
+    # What an auditor acts on first: the most errors, then the lowest score.
+    order = [(-r["Erreurs"], r["Score"]) for r in ranking]
+    assert order == sorted(order) and ranking[0]["Erreurs"] > 0
     page = (out / "audit.html").read_text(encoding="utf-8")
     assert "Suivi depuis l'audit du 01/12/2026" in page and "<svg" in page and "<script" not in page
-    assert "1 réapparu" in page and "(score le plus bas)" in page
+    assert "1 réapparu" in page and "(erreurs, puis score le plus bas)" in page
 
 
 def test_a_bundle_shows_its_own_curve_and_what_was_resolved_there(three_months):

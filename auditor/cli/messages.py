@@ -95,7 +95,8 @@ def print_history(history_path: Path, imported: list[tuple[Path, pd.Timestamp, b
     for run in runs:
         score = f", score {run.region_score:.0f}/100" if run.region_score is not None else ""
         print(f"{dt.date.fromisoformat(run.as_of):%d/%m/%Y} ({'importé' if run.origin == 'import' else 'audit'}, "
-              f"enregistré le {run.ran_at.replace('T', ' à ')}) : {plural(run.establishments, 'établissement')}, "
+              f"enregistré le {dt.datetime.fromisoformat(run.ran_at):%d/%m/%Y à %H:%M}) : "
+              f"{plural(run.establishments, 'établissement')}, "
               f"{plural(run.error, 'erreur')}, {plural(run.warning, 'avertissement')}, "
               f"{plural(run.info, 'information')}"
               + (f" (dont {plural(run.waived, 'constat')} sous dérogation)" if run.waived else "") + score

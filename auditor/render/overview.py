@@ -28,7 +28,9 @@ def establishment_table(result: Run) -> pd.DataFrame:
         scores = result.follow_up.scores.set_index("finess")
         table["score"] = table["finess"].map(scores["score"])
         table["change"] = table["finess"].map(scores["change"])
-        order, ascending = ["score", "error", "warning", "finess"], [True, False, False, True]
+        # What an auditor must act on first: errors, then the score (eleven ETB-01 warnings of a closed
+        # establishment weigh less than an ESMS without a referent).
+        order, ascending = ["error", "score", "warning", "finess"], [False, True, False, True]
     else:
         order, ascending = ["error", "warning", "info", "finess"], [False, False, False, True]
     return table.sort_values(order, ascending=ascending, ignore_index=True)
