@@ -102,7 +102,8 @@ def test_reports_show_statuses_scores_and_trends(three_months):
     assert Counter(r["Statut"] for r in rows) == Counter(f["status"] for f in report(out)["findings"])
     trend = list(workbook["Tendances"].iter_rows(values_only=True))
     assert [r[0].date().isoformat() for r in trend[1:]] == list(MONTHS)  # real dates
-    assert len(workbook["Tendances"]._charts) == 1  # the native chart reads back
+    (chart,) = workbook["Tendances"]._charts  # the native chart reads back, its counts in whole numbers
+    assert chart.y_axis.majorUnit == int(chart.y_axis.majorUnit) >= 1 and chart.y_axis.number_format.formatCode == "0"
     per_establishment = list(workbook["Tendances par établissement"].iter_rows(values_only=True))
     assert per_establishment[0][3:] == ("01/11/2026", "01/12/2026", "01/01/2027")
     rows_by_finess = {r[0]: r for r in per_establishment[1:]}
@@ -135,6 +136,10 @@ def test_a_bundle_shows_its_own_curve_and_what_was_resolved_there(three_months):
     (workbook,) = (outputs["2026-12-01"] / "etablissements").glob(f"{finess}_*.xlsx")
     gone_rows = list(load_workbook(workbook)["Résolus"].iter_rows(min_row=2, values_only=True))
     assert len(gone_rows) == resolved_here and {r[2] for r in gone_rows} == {finess}
+    # Where nothing is gone, no empty « Résolus » sheet prints an empty page.
+    quiet = {g["finess"] for g in december["gone"]}
+    (other,) = [p for p in (outputs["2026-12-01"] / "etablissements").glob("*.xlsx") if p.name[:9] not in quiet][:1]
+    assert "Résolus" not in load_workbook(other).sheetnames
 
 
 def test_junit_shows_persisting_findings_with_their_age(three_months):

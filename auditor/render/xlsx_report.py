@@ -162,9 +162,9 @@ def _waivers_sheet(book: Book, result: Run, scope: Scope) -> None:
 
 def _gone_sheet(book: Book, result: Run, scope: Scope) -> None:
     """The previous audit's findings that are gone: resolved, or unverified for lack of data."""
-    if result.follow_up is None:
-        return
     follow_up = result.follow_up
+    if follow_up is None or (follow_up.resolved.empty and follow_up.unverified.empty):
+        return  # an empty sheet would print an empty page
     sheet = scope.sheet(book, "Résolus", [
         ("Statut", 12), ("Règle", 8), ("FINESS", 12), ("Établissement", 30), ("Compte", 16), ("Personne", 24),
         ("Constat du dernier audit", 55), ("Ouvert depuis le", 12), ("Établissement absent de l'export depuis", 14),
@@ -191,6 +191,10 @@ def _trend_sheet(book: Book, result: Run, scope: Scope) -> None:
     chart = LineChart()
     chart.title = "Constats par sévérité, audit après audit"
     chart.y_axis.title = "Constats"
+    # Whole numbers only: a count axis of 0, 0.2 … 1.2 says nothing.
+    highest = int(trend[list(SEVERITIES)].to_numpy().max(initial=0))
+    chart.y_axis.majorUnit = max(1, -(-highest // 5))
+    chart.y_axis.number_format = "0"
     chart.x_axis.title = "Audit du"
     chart.x_axis.number_format = "mm/yyyy"
     chart.height, chart.width = 8, 16  # cm: fits an A4 page under the table
