@@ -124,9 +124,11 @@ def staff_unit_missing(ctx: AuditContext) -> pd.DataFrame:
     lacking = lacking.assign(unit=fold_series(staff.loc[lacking["left"], "unit"]).to_numpy(),
                              unit_text=staff.loc[lacking["left"], "unit"].to_numpy())
     lacking = lacking.drop_duplicates(["right", "unit"]).sort_values(["right", "unit"])
-    listed = join_within(lacking, "right", "unit_text", "», « ")
+    listed = join_within(lacking, "right", "unit_text", " », « ")
     found = ctx.attachments.loc[listed.index]
-    message = "exerce dans l'unité « " + listed + " » selon le fichier du personnel, sans y être rattaché"
+    units = pd.Series("l'unité « ", index=listed.index).where(~listed.str.contains(" », « ", regex=False),
+                                                             "les unités « ")
+    message = "exerce dans " + units + listed + " » selon le fichier du personnel, sans y être rattaché"
     return account_hits(found, message)
 
 
