@@ -343,10 +343,19 @@ def test_retention_purges_runs_older_than_n_months(tmp_path, capsys):
     export = accounts(tmp_path, 3)
     for as_of in ("2026-01-01", "2026-02-01", "2026-04-01"):
         audit_month(export, as_of, history, tmp_path / as_of, "--retention-months", "2")
+        if as_of != "2026-04-01":  # each month's campaign traces: journal, an answer, a draft, the portal's
+            with open_history(history) as opened:
+                opened.record_delivery(as_of, "130000011", {"a@exemple.fr": ("sent", "250")}, None)
+                opened.record_answer(as_of, "130000011", "r.xlsx", f"sha-{as_of}", None, 1,
+                                     [("ref0", "Archiver", None)])
+                opened.save_draft(pd.Timestamp(as_of).date(), "130000011", {}, "127.0.0.1")
     assert "Audits effacés de l'historique (conservation) : 2026-01-01" in capsys.readouterr().out
     with sqlite3.connect(history) as db:
         assert db.execute("SELECT as_of FROM runs ORDER BY as_of").fetchall() == [("2026-02-01",), ("2026-04-01",)]
         assert db.execute("SELECT count(*) FROM findings WHERE run_id NOT IN (SELECT id FROM runs)").fetchone() == (0,)
+        for table in ("deliveries", "recipient_deliveries", "answers", "drafts", "portal_events"):
+            assert {d for (d,) in db.execute(f"SELECT as_of FROM {table}")} == {"2026-02-01"}, table
+        assert db.execute("SELECT count(*) FROM decisions").fetchone() == (1,)  # January's went with its answer
 
 
 def test_history_is_readable_by_its_owner_only_whatever_the_umask(tmp_path):

@@ -186,7 +186,9 @@ class History(CampaignTables, PortalTables):
             return []
         limit = (pd.Timestamp(latest) - pd.DateOffset(months=retention_months)).date().isoformat()
         old = [d for (d,) in self.db.execute("SELECT as_of FROM runs WHERE as_of < ? ORDER BY as_of", (limit,))]
-        for table in ("runs", "deliveries", "recipient_deliveries", "answers"):
+        # The campaign's traces go with their month: journal, answers (their decisions cascade), drafts and
+        # the portal's journal hold names, addresses and client addresses.
+        for table in ("runs", "deliveries", "recipient_deliveries", "answers", "drafts", "portal_events"):
             self.db.execute(f"DELETE FROM {table} WHERE as_of < ?", (limit,))
         return old
 
