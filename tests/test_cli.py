@@ -70,6 +70,9 @@ def test_junit_has_a_case_per_rule_and_establishment_and_failures_carry_messages
             case = next(c for c in cases
                         if c.get("classname") == finding["rule"] and c.get("name").startswith(finding["finess"]))
             assert finding["message"] in case.find("failure").text
+    # A rule that could not be evaluated (no campaign for REV-01 and REV-02) is skipped, never a pass.
+    skipped = {c.get("classname") for c in cases if c.find("skipped") is not None}
+    assert skipped == {r["code"] for r in report["rules"] if not r["evaluated"]} and skipped
 
 
 def test_fail_on_threshold(one_referent, tmp_path):

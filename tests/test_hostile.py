@@ -906,6 +906,16 @@ def test_a_rule_example_on_a_day_that_does_not_exist_is_refused_with_its_line(tm
     assert "regles.yaml, ligne 12, règle ACC-01 : date d'audit invalide « 2026-02-30 »" in capsys.readouterr().err
 
 
+def test_a_login_on_the_audit_day_is_not_after_the_audit_date(tmp_path):
+    accounts = write_csv(tmp_path / "comptes.csv", [account_row(login="a", last_login="01/11/2026 14:30"),
+                                                    account_row(login="b", last_login="02/11/2026")])
+    out = tmp_path / "out"
+    main(["run", str(accounts), "--out", str(out), "--as-of", "2026-11-01", "--format", "json", "--quiet"])
+    issues = json.loads((out / "findings.json").read_text(encoding="utf-8"))["input_issues"]
+    assert [(i["line"], i["reason"]) for i in issues if "postérieure" in i["reason"]] == [
+        (3, "date postérieure à la date d'audit")]
+
+
 def test_a_header_below_a_title_longer_than_the_first_megabyte_is_found(tmp_path, catalogue):
     # The header is first looked for in the file's first megabyte; past it, in the whole file.
     title = '"Export ' + "x" * (1_200_000) + '"\r\n'
