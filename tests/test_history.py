@@ -307,6 +307,33 @@ def test_coverage_guard_at_its_threshold(tmp_path, capsys, now, flagged):
         assert issues == [] and "couverture" not in err
 
 
+def test_coverage_guard_watches_the_establishments_that_have_accounts(tmp_path, capsys):
+    # Ten establishments, five of them with many accounts; next month the same number of accounts sits in
+    # five establishments only: the accounts are all there, the establishments with accounts halve.
+    history = tmp_path / "suivi.sqlite"
+    places = ["130000011", "130000029", "130000037", "130000045", "130000052", "830000014", "830000022",
+              "830000030", "830000048", "830000055"]
+    spread = [account_row(login=f"u{n}", roles=REFERENTS, finess=f) for n, f in enumerate(places * 2)]
+    packed = [account_row(login=f"u{n}", roles=REFERENTS, finess=places[n % 5]) for n in range(20)]
+    for name, rows, as_of in (("octobre", spread, "2026-10-01"), ("novembre", packed, "2026-11-01")):
+        (tmp_path / name).mkdir()
+        audit_month(write_csv(tmp_path / name / "comptes.csv", rows), as_of, history, tmp_path / f"o-{name}",
+                    "--fail-on", "jamais")
+    issues = [i["reason"] for i in report(tmp_path / "o-novembre")["input_issues"] if "couverture" in i["reason"]]
+    assert len(issues) == 1 and "5 établissements ayant des comptes contre 10" in issues[0]
+
+
+def test_a_finding_new_in_a_rerun_month_stays_new(tmp_path):
+    # November audited, then audited again from a corrected export that shows a new stale account: the run
+    # it replaces is not « seen before », so the finding is « nouveau », not « réapparu ».
+    history = tmp_path / "suivi.sqlite"
+    audit_month(accounts(tmp_path, 2, "octobre.csv"), "2026-10-01", history, tmp_path / "o1")
+    audit_month(accounts(tmp_path, 2, "novembre.csv"), "2026-11-01", history, tmp_path / "o2")
+    audit_month(accounts(tmp_path, 3, "corrige.csv"), "2026-11-01", history, tmp_path / "o3", "--format", "json")
+    (stale,) = [f for f in report(tmp_path / "o3")["findings"] if f["account"] == "user0"]
+    assert stale["status"] == "nouveau" and stale["first_seen"] == "2026-11-01"
+
+
 def test_fail_on_new_fails_only_on_findings_absent_from_the_previous_audit(tmp_path):
     history = tmp_path / "suivi.sqlite"
     export = accounts(tmp_path, 3)  # a stale account: ACC-01 (warning)
