@@ -96,6 +96,15 @@ def test_a_regions_own_establishments_file_is_audited_whole(tmp_path):
     assert set(establishments(narrowed)) == {marseille}
 
 
+def test_a_referential_without_a_category_column_audits_its_establishments_without_accounts(tmp_path):
+    referential = write_csv(tmp_path / "etablissements.csv", [["130000011", "IME A"], ["130000029", "ESAT B"]],
+                            header=["FINESS", "Raison sociale"])
+    accounts = write_csv(tmp_path / "comptes.csv", referents_at("130000011"))
+    report = audit_files(tmp_path, accounts, referential)
+    assert establishments(report)["130000029"]["accounts"] == 0
+    assert [f["finess"] for f in report["findings"] if f["rule"] == "REF-01"] == ["130000029"]
+
+
 def audit_files(tmp_path, *files_and_options):
     code = main(["run", *map(str, files_and_options), "--out", str(tmp_path / "out"), "--as-of", SAMPLES_AS_OF,
                  "--format", "json", "--fail-on", "jamais"])
