@@ -113,6 +113,16 @@ def test_expired_waiver_no_longer_applies_and_is_listed(one_referent, tmp_path, 
     assert [w["reason"] for w in report["waivers"]["expired"]] == ["Ancien motif"]
 
 
+def test_a_waiver_written_with_spaces_in_its_finess_covers_that_establishment(one_referent, tmp_path):
+    waivers = write_waivers(tmp_path / "w.yaml", """waivers:
+  - {rule: REF-01, finess: "13 000 001 1", reason: Recrutement, approved_by: ARS, expires: 2027-01-31}
+""")
+    out = tmp_path / "out"
+    run(one_referent, out, "--waivers", str(waivers))
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert [(f["rule"], f["finess"]) for f in report["findings"] if f["waived"]] == [("REF-01", "130000011")]
+
+
 def test_waiver_for_one_account_covers_only_that_account(one_referent, tmp_path):
     waivers = write_waivers(tmp_path / "w.yaml", """waivers:
   - {rule: ACC-01, finess: "130000011", account: old, reason: Congé, approved_by: IES, expires: 2027-06-30}
