@@ -307,6 +307,25 @@ def test_coverage_guard_at_its_threshold(tmp_path, capsys, now, flagged):
         assert issues == [] and "couverture" not in err
 
 
+def test_conformity_counts_the_guides_rules_apart_from_the_campaign_follow_up(tmp_path):
+    # An establishment with nothing to fix on the guide's rules, whose review was sent and not returned:
+    # REV-02 the month after, and it is still « conforme » on the guide (the campaign is followed apart).
+    history = tmp_path / "suivi.sqlite"
+    export = accounts(tmp_path, 2)
+    audit_month(export, "2026-10-01", history, tmp_path / "o1", "--per-establishment")
+    with open_history(history) as opened:
+        opened.record_delivery("2026-10-01", "130000011", {"ref0@exemple.fr": ("sent", "250")},
+                               pd.Timestamp("2026-10-20"))
+    audit_month(export, "2026-11-01", history, tmp_path / "o2", "--format", "json,html,xlsx", "--fail-on", "jamais")
+    assert [f["rule"] for f in report(tmp_path / "o2")["findings"]] == ["REV-02"]
+    page = (tmp_path / "o2" / "audit.html").read_text(encoding="utf-8")
+    assert "<strong>100&nbsp;%</strong> conformes" in page
+    intro = [row[0] for row in load_workbook(tmp_path / "o2" / "audit.xlsx")["Vue d'ensemble"].iter_rows(
+        max_row=3, values_only=True)]
+    assert any("dont 1 conforme à la fiche pratique (100\u00a0%, hors suivi de la campagne)" in (t or "")
+               for t in intro)
+
+
 def test_coverage_guard_watches_the_establishments_that_have_accounts(tmp_path, capsys):
     # Ten establishments, five of them with many accounts; next month the same number of accounts sits in
     # five establishments only: the accounts are all there, the establishments with accounts halve.

@@ -84,7 +84,7 @@ def test_the_region_page_is_an_overview_with_links_and_no_access_review(sample_r
                     if not any(f["finess"] == e["finess"] and not f["waived"] and f["severity"] != "info"
                                for f in report["findings"]))
     share = round(100 * compliant / len(report["establishments"]))
-    assert f"<strong>{share}&nbsp;%</strong> conformes ({compliant} sans erreur ni avertissement)" in page
+    assert f"<strong>{share}&nbsp;%</strong> conformes ({compliant} sans erreur ni avertissement sur les règles" in page
     summary = rows_of(load_workbook(out / "audit.xlsx")["Synthèse"])
     errors = [r["Erreurs"] for r in summary]
     assert errors == sorted(errors, reverse=True)  # worst first

@@ -2,27 +2,39 @@
 
 Shared by the page and the workbook, so that both say the same thing. An
 establishment is "conforme" when it has no error and no warning that a waiver
-does not cover (information findings are advice).
+does not cover (information findings are advice), on the guide's rules: the
+campaign's follow-up (REV-01, REV-02: the rules that read last month's answers)
+is apart, or the first month after a campaign every establishment that has not
+answered yet would count as not compliant.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from ..engine.checks import REGISTRY
+from ..engine.history_tables import HISTORY_TABLES
 from ..inputs.cells import finess_department
 from ..model.findings import severity_counts
 from ..run import Run
 
 
+def campaign_rules(result: Run) -> set[str]:
+    """The rules that follow up last month's campaign (their checks read the history's tables)."""
+    return {rule.code for rule in result.rules if set(REGISTRY[rule.check].needs) & set(HISTORY_TABLES)}
+
+
 def establishment_table(result: Run) -> pd.DataFrame:
     """Each audited establishment with its unwaived findings, department, bundle and (with a history)
     score: worst first."""
-    findings = pd.DataFrame([(f.finess, f.severity, f.waived) for f in result.findings],
-                            columns=["finess", "severity", "waived"])
+    findings = pd.DataFrame([(f.finess, f.severity, f.waived, f.rule) for f in result.findings],
+                            columns=["finess", "severity", "waived", "rule"])
     table = result.establishments[["finess", "name", "in_referential", "closed", "accounts"]].copy()
     table = table.assign(**severity_counts(table["finess"], findings, waived_included=False))
     table["department"] = finess_department(table["finess"])
-    table["compliant"] = (table["error"] == 0) & (table["warning"] == 0)
+    guide = findings[~findings["rule"].isin(campaign_rules(result))]
+    on_guide = severity_counts(table["finess"], guide, waived_included=False)
+    table["compliant"] = (on_guide["error"] == 0) & (on_guide["warning"] == 0)
     table["bundle"] = table["finess"].map(result.report.bundles)
     if result.follow_up is not None:
         scores = result.follow_up.scores.set_index("finess")

@@ -39,8 +39,8 @@ def _overview_sheet(book: Book, result: Run, scope: Scope) -> None:
     figures = key_figures(result, scope.overview)
     intro = [
         f"Audit des comptes ViaTrajectoire Handicap / ROR au {scope.as_of}",
-        f"{plural(figures['establishments'], 'établissement audité')}, dont {figures['compliant']} "
-        f"conformes ({figures['compliant_share']} %) et "
+        f"{plural(figures['establishments'], 'établissement audité')}, dont {plural(figures['compliant'], 'conforme')} "
+        f"à la fiche pratique ({figures['compliant_share']}\u00a0%, hors suivi de la campagne) et "
         f"{plural(figures['without_accounts'], 'sans aucun compte', 'sans aucun compte')}",
         f"{plural(figures['error'], 'erreur')}, {plural(figures['warning'], 'avertissement')}, "
         f"{plural(figures['info'], 'information')} ({figures['waived']} sous dérogation) ; "
