@@ -12,10 +12,11 @@ from ..model.frames import TEXT
 
 HISTORY_TABLES = {
     "decisions": ("finess", "account_id", "decision", "answered_on"),  # the directors' latest answers
-    # Each report sent, whether it came back, and how many accounts its latest answer left undecided.
-    "campaign": ("finess", "sent_on", "deadline", "answered", "undecided"),
+    # Each report sent (and the audit it reported on), whether it came back, and how many accounts its
+    # latest answer left undecided.
+    "campaign": ("finess", "sent_on", "deadline", "answered", "undecided", "audit_on"),
 }
-_DATES = ("answered_on", "sent_on", "deadline")
+_DATES = ("answered_on", "sent_on", "deadline", "audit_on")
 
 
 def history_table(kind: str, rows) -> pd.DataFrame:

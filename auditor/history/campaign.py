@@ -54,7 +54,8 @@ class CampaignStatus:
         table = self.establishments
         undecided = (table["accounts"].fillna(0) - table["decisions"].fillna(0)).clip(lower=0)
         campaign = history_table("campaign", zip(table["finess"], table["sent_at"], table["deadline"],
-                                                 table["answered_at"].notna(), undecided))
+                                                 table["answered_at"].notna(), undecided,
+                                                 [self.as_of] * len(table)))
         return {"decisions": decisions, "campaign": campaign}
 
 

@@ -41,7 +41,9 @@ def review_not_returned(ctx: AuditContext) -> pd.DataFrame:
     campaign = ctx.history["campaign"]
     late = campaign[(~campaign["answered"] | campaign["undecided"].gt(0)) & campaign["deadline"].lt(ctx.as_of)]
     names = ctx.establishment_names()
-    sent = "revue des accès envoyée le " + format_dates(late["sent_on"])
+    # The month whose review is missing, as the director's workbook of that month names it.
+    audit = (" de l'audit du " + format_dates(late["audit_on"])).fillna("")
+    sent = "revue des accès" + audit + " envoyée le " + format_dates(late["sent_on"])
     deadline = " à la date limite du " + format_dates(late["deadline"])
     message = (sent + ", non renvoyée" + deadline).where(
         ~late["answered"], sent + ", renvoyée incomplète : " + late["undecided"].astype(TEXT)
