@@ -121,6 +121,8 @@ def test_reports_show_statuses_scores_and_trends(three_months):
     page = (out / "audit.html").read_text(encoding="utf-8")
     assert "Suivi depuis l'audit du 01/12/2026" in page and "<svg" in page and "<script" not in page
     assert "1 réapparu" in page and "(erreurs, puis score le plus bas)" in page
+    mistyped = sum(1 for f in report(out)["findings"] if f["rule"] == "ETB-02")
+    assert f"{mistyped} constat{'s' if mistyped > 1 else ''} sur un FINESS erroné (ETB-02)" in page
 
 
 def test_a_bundle_shows_its_own_curve_and_what_was_resolved_there(three_months):

@@ -84,6 +84,10 @@ def follow_up_view(result: Run, establishment: dict | None) -> dict | None:
         "score": None if score is None or pd.isna(score) else round(score),
         "change": None if previous_score is None or pd.isna(previous_score) else score_change(score - previous_score),
         "chart": trend_svg(follow_up.region_trend(), title),
+        # The curve counts the audited establishments' findings; those on a FINESS that is none (ETB-02)
+        # are in the badges, not in the curve: the difference is said.
+        "outside_trend": 0 if establishment is not None else int((~pd.Series(
+            [f.finess for f in result.findings], dtype=object).isin(result.establishments["finess"])).sum()),
         "to_call": follow_up.to_call_first(RANKING_ROWS).to_dict("records"),
         "resolved": follow_up.resolved.head(GONE_ROWS).to_dict("records"),
         "unverified": [{**row, "missing_since": french_day(row.get("missing_since"))}
