@@ -458,8 +458,9 @@ def test_last_months_campaign_file_with_its_past_deadline_is_refused(tmp_path, c
     main(["run", str(SAMPLES), "--out", str(out), "--as-of", SAMPLES_AS_OF, "--per-establishment", "--history",
           str(history), "--fail-on", "jamais", "--format", "json,xlsx"])  # no --deadline this time
     capsys.readouterr()
-    assert send(out, write_config(tmp_path, 25, deadline="2026-10-15"), history, "--dry-run", str(tmp_path / "e")) == 2
-    assert "date limite du 15/10/2026 déjà passée" in capsys.readouterr().err
+    # After the audit date, but before the sending day: last month's file reused.
+    assert send(out, write_config(tmp_path, 25, deadline="2026-11-20"), history, "--dry-run", str(tmp_path / "e")) == 2
+    assert "date limite du 20/11/2026 déjà passée" in capsys.readouterr().err
 
 
 def test_the_workbooks_deadline_is_the_messages_when_the_campaign_file_has_none(month, tmp_path):

@@ -318,7 +318,9 @@ def test_a_form_can_only_decide_its_own_establishments_accounts(portal):
     status, response, page = request(link)
     cookie, csrf = csrf_of(response, page)
     accounts = reviewed_accounts(portal["history"], finess)
-    form = {"csrf": csrf, "action": "envoyer", "decision-0": "Supprimer", "decision-1": "Archiver",
+    # No choice sent for the first row (a field left out), an unknown decision, a row that does not exist,
+    # another establishment's account and FINESS named: only row 1's choice is recorded, for its account.
+    form = {"csrf": csrf, "action": "envoyer", "decision-1": "Archiver", "decision-2": "Supprimer",
             "decision-999": "Archiver", "account-1": "jrobert", "finess": "040000010"}
     status, response, _ = request(link, "POST", form, cookie)
     assert status == 303 and response.getheader("Location").endswith("/recu")

@@ -44,17 +44,15 @@ def bundle_stem(finess: str, name: str) -> str:
 
 
 def split_by_establishment(result: Run) -> dict[str, Run]:
-    """A result per audited establishment, holding only its findings, issues and waivers.
+    """A result per audited establishment, holding only its findings and waivers (the export's reading
+    problems are the auditor's: a director's reports show none).
 
     Its access review is left out (None): `review_positions` gives each
     establishment's rows, taken when its bundle is written.
     """
-    findings, issues = defaultdict(list), defaultdict(list)
+    findings = defaultdict(list)
     for finding in result.findings:
         findings[finding.finess].append(finding)
-    for issue in result.input_issues:
-        if issue.finess is not None:
-            issues[issue.finess].append(issue)
     parts = {}
     for finess, rows in result.establishments.groupby("finess", sort=True):
         evaluation = dataclasses.replace(result.evaluation, finding_table=None,
@@ -63,7 +61,7 @@ def split_by_establishment(result: Run) -> dict[str, Run]:
             result,
             evaluation=evaluation,
             records=findings.get(finess, []),
-            input_issues=issues.get(finess, []),
+            input_issues=[],
             waivers=result.waivers.restricted_to(finess) if result.waivers is not None else None,
             follow_up=result.follow_up.restricted_to(finess) if result.follow_up is not None else None,
         )
