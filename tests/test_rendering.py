@@ -4,6 +4,7 @@ Both are Debian packages that .ci/run installs (libreoffice-calc-nogui, chromium
 developer's machine without them these tests are skipped, saying which package is missing.
 """
 
+import re
 import shutil
 import subprocess
 
@@ -39,9 +40,13 @@ def to_pdf(workbooks, folder, profile):
 
 @pytest.fixture(scope="module")
 def sample_reports(tmp_path_factory):
-    out = tmp_path_factory.mktemp("out")
-    main(["run", str(SAMPLES), "--out", str(out), "--as-of", SAMPLES_AS_OF, "--per-establishment",
-          "--deadline", "2026-12-15", "--contact", "ARS PACA, audit-vt@ars.example", "--fail-on", "jamais"])
+    """The samples' second month with a history: the workbooks carry their trends too."""
+    out, history = tmp_path_factory.mktemp("out"), tmp_path_factory.mktemp("history") / "suivi.sqlite"
+    main(["run", str(SAMPLES), "--out", str(out.parent / "octobre"), "--as-of", "2026-10-01", "--format", "json",
+          "--history", str(history), "--fail-on", "jamais", "--quiet"])
+    main(["run", str(SAMPLES), "--out", str(out), "--as-of", SAMPLES_AS_OF, "--per-establishment", "--history",
+          str(history), "--deadline", "2026-12-15", "--contact", "ARS PACA, audit-vt@ars.example", "--fail-on",
+          "jamais"])
     return out
 
 
@@ -53,7 +58,28 @@ def test_libreoffice_opens_every_workbook_and_a_bundle_prints_on_four_pages_at_m
     accounts = {path.name: _accounts(path) for path in workbooks[1:]}
     largest = max((name for name in accounts if accounts[name] <= 20), key=accounts.get)
     assert accounts[largest] >= 8  # a real establishment, not an empty one
+    from openpyxl import load_workbook
+
+    assert "Tendances" in load_workbook(sample_reports / "etablissements" / largest, read_only=True).sheetnames
     assert pages(pdfs[largest]) <= 4, f"{largest}: {pages(pdfs[largest])} pages"
+    # Every printed page readable: no text under 8 pt, on the region's workbook and on every director's.
+    for name, pdf in pdfs.items():
+        smallest = min(smallest_font_sizes(pdf))
+        assert smallest >= 8, f"{name}: {smallest:.1f} pt"
+
+
+def smallest_font_sizes(pdf) -> list[float]:
+    """Per printed page, the smallest text in points, from the height of each word's box (pdftotext
+    -bbox): LibreOffice's default fonts draw a box 1.26 times the font size (an 11 pt cell: 13.9)."""
+    html = subprocess.run([shutil.which("pdftotext") or "pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    sizes = []
+    for page in html.split("<page ")[1:]:
+        heights = [float(bottom) - float(top) for top, bottom
+                   in re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)"', page)]
+        if heights:
+            sizes.append(min(heights) / 1.26)
+    return sizes
 
 
 def _accounts(path) -> int:

@@ -53,12 +53,19 @@ def access_review_sheet(book: Book, result: Run, scope: Scope) -> None:
     if review is None:
         return
     rights = list(review.attrs.get("rights", ()))
-    where = [] if scope.director else [("FINESS", 12), ("Établissement", 28)]
+    where = [] if scope.director else [("FINESS", 12, "finess"), ("Établissement", 28, "establishment")]
+    held = [("Catégorie", 14, "category"), ("Unités", 16, "units"), ("Rôles", 32, "roles"),
+            ("Constats", 10, "findings")]
+    answer = [(DECISION_HEADER, 14, None), (COMMENT_HEADER, 30, None)]
+    if scope.director:  # on paper: who, where to write the decision, then what they hold (see PRINT_WIDTH)
+        held = [("Constats", 10, "findings"), ("Unités", 16, "units"), ("Rôles", 30, "roles"),
+                ("Catégorie", 14, "category")]
+        answer = [(DECISION_HEADER, 14, None), (COMMENT_HEADER, 24, None)]
+    people = [(ACCOUNT_HEADER, 14, "account"), ("Personne", 24, "name"), ("Fonction", 18, "function")]
+    fields = [*where, *people, *(answer if scope.director else held), *(held if scope.director else answer)]
     # The director's answers come back in this sheet: a hidden fingerprint per row checks them.
     reference = [(REFERENCE_HEADER, 4)] if scope.director else []
-    columns = [*where, (ACCOUNT_HEADER, 14), ("Personne", 24), ("Fonction", 18), ("Catégorie", 14), ("Unités", 16),
-               ("Rôles", 32), ("Constats", 10), (DECISION_HEADER, 14), (COMMENT_HEADER, 30),
-               *((right, 4) for right in rights), *reference]
+    columns = [*((header, width) for header, width, _ in fields), *((right, 4) for right in rights), *reference]
     rows = review.attrs.get("rows", len(review))  # a review too large to show is not built (see its text)
     too_large = rows > MAX_REVIEW_ROWS
     sheet = scope.sheet(book, REVIEW_SHEET, columns, rows=len(review), freeze_columns=len(where) + 2,
@@ -72,13 +79,10 @@ def access_review_sheet(book: Book, result: Run, scope: Scope) -> None:
     key = result.report.review_key  # without a history no answer can be recorded: no fingerprint
     references = [[review_reference(key, as_of, finess, account) if key else None
                    for finess, account in zip(review["finess"], review["account"])]] if reference else []
-    sheet.append_table([
-        *(list(review[column]) for column in ([] if scope.director else ["finess", "establishment"])),
-        *(list(review[column]) for column in ("account", "name", "function", "category", "units", "roles",
-                                              "findings")),
-        blank, blank, *_ticks(review["rights"], rights), *references])
+    sheet.append_table([*(blank if column is None else list(review[column]) for _, _, column in fields),
+                        *_ticks(review["rights"], rights), *references])
     if len(review):
-        column = get_column_letter(len(where) + 8)
+        column = get_column_letter(1 + [header for header, _, _ in fields].index(DECISION_HEADER))
         first = sheet.header_row + 1
         decision = DataValidation(
             type="list", formula1=f'"{",".join(Decision.values())}"', allow_blank=True,
