@@ -5,7 +5,7 @@ the Système de Design de l'État. What a page shows comes from the history (his
 an answer sent online is recorded exactly as `vt-audit answers` records a workbook (same tables,
 same rules for partial answers), so REV-01 and REV-02 work unchanged the month after.
 
-Security, as the README's « Portail » section states it:
+Security, as the README's « The review portal » section states it:
 - a link names one establishment and one month (campaign/links.py); the rows a form may decide
   are the stored review's, by position: nothing the browser sends can reach another establishment;
   a tampered, expired, revoked or unknown link gets one French page (403) that says nothing more;
@@ -119,7 +119,7 @@ class Portal:
     def client() -> str:
         return request.remote_addr or "?"
 
-    def opened(self, token: str) -> tuple[ReviewLink, dict, History]:
+    def opened(self, token: str) -> tuple[ReviewLink, tuple[dict, bytes | None, str | None], History]:
         """The link's establishment and month, and what is kept of it; 403 for anything else."""
         link = read_token(self.secret, token)
         if link is None or link.expires < dt.date.today() or link.revocation_key in self.portal.revoked:
