@@ -213,6 +213,7 @@ def _data(client: smtplib.SMTP, item: Outgoing, utf8: bool, data_timeout: float)
     is told apart from one lost while the server replies to it (received, maybe: uncertain)."""
     code, answer = client.docmd("data")
     if code != 354:
+        client.rset()  # the transaction ends here: a further message starts a new one
         return code, answer
     # SMTP lines end with CRLF (RFC 5321): a message serialised with bare LF reads as one long line.
     message_policy = (policy.SMTPUTF8 if utf8 else item.message.policy).clone(linesep="\r\n")
