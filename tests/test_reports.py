@@ -128,6 +128,10 @@ def test_the_decision_list_refuses_typed_text_and_prompts(sample_run):
     assert validation.showInputMessage and validation.prompt
     header = [c.value for c in review[1]]
     assert header[:2] == ["Compte", "Personne"] and review.freeze_panes == "C2"  # names stay in view
+    # On paper, the cells to fill in are framed; the others are not.
+    for column in ("Décision (Conserver / Modifier / Archiver)", "Commentaire"):
+        assert review.cell(2, header.index(column) + 1).border.left.style == "thin", column
+    assert review.cell(2, header.index("Personne") + 1).border.left.style is None
 
 
 def test_about_sheet_names_version_command_files_and_parameters(sample_run):

@@ -68,8 +68,11 @@ def access_review_sheet(book: Book, result: Run, scope: Scope) -> None:
     columns = [*((header, width) for header, width, _ in fields), *((right, 4) for right in rights), *reference]
     rows = review.attrs.get("rows", len(review))  # a review too large to show is not built (see its text)
     too_large = rows > MAX_REVIEW_ROWS
+    headers = [header for header, _, _ in fields]
+    write_in = [headers.index(DECISION_HEADER), headers.index(COMMENT_HEADER)] if scope.director else []
     sheet = scope.sheet(book, REVIEW_SHEET, columns, rows=len(review), freeze_columns=len(where) + 2,
-                        vertical_headers=len(rights) + len(reference), hidden_columns=len(reference))
+                        vertical_headers=len(rights) + len(reference), hidden_columns=len(reference),
+                        write_in=write_in)
     as_of = result.as_of.date().isoformat()
     if too_large:
         sheet.append([None, too_large_note(rows)])
@@ -82,7 +85,7 @@ def access_review_sheet(book: Book, result: Run, scope: Scope) -> None:
     sheet.append_table([*(blank if column is None else list(review[column]) for _, _, column in fields),
                         *_ticks(review["rights"], rights), *references])
     if len(review):
-        column = get_column_letter(1 + [header for header, _, _ in fields].index(DECISION_HEADER))
+        column = get_column_letter(1 + headers.index(DECISION_HEADER))
         first = sheet.header_row + 1
         decision = DataValidation(
             type="list", formula1=f'"{",".join(Decision.values())}"', allow_blank=True,

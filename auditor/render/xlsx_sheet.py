@@ -28,7 +28,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
@@ -48,6 +48,8 @@ TITLE_FONT = Font(bold=True, size=13)
 HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
 LINK_FONT = Font(color="0563C1", underline="single")  # Excel's own hyperlink style
 WRAP = Alignment(wrap_text=True, vertical="top")
+# The cells a reader fills in (a director's decision and comment): framed, so that paper shows where.
+WRITE_HERE = Border(*(Side(style="thin", color="808080"),) * 4)
 TOP = Alignment(vertical="top")
 HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="center")
 VERTICAL_HEADER = Alignment(text_rotation=90, horizontal="center", vertical="bottom", wrap_text=True)
@@ -78,17 +80,17 @@ class Book:
         self._style_ids: dict[tuple, int] = {}
 
     def style(self, cell: WriteOnlyCell, *, font: Font | None = None, fill: PatternFill | None = None,
-              alignment: Alignment | None = None) -> WriteOnlyCell:
+              alignment: Alignment | None = None, border: Border | None = None) -> WriteOnlyCell:
         """`cell` with these styles, numbered once per workbook.
 
         openpyxl looks a style object up by its hash each time one is set: a quarter of the time of
         a director's workbook went there. The styles are told apart by identity: only this module's
         constants (WRAP, HEADER_FONT, SEVERITY_FILLS…), never one made for the call.
         """
-        key = (id(font), id(fill), id(alignment), tuple(cell._style or ()))
+        key = (id(font), id(fill), id(alignment), id(border), tuple(cell._style or ()))
         numbers = self._styles.get(key)
         if numbers is None:
-            for name, value in (("font", font), ("fill", fill), ("alignment", alignment)):
+            for name, value in (("font", font), ("fill", fill), ("alignment", alignment), ("border", border)):
                 if value is not None:
                     setattr(cell, name, value)
             self._styles[key] = copy(cell._style)
@@ -97,13 +99,14 @@ class Book:
         return cell
 
     def style_id(self, *, font: Font | None = None, fill: PatternFill | None = None,
-                 alignment: Alignment | None = None, needs: str = "") -> int:
+                 alignment: Alignment | None = None, border: Border | None = None, needs: str = "") -> int:
         """The number of a cell style in the workbook's stylesheet (0: none), which openpyxl writes
         when the book is saved. `needs`: "text" (the quote prefix) or "date" (see xlsx_rows.cell_body)."""
-        key = (id(font), id(fill), id(alignment), needs)
+        key = (id(font), id(fill), id(alignment), id(border), needs)
         number = self._style_ids.get(key)
         if number is None:
-            cell = self.style(WriteOnlyCell(self.workbook.worksheets[0]), font=font, fill=fill, alignment=alignment)
+            cell = self.style(WriteOnlyCell(self.workbook.worksheets[0]), font=font, fill=fill, alignment=alignment,
+                              border=border)
             if needs == "text":
                 cell.quotePrefix = True
             elif needs == "date":
@@ -126,11 +129,13 @@ class Sheet:
 
     def __init__(self, book: Book, title: str, columns: list[tuple[str, int]], *, scope: str, as_of: str,
                  intro: Iterable[str] = (), rows: int = 0, freeze_columns: int = 0, vertical_headers: int = 0,
-                 hidden_columns: int = 0):
+                 hidden_columns: int = 0, write_in: Iterable[int] = ()):
         """`columns`: (header, width); `intro`: lines of text above the table; `rows`: how many will
         follow (long texts are wrapped below WRAP_MAX_ROWS); `freeze_columns`: name columns kept in
         view; `vertical_headers`: the last columns' headers written upwards (narrow tick columns);
-        `hidden_columns`: the last columns hidden (checks for the tool, not for people)."""
+        `hidden_columns`: the last columns hidden (checks for the tool, not for people); `write_in`: the
+        columns a reader fills in, framed (WRITE_HERE)."""
+        self.write_in = set(write_in)
         self.sheet = book.workbook.create_sheet(title)
         self.book = book
         book.sheets.append(self)
@@ -205,6 +210,8 @@ class Sheet:
             if links is not None:
                 styles[link_column] = np.where(pd.Series(links, dtype=object).notna(),
                                                self.book.style_id(font=LINK_FONT), 0)
+            for column in self.write_in:
+                styles[column] = np.full(count, self.book.style_id(border=WRITE_HERE))
             # Styles are numbered now, before openpyxl writes the stylesheet; the rows when the book is saved.
             self._rows.append(xlsx_rows.Rows(frame, first_row, styles, text_style=self.book.style_id(needs="text"),
                                              date_style=self.book.style_id(needs="date")))
@@ -230,10 +237,11 @@ class Sheet:
             # A wrapped column wraps even empty (what is typed there wraps); in a tall row every value
             # reads from the top, level with the wrapped texts.
             alignment = WRAP if index in self.wrapped else TOP if lines > 1 and body is not None else None
-            styled = alignment or needs or index in (severity_column, link_column)
+            styled = alignment or needs or index in (severity_column, link_column) or index in self.write_in
             style = self.book.style_id(alignment=alignment, needs=needs,
                                        fill=fill if index == severity_column else None,
-                                       font=LINK_FONT if index == link_column else None) if styled else 0
+                                       font=LINK_FONT if index == link_column else None,
+                                       border=WRITE_HERE if index in self.write_in else None) if styled else 0
             cells.append(xlsx_rows.cell_xml(f"{get_column_letter(index + 1)}{number}", style, body))
         self._rows.append(xlsx_rows.row_xml(number, cells, min(lines * ROW_POINTS, MAX_ROW_POINTS)
                                             if lines > 1 else None))
