@@ -125,13 +125,16 @@ def _still_to_send(outgoing: list[Outgoing], states: pd.DataFrame, resend_uncert
                    report: SendReport) -> list[tuple[Outgoing, list[str]]]:
     """Each message with the recipients the journal has not seen receive or refuse it for good."""
     todo = []
+    # Each establishment's addresses by state, grouped once (not one filter of the journal per message).
+    lowered = states.assign(email=states["email"].str.lower())
+    done_by = lowered[lowered["status"].isin(DONE)].groupby("finess")["email"].agg(set)
+    uncertain_by = lowered[lowered["status"].eq("uncertain")].groupby("finess")["email"].agg(set)
     for item in outgoing:
         if item.message is None:
             report.without_message.append(item)
             continue
-        mine = states[states["finess"] == item.finess]
-        done = set(mine.loc[mine["status"].isin(DONE), "email"].str.lower())
-        uncertain = set(mine.loc[mine["status"].eq("uncertain"), "email"].str.lower()) - done
+        done = set(done_by.get(item.finess, ()))
+        uncertain = set(uncertain_by.get(item.finess, ())) - done
         if not resend_uncertain:
             report.uncertain_kept += [(item.finess, r) for r in item.recipients if r.lower() in uncertain]
             done |= uncertain
