@@ -138,6 +138,12 @@ def test_a_bundle_shows_its_own_curve_and_what_was_resolved_there(three_months):
     (workbook,) = (outputs["2026-12-01"] / "etablissements").glob(f"{finess}_*.xlsx")
     gone_rows = list(load_workbook(workbook)["Résolus"].iter_rows(min_row=2, values_only=True))
     assert len(gone_rows) == resolved_here and {r[2] for r in gone_rows} == {finess}
+    # Its curve is its own counts, audit after audit, as each month's report gave them.
+    curve = list(load_workbook(workbook)["Tendances"].iter_rows(min_row=2, max_col=4, values_only=True))
+    own = [next((e["error"], e["warning"], e["info"]) for e in report(outputs[month])["establishments"]
+                if e["finess"] == finess) for month in MONTHS[:2]]
+    assert [(r[0].date().isoformat(), *r[1:]) for r in curve if r[0] is not None] == [
+        (month, *counts) for month, counts in zip(MONTHS[:2], own)]
     # Where nothing is gone, no empty « Résolus » sheet prints an empty page.
     quiet = {g["finess"] for g in december["gone"]}
     (other,) = [p for p in (outputs["2026-12-01"] / "etablissements").glob("*.xlsx") if p.name[:9] not in quiet][:1]

@@ -53,8 +53,10 @@ def split_by_establishment(result: Run) -> dict[str, Run]:
     findings = defaultdict(list)
     for finding in result.findings:
         findings[finding.finess].append(finding)
+    establishments = result.establishments.groupby("finess", sort=True)
+    follow_ups = result.follow_up.by_establishment(establishments.groups) if result.follow_up is not None else {}
     parts = {}
-    for finess, rows in result.establishments.groupby("finess", sort=True):
+    for finess, rows in establishments:
         evaluation = dataclasses.replace(result.evaluation, finding_table=None,
                                          establishments=rows.reset_index(drop=True), access_review=None)
         parts[finess] = dataclasses.replace(
@@ -63,7 +65,7 @@ def split_by_establishment(result: Run) -> dict[str, Run]:
             records=findings.get(finess, []),
             input_issues=[],
             waivers=result.waivers.restricted_to(finess) if result.waivers is not None else None,
-            follow_up=result.follow_up.restricted_to(finess) if result.follow_up is not None else None,
+            follow_up=follow_ups.get(finess),
         )
     return parts
 

@@ -76,7 +76,7 @@ def follow_up_view(result: Run, establishment: dict | None) -> dict | None:
                              else (follow_up.region_score, follow_up.previous_region_score))
     title = ("Constats de l'établissement par sévérité, audit après audit" if establishment is not None
              else "Constats de la région par sévérité, audit après audit")
-    return {
+    view = {
         "previous": follow_up.previous_as_of.strftime("%d/%m/%Y") if follow_up.previous_as_of is not None else None,
         "statuses": follow_up.status_texts(result.findings, skip_zero=establishment is not None),
         "formula": follow_up.score_formula(),
@@ -84,18 +84,27 @@ def follow_up_view(result: Run, establishment: dict | None) -> dict | None:
         "score": None if score is None or pd.isna(score) else round(score),
         "change": None if previous_score is None or pd.isna(previous_score) else score_change(score - previous_score),
         "chart": trend_svg(follow_up.region_trend(), title),
-        # The curve counts the audited establishments' findings; those on a FINESS that is none (ETB-02)
-        # are in the badges, not in the curve: the difference is said.
-        "outside_trend": 0 if establishment is not None else int((~pd.Series(
-            [f.finess for f in result.findings], dtype=object).isin(result.establishments["finess"])).sum()),
-        "to_call": follow_up.to_call_first(RANKING_ROWS).to_dict("records"),
-        "resolved": follow_up.resolved.head(GONE_ROWS).to_dict("records"),
+        "resolved": _records(follow_up.resolved.head(GONE_ROWS)),
         "unverified": [{**row, "missing_since": french_day(row.get("missing_since"))}
-                       for row in follow_up.unverified.head(GONE_ROWS).to_dict("records")],
+                       for row in _records(follow_up.unverified.head(GONE_ROWS))],
         "stale_months": follow_up.stale_months,
-        "changes": {row.finess: score_change(row.change) for row in scores.itertuples() if not pd.isna(row.change)},
-        "overdue": dict(zip(scores["finess"], scores["overdue"])),
+        "outside_trend": 0, "to_call": [], "changes": {},
     }
+    if establishment is None:  # what only the region's page shows
+        view.update({
+            # The curve counts the audited establishments' findings; those on a FINESS that is none (ETB-02)
+            # are in the badges, not in the curve: the difference is said.
+            "outside_trend": int((~pd.Series([f.finess for f in result.findings], dtype=object)
+                                  .isin(result.establishments["finess"])).sum()),
+            "to_call": follow_up.to_call_first(RANKING_ROWS).to_dict("records"),
+            "changes": {row.finess: score_change(row.change) for row in scores.itertuples() if not pd.isna(row.change)},
+        })
+    return view
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """frame.to_dict("records"), without its cost for the empty tables most bundles have."""
+    return frame.to_dict("records") if len(frame) else []
 
 
 def french_day(iso) -> str | None:

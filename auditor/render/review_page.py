@@ -12,8 +12,6 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Iterator
 
-import numpy as np
-
 from ..run import Run
 from .blocks import todo_blocks
 from .bundles import BUNDLE_DIR, bundle_stems, review_positions
@@ -29,13 +27,18 @@ def review_pages(run: Run, out: Path) -> Iterator[tuple[str, dict, bytes | None,
     review = run.access_review
     positions = review_positions(review)
     rights = list(review.attrs.get("rights", ())) if review is not None else []
+    # Each review row as the page keeps it, made once for the region: cutting the review's frame for
+    # each of a thousand establishments cost more than the rest of the pages.
+    review_rows = [] if review is None else [
+        {**{field: str(value) for field, value in zip(REVIEW_FIELDS, values[:-1])},
+         "rights": [right for right in rights if right in values[-1].split(" | ")]}
+        for values in review[[*REVIEW_FIELDS, "rights"]].itertuples(index=False, name=None)]
     establishments = run.establishments.sort_values("finess")
     stems = bundle_stems(establishments)
     report = run.report
     for row in establishments.itertuples(index=False):
         if row.closed:  # nothing is sent to a closed establishment
             continue
-        rows = review.take(positions.get(row.finess, np.array([], dtype=np.int64))) if review is not None else None
         workbook = Path(out) / BUNDLE_DIR / f"{stems[row.finess]}.xlsx"
         page = {
             "finess": row.finess, "name": row.name, "as_of": run.as_of.date().isoformat(),
@@ -46,10 +49,7 @@ def review_pages(run: Run, out: Path) -> Iterator[tuple[str, dict, bytes | None,
                       "steps": [list(step) for step in block.steps]}
                      for block in todo_blocks(findings[row.finess], run.evaluation.rules)],
             "rights": rights,
-            "review": [] if rows is None else [
-                {**{field: str(value) for field, value in zip(REVIEW_FIELDS, values[:-1])},
-                 "rights": [right for right in rights if right in values[-1].split(" | ")]}
-                for values in rows[[*REVIEW_FIELDS, "rights"]].itertuples(index=False, name=None)],
+            "review": [review_rows[position] for position in positions.get(row.finess, ())],
         }
         yield (row.finess, page, workbook.read_bytes() if workbook.is_file() else None,
                workbook.name if workbook.is_file() else None)
