@@ -587,3 +587,14 @@ def test_a_finding_stays_open_while_its_establishment_is_missing_and_persists_wh
     assert "absent de l'export depuis l'audit du 01/10/2026" in page
     (back,) = [f for f in report(tmp_path / "2027-01-01")["findings"] if f["key"] == key]
     assert (back["status"], back["first_seen"], back["age_months"]) == ("persistant", "2026-09-01", 4)
+
+
+def test_counts_past_a_thousand_are_written_with_the_french_thousands_separator(tmp_path, capsys):
+    data, out = tmp_path / "region", tmp_path / "out"
+    write_region(generate(120, seed=5, staff=(12, 24), dirt=0.55), data)
+    audit_month(data, "2026-11-01", tmp_path / "suivi.sqlite", out, "--format", "html,json", "--fail-on", "jamais")
+    new = len(report(out)["findings"])
+    assert new >= 1_000
+    written = f"{new // 1000}\u202f{new % 1000:03d} nouveaux"  # « 1 208 », not « 1208 »
+    assert written in capsys.readouterr().out
+    assert written in (out / "audit.html").read_text(encoding="utf-8")

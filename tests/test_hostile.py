@@ -542,8 +542,8 @@ def test_ten_thousand_accounts_on_one_email_are_one_finding_with_a_sample(tmp_pa
           "--format", "json"])
     report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     (finding,) = [f for f in report["findings"] if f["rule"] == "DAT-03"]
-    assert finding["message"] == ("10000 comptes pour une même personne (même e-mail) : "
-                                  + ", ".join(f"u{n:05d}" for n in range(10)) + " et 9990 autres")
+    assert finding["message"] == ("10\u202f000 comptes pour une même personne (même e-mail) : "
+                                  + ", ".join(f"u{n:05d}" for n in range(10)) + " et 9\u202f990 autres")
     assert finding["key"].startswith("DAT-03:130000011:groupe-")  # a digest, not 10,000 logins
 
 

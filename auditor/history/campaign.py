@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..engine.history_tables import history_table
 from ..model.enums import Decision
-from ..model.text import plural
+from ..model.text import french_number, plural
 from .store import History
 
 
@@ -44,8 +44,8 @@ class CampaignStatus:
         """"1 établissement sur 36 a renvoyé sa revue des accès (3 %)", in French."""
         summary = self.summary()
         verb = "a renvoyé sa" if summary["answered"] <= 1 else "ont renvoyé leur"
-        return (f"{plural(summary['answered'], 'établissement')} sur {summary['sent']} {verb} revue des accès "
-                f"({summary['answered_share']}\u00a0%)")
+        return (f"{plural(summary['answered'], 'établissement')} sur {french_number(summary['sent'])} {verb} revue "
+                f"des accès ({summary['answered_share']}\u00a0%)")
 
     def engine_tables(self) -> dict[str, pd.DataFrame]:
         """The decisions and campaign tables REV-01 and REV-02 read (see engine.history_tables)."""

@@ -71,8 +71,8 @@ class FollowUp:
 
     def status_texts(self, findings, skip_zero: bool = False) -> list[str]:
         """["3 nouveaux", "1 réapparu", …]: the counts as people read them."""
-        return [f"{n} {Status(status).labels[n > 1]}" for status, n in self.status_counts(findings).items()
-                if n or not skip_zero]
+        return [f"{french_number(n)} {Status(status).labels[n > 1]}"
+                for status, n in self.status_counts(findings).items() if n or not skip_zero]
 
     def score_formula(self) -> str:
         """The score's rule in words, from the weights of rules/catalogue/suivi.yaml."""

@@ -18,7 +18,7 @@ import pyarrow as pa
 from ..config.catalogue import KindSpec
 from ..model.frames import TEXT, longer_than
 from ..model.issues import InputIssue
-from ..model.text import plural
+from ..model.text import french_number, plural
 from .csv_file import CONTROL_CHARACTERS
 from .grid import MAX_CELL_CHARS, Grid
 from .header import map_headers, missing_columns, present_columns
@@ -179,9 +179,10 @@ def _clean_cells(file: str, frame: pd.DataFrame, labels: dict[str, str], kept_li
         if len(frame) and longer_than(pa.array(frame[name].array), MAX_CELL_CHARS):
             too_long = frame[name].str.len().gt(MAX_CELL_CHARS).fillna(False)
             for index in frame.index[too_long]:  # only the rare long cells are visited
+                length = french_number(len(frame.at[index, name]))
                 issues.append(InputIssue(file, int(kept_lines[index]), labels[name],
-                                         f"cellule très longue ({len(frame.at[index, name])} caractères) : "
-                                         f"tronquée à {MAX_CELL_CHARS}", "warning"))
+                                         f"cellule très longue ({length} caractères) : "
+                                         f"tronquée à {french_number(MAX_CELL_CHARS)}", "warning"))
             frame.loc[too_long, name] = frame.loc[too_long, name].str.slice(0, MAX_CELL_CHARS)
         if not controls:  # the reader found none in the whole file
             continue

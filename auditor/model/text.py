@@ -38,6 +38,13 @@ def french_number(value: int) -> str:
     return f"{value:,}".replace(",", "\u202f")
 
 
+def french_numbers(values: pd.Series) -> pd.Series:
+    """`french_number` over a column of whole numbers, once per distinct value (as `fold_series`)."""
+    codes, distinct = pd.factorize(values)
+    written = pd.Series([french_number(int(value)) for value in distinct], dtype=TEXT)
+    return pd.Series(written.array.take(codes, allow_fill=True), index=values.index, dtype=TEXT)
+
+
 def of(name: str) -> str:
     """« de » before a name, elided before a vowel or a mute h: « d'ESAT Les Pins », « de MAS L'Estérel »."""
     return f"d'{name}" if fold(name[:1]) in tuple("aeiouyh") and name[:1].isalpha() else f"de {name}"

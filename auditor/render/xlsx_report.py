@@ -20,7 +20,7 @@ from ..engine.checks import describe_params
 from ..files import atomic_path
 from ..model.enums import Status
 from ..model.findings import SEVERITIES, SEVERITY_LABELS
-from ..model.text import plural
+from ..model.text import french_number, plural
 from ..run import Run
 from .blocks import todo_blocks
 from .overview import establishment_table, key_figures, rules_by_department
@@ -234,7 +234,7 @@ def _campaign_sheet(book: Book, result: Run, scope: Scope) -> None:
     intro = [f"Campagne de l'audit du {campaign.as_of:%d/%m/%Y}",
              f"{campaign.answered_text()} ; {plural(summary['late'], 'en retard', 'en retard')}",
              f"{plural(summary['decided'], 'décision')} pour {plural(summary['accounts'], 'compte')} : "
-             + ", ".join(f"{kind} {n}" for kind, n in summary["by_decision"].items())]
+             + ", ".join(f"{kind} {french_number(n)}" for kind, n in summary["by_decision"].items())]
     names = dict(zip(result.establishments["finess"], result.establishments["name"]))
     late = set(campaign.late["finess"])
     table = campaign.establishments

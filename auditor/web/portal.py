@@ -37,7 +37,7 @@ from ..config.resources import templates_dir
 from ..history.store import History, connect_for_portal
 from ..model.enums import Decision
 from ..model.findings import SEVERITY_LABELS
-from ..model.text import plural
+from ..model.text import french_number, plural
 
 CSRF_COOKIE = "vt_csrf"
 MAX_BODY = 256 * 1024  # a 300-account review's form is under 60 KB
@@ -88,6 +88,7 @@ def create_app(history_path: Path, portal: PortalSettings) -> Flask:
     """The portal's WSGI application (served by waitress: see server.py)."""
     app = Flask(__name__, static_folder=None, template_folder=str(templates_dir()))
     app.jinja_env.autoescape = True  # every template, whatever its extension
+    app.jinja_env.filters.update(plural=plural, number=french_number)  # as the reports write counts
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY, MAX_FORM_MEMORY_SIZE=MAX_BODY, MAX_FORM_PARTS=2000)
     views = Portal(history_path, portal)
     app.before_request(views.limit)
@@ -205,7 +206,7 @@ class Portal:
                 for r in page["review"]]
         counts = {d: sum(1 for x, _ in by_account.values() if x == d) for d in Decision.values()}
         summary = (f"{plural(len(by_account), 'décision')} pour {plural(len(page['review']), 'compte')} : "
-                   + ", ".join(f"{d} {n}" for d, n in counts.items()) + ".")
+                   + ", ".join(f"{d} {french_number(n)}" for d, n in counts.items()) + ".")
         return render_template("portal/receipt.html.j2", title="Revue envoyée", page=page, base=f"/revue/{token}",
                                as_of=f"{link.as_of:%d/%m/%Y}", summary=summary, decided=rows,
                                recorded_at=f"{dt.datetime.fromisoformat(recorded_at):%d/%m/%Y à %H:%M}",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ...config.schema import Field
-from ...model.frames import TEXT
+from ...model.text import french_numbers
 from ..context import AuditContext
 from .registry import DAYS_MAX, account_hits, check, format_dates
 
@@ -30,7 +30,7 @@ def inactive_accounts(ctx: AuditContext, *, inactivity_days: int) -> pd.DataFram
     never_used = live & last_login.isna() & created_on.lt(limit).fillna(False)
     found = attachments[stale | never_used]
     since = found["last_login"].fillna(found["created_on"])
-    days = (ctx.as_of - since).dt.days.astype(TEXT)
+    days = french_numbers((ctx.as_of - since).dt.days)
     message = (
         stale[found.index].map({True: "dernière connexion le ", False: "jamais connecté, compte créé le "})
         + format_dates(since) + ", il y a " + days + f" jours (seuil : {inactivity_days} jours)"
@@ -53,7 +53,7 @@ def never_activated(ctx: AuditContext, *, activation_days: int) -> pd.DataFrame:
         & attachments["last_login"].isna()
         & attachments["created_on"].lt(limit).fillna(False)
     ]
-    days = (ctx.as_of - found["created_on"]).dt.days.astype(TEXT)
+    days = french_numbers((ctx.as_of - found["created_on"]).dt.days)
     message = ("aucune première connexion ; compte créé le " + format_dates(found["created_on"])
                + ", il y a " + days + " jours")
     return account_hits(found, message)

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ...config.schema import Field
 from ...model.frames import TEXT, is_in, join_within, row_codes
+from ...model.text import french_number, french_numbers
 from ..context import AuditContext
 from .registry import account_hits, check, hits
 
@@ -108,7 +109,7 @@ def duplicate_accounts(ctx: AuditContext) -> pd.DataFrame:
     members = members[members["group"].isin(groups.index)]
     sample = join_within(members.groupby("group").head(SAMPLE_MEMBERS), "group", "account_id", ", ")
     beyond = (groups["count"] - SAMPLE_MEMBERS).clip(lower=0)
-    listed = sample[groups.index] + beyond.map(lambda n: f" et {n} autres" if n else "")
+    listed = sample[groups.index] + beyond.map(lambda n: f" et {french_number(n)} autres" if n else "")
     key = groups["signature"].map(lambda text: text.replace("\x1f", "+") if text.count("\x1f") < KEY_MEMBERS
                                   else "groupe-" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:16])
     placed = attachments.loc[is_in(attachments["account_id"], members["account_id"].unique()),
@@ -119,7 +120,7 @@ def duplicate_accounts(ctx: AuditContext) -> pd.DataFrame:
     # A name alone may be two homonyms: the message says "probable" and the fix asks to check.
     same = group.map(groups["reason"]).eq("mêmes nom et prénom").map(
         {True: " comptes probablement pour une même personne (", False: " comptes pour une même personne ("})
-    message = (group.map(groups["count"]).astype(TEXT) + same + group.map(groups["reason"]) + ") : "
+    message = (group.map(french_numbers(groups["count"])) + same + group.map(groups["reason"]) + ") : "
                + group.map(listed))
     return hits(placed["finess"], message, subject=placed["display_name"], account=placed["account_id"],
                 subject_id=group.map(key))

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ...inputs.cells import finess_problem
 from ...model.frames import TEXT, is_in, lookup
+from ...model.text import french_numbers
 from ..context import AuditContext
 from .registry import account_hits, check, format_dates, hits
 
@@ -44,7 +45,8 @@ def finess_validity(ctx: AuditContext) -> pd.DataFrame:
                   subject=found["name"])
     # Account rows carrying a number that is no establishment's: a typing error to correct on them.
     typo = ctx.invalid_finess
-    accounts = typo["accounts"].astype(TEXT) + np.where(typo["accounts"] > 1, " comptes rattachés", " compte rattaché")
+    accounts = french_numbers(typo["accounts"]) + np.where(typo["accounts"] > 1, " comptes rattachés",
+                                                           " compte rattaché")
     message = ("FINESS « " + typo["finess"] + " » : " + typo["reason"] + " ; " + accounts
                + " à ce numéro, à rattacher au bon établissement")
     return pd.concat([listed, hits(typo["finess"], message, subject=typo["name"])], ignore_index=True)
