@@ -3,7 +3,9 @@
     python benchmarks/bench.py                      # every size (about 10 minutes, 4 GB of disk)
     python benchmarks/bench.py --sizes 10k,region   # some sizes
 
-Each size runs in a fresh process, so that its peak memory is its own. The
+Each size runs in a fresh process, so that its peak memory is its own. A size that writes
+every bundle (region) also times its second month as an auditor runs it: `vt-audit run` with
+every report, the bundles and --history, against the same openpyxl floor. The
 exports are generated once into --data (deterministic: same seed, same files)
 in the formats of real exports: accounts as a Windows-1252 ";" CSV,
 establishments as XLSX, staff as a UTF-8 "," CSV; and as dirty as real ones,
@@ -35,6 +37,7 @@ SIZES = {
 DIRT = 0.55  # the share of professionals with a problem of their own: about ten findings per establishment
 BUNDLE_SAMPLE = 1_000  # sizes that don't write every bundle time this many
 AS_OF = "2026-11-01"
+HISTORY_FIRST_MONTH = "2026-10-01"  # the month recorded before the timed one (sizes that write every bundle)
 
 
 def ensure_data(name: str, folder: Path) -> Path:
@@ -66,6 +69,22 @@ def _command(data: Path, out: Path) -> None:
     """The national use as one command: read, every rule, findings.json (its own process)."""
     subprocess.run([sys.executable, "-m", "auditor", "run", str(data), "--out", str(out), "--format", "json",
                     "--quiet", "--as-of", AS_OF], check=False, capture_output=True)
+
+
+def _history_month(data: Path, out: Path) -> float:
+    """A region's second month as an auditor runs it (every report, the bundles, --history): the
+    first month is recorded untimed, then the second is timed, each its own process."""
+    history = out / "suivi.sqlite"
+
+    def month(as_of: str) -> float:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "auditor", "run", str(data), "--out", str(out / as_of), "--as-of",
+                        as_of, "--per-establishment", "--history", str(history), "--quiet", "--fail-on", "jamais"],
+                       check=True, capture_output=True)
+        return time.perf_counter() - started
+
+    month(HISTORY_FIRST_MONTH)
+    return month(AS_OF)
 
 
 def _openpyxl_floor(count: int, folder: Path) -> None:
@@ -131,6 +150,8 @@ def measure(name: str, folder: Path) -> dict:
     bundles = len(result.establishments)
     stage("bundles", lambda: write_bundles(result, out, ("xlsx", "html")))
     stage("openpyxl", lambda: _openpyxl_floor(bundles, out / "plancher"))
+    if everything:
+        times["history_month"] = _history_month(data, out / "historique")
     return {
         "size": name,
         "rows": len(inputs.accounts),
@@ -150,6 +171,7 @@ COLUMNS = [("size", "taille"), ("rows", "lignes"), ("establishments", "établ.")
            ("command_peak_mb", "pic commande Mo"), ("read", "lecture s"), ("rules", "règles s"), ("json", "json s"),
            ("review", "revue s"), ("xlsx", "xlsx s"), ("html", "html s"), ("bundle_count", "bundles"),
            ("bundles", "bundles s"), ("openpyxl", "openpyxl seul s"), ("bundle_ratio", "bundles/openpyxl"),
+           ("history_month", "mois 2 historique s"), ("history_ratio", "mois 2/openpyxl"),
            ("peak_mb", "pic Mo")]
 
 
@@ -176,6 +198,8 @@ def main() -> None:
         row = json.loads(run.stdout.strip().splitlines()[-1])
         row["ratio"] = round(row["command"] / row["read_csv"], 1)
         row["bundle_ratio"] = round(row["bundles"] / row["openpyxl"], 2)
+        row["history_ratio"] = round(row["history_month"] / row["openpyxl"], 2) if "history_month" in row else "—"
+        row.setdefault("history_month", "—")
         rows.append(row)
         print(f"{name} : fait", file=sys.stderr)
     widths = [max(len(title), *(len(str(r[key])) for r in rows)) for key, title in COLUMNS]
