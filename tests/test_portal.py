@@ -299,6 +299,27 @@ def test_a_link_that_is_not_valid_gets_one_french_page_that_leaks_nothing(portal
     assert request(link + "/classeur.xlsx")[0] == 403
 
 
+def test_the_history_keeps_a_review_page_for_each_open_establishment_and_none_for_a_closed_one(portal):
+    establishments = json.loads((portal["out"] / "findings.json").read_text(encoding="utf-8"))["establishments"]
+    closed = {e["finess"] for e in establishments if e["closed"]}
+    assert closed  # the samples have one: nothing is sent to it, so it has no page
+    with sqlite3.connect(portal["history"]) as db:
+        kept = {finess for (finess,) in db.execute("SELECT finess FROM review_pages")}
+    db.close()
+    assert kept == {e["finess"] for e in establishments} - closed
+
+
+def test_the_message_says_the_links_last_day_and_the_link_works_through_it(portal):
+    last_day = DEADLINE + dt.timedelta(days=15)  # the campaign file's default grace_days
+    (message,) = (portal["root"] / "eml").glob("130000045*.eml")
+    body = email.message_from_bytes(message.read_bytes(), policy=policy.default).get_body(("plain",)).get_content()
+    assert f"répondre en ligne jusqu'au {last_day:%d/%m/%Y}" in body
+    as_of = dt.date.fromisoformat(SAMPLES_AS_OF)
+    for expires, status in ((dt.date.today(), 200), (dt.date.today() - dt.timedelta(days=1), 403)):
+        link = f"{portal['server'].base}/revue/" + make_token(SECRET, ReviewLink("130000045", as_of, expires))
+        assert request(link)[0] == status
+
+
 def test_a_form_without_its_csrf_token_records_nothing(portal):
     link = portal["links"]["130000045"]
     status, response, page = request(link)

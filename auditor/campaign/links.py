@@ -46,6 +46,10 @@ def read_token(secret: str, token: str) -> ReviewLink | None:
         return None
 
 
-def review_url(base: str, secret: str, finess: str, as_of: dt.date, deadline: dt.date, grace_days: int) -> str:
-    link = ReviewLink(finess, as_of, deadline + dt.timedelta(days=grace_days))
+def campaign_link(finess: str, as_of: dt.date, deadline: dt.date, grace_days: int) -> ReviewLink:
+    """An establishment's link for a campaign: it works through the deadline and `grace_days` more."""
+    return ReviewLink(finess, as_of, deadline + dt.timedelta(days=grace_days))
+
+
+def review_url(base: str, secret: str, link: ReviewLink) -> str:
     return f"{base}/revue/{make_token(secret, link)}"

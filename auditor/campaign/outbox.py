@@ -6,6 +6,7 @@ same messages as .eml files for review, and sends nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from email.header import Header
 from email.message import EmailMessage
@@ -24,7 +25,7 @@ from ..model.issues import AuditError
 from ..model.text import fold, of, plural
 from ..render.bundles import BUNDLE_DIR, bundle_stems
 from .config import CampaignConfig
-from .links import review_url
+from .links import campaign_link, review_url
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -102,10 +103,12 @@ def compose(reports: Path, config: CampaignConfig, recipients: pd.DataFrame) -> 
             item.problems.append(f"rapport absent : {attachment}")
         if not item.problems:
             counts = {s: int(getattr(row, s)) for s in ("error", "warning", "info")}
-            link = None if secret is None else review_url(config.portal.url, secret, row.finess, as_of.date(),
-                                                          config.deadline, config.portal.grace_days)
+            online = None
+            if secret is not None:
+                link = campaign_link(row.finess, as_of.date(), config.deadline, config.portal.grace_days)
+                online = (review_url(config.portal.url, secret, link), link.expires)
             item.message = _message(config, as_of, row.finess, row.name, item.recipients, counts,
-                                    int(resolved.get(row.finess, 0)), attachment, link)
+                                    int(resolved.get(row.finess, 0)), attachment, online)
         outgoing.append(item)
     return as_of, outgoing
 
@@ -118,7 +121,9 @@ def set_subject(message: EmailMessage, subject: str) -> None:
 
 
 def _message(config: CampaignConfig, as_of: pd.Timestamp, finess: str, name: str, recipients: list[str],
-             counts: dict, resolved: int, attachment: Path, link: str | None = None) -> EmailMessage:
+             counts: dict, resolved: int, attachment: Path,
+             online: tuple[str, dt.date] | None = None) -> EmailMessage:
+    """`online`: the review page's address and the last day it works, with a portal."""
     deadline = f"{config.deadline:%d/%m/%Y}"
     message = EmailMessage()
     set_subject(message, f"Comptes ViaTrajectoire Handicap : {name} — audit du {as_of:%d/%m/%Y}, "
@@ -131,9 +136,10 @@ def _message(config: CampaignConfig, as_of: pd.Timestamp, finess: str, name: str
     signature = getaddresses([config.sender])[0][0] or config.sender
     found = (f"{plural(counts['error'], 'erreur')}, {plural(counts['warning'], 'avertissement')} et "
              f"{plural(counts['info'], 'information')}")
-    online = "" if link is None else f"""
-   Ou, sans classeur, répondre en ligne (lien personnel à l'établissement, ne pas le transférer) :
-   {link}"""
+    online = "" if online is None else f"""
+   Ou, sans classeur, répondre en ligne jusqu'au {online[1]:%d/%m/%Y} (lien personnel à l'établissement,
+   ne pas le transférer) :
+   {online[0]}"""
     message.set_content(f"""Bonjour,
 
 Voici l'audit des comptes ViaTrajectoire Handicap / ROR {of(name)} (FINESS {finess}) au {as_of:%d/%m/%Y} :
