@@ -67,7 +67,8 @@ def _workspace() -> Path:
 def _pytest(workspace: Path, tests: list[str]) -> subprocess.CompletedProcess:
     # The copy is imported first (PYTHONPATH), also by the tests' own subprocesses.
     env = {**os.environ, "PYTHONPATH": str(workspace), "PYTHONDONTWRITEBYTECODE": "1"}
-    return subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
+    # -n 0: mutants already run side by side (--jobs); their tests run in one process each.
+    return subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-n", "0", *tests],
                           cwd=workspace, env=env, capture_output=True, text=True, timeout=TIMEOUT)
 
 
