@@ -598,3 +598,13 @@ def test_counts_past_a_thousand_are_written_with_the_french_thousands_separator(
     written = f"{new // 1000}\u202f{new % 1000:03d} nouveaux"  # « 1 208 », not « 1208 »
     assert written in capsys.readouterr().out
     assert written in (out / "audit.html").read_text(encoding="utf-8")
+
+
+def test_the_trend_chart_writes_its_counts_with_the_thousands_separator():
+    from auditor.render.trend_chart import trend_svg
+
+    trend = pd.DataFrame({"as_of": ["2026-10-01", "2026-11-01"], "error": [816, 816], "warning": [6_500, 7_142],
+                          "info": [2_060, 2_060]})
+    chart = str(trend_svg(trend, "Constats de la région"))
+    assert ">7\u202f142</text>" in chart  # the axis' top
+    assert "avertissements (7\u202f142)" in chart and "informations (2\u202f060)" in chart  # the legend

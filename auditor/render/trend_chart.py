@@ -10,6 +10,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from ..model.findings import SEVERITIES, SEVERITY_LABELS
+from ..model.text import french_number
 
 COLOURS = {"error": "#c00000", "warning": "#b38600", "info": "#3a78c3"}
 WIDTH, HEIGHT = 720, 210
@@ -34,7 +35,7 @@ def trend_svg(trend: pd.DataFrame, title: str) -> Markup:
         f"<title>{_escape(title)}</title>",
         f'<line x1="{LEFT}" y1="{TOP + plot_height}" x2="{LEFT + plot_width}" y2="{TOP + plot_height}" stroke="#888"/>',
         f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{TOP + plot_height}" stroke="#888"/>',
-        f'<text x="{LEFT - 6}" y="{TOP + 4}" text-anchor="end" font-size="11">{peak}</text>',
+        f'<text x="{LEFT - 6}" y="{TOP + 4}" text-anchor="end" font-size="11">{french_number(peak)}</text>',
         f'<text x="{LEFT - 6}" y="{TOP + plot_height + 4}" text-anchor="end" font-size="11">0</text>',
     ]
     step = max(1, (runs + 5) // 6)  # at most about six date labels
@@ -49,7 +50,7 @@ def trend_svg(trend: pd.DataFrame, title: str) -> Markup:
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>')
         parts.extend(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3" fill="{colour}"/>' for i, v in enumerate(values))
         legend_y = TOP + 14 + row * 18
-        label = f"{SEVERITY_LABELS[severity]}s ({values[-1] if values else 0})"
+        label = f"{SEVERITY_LABELS[severity]}s ({french_number(values[-1] if values else 0)})"
         parts.append(f'<rect x="{WIDTH - RIGHT + 14}" y="{legend_y - 9}" width="12" height="4" fill="{colour}"/>'
                      f'<text x="{WIDTH - RIGHT + 32}" y="{legend_y - 4}" font-size="11">{label}</text>')
     parts.append("</svg>")
