@@ -313,7 +313,7 @@ def test_the_message_says_the_links_last_day_and_the_link_works_through_it(porta
     last_day = DEADLINE + dt.timedelta(days=15)  # the campaign file's default grace_days
     (message,) = (portal["root"] / "eml").glob("130000045*.eml")
     body = email.message_from_bytes(message.read_bytes(), policy=policy.default).get_body(("plain",)).get_content()
-    assert f"répondre en ligne jusqu'au {last_day:%d/%m/%Y}" in body
+    assert f"qui reste ouvert jusqu'au {last_day:%d/%m/%Y}" in body
     as_of = dt.date.fromisoformat(SAMPLES_AS_OF)
     for expires, status in ((dt.date.today(), 200), (dt.date.today() - dt.timedelta(days=1), 403)):
         link = f"{portal['server'].base}/revue/" + make_token(SECRET, ReviewLink("130000045", as_of, expires))

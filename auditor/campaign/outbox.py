@@ -137,8 +137,8 @@ def _message(config: CampaignConfig, as_of: pd.Timestamp, finess: str, name: str
     found = (f"{plural(counts['error'], 'erreur')}, {plural(counts['warning'], 'avertissement')} et "
              f"{plural(counts['info'], 'information')}")
     online = "" if online is None else f"""
-   Ou, sans classeur, répondre en ligne jusqu'au {online[1]:%d/%m/%Y} (lien personnel à l'établissement,
-   ne pas le transférer) :
+   Ou, sans classeur, répondre en ligne avant la même date (lien personnel à l'établissement, à ne pas
+   transférer, qui reste ouvert jusqu'au {online[1]:%d/%m/%Y}) :
    {online[0]}"""
     message.set_content(f"""Bonjour,
 
