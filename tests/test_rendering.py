@@ -82,6 +82,29 @@ def smallest_font_sizes(pdf) -> list[float]:
     return sizes
 
 
+@needs_chromium
+def test_chromium_prints_a_directors_access_review_across_the_page_several_accounts_to_a_page(sample_reports,
+                                                                                             tmp_path):
+    bundles = sorted((sample_reports / "etablissements").glob("*.xlsx"))
+    largest = max(bundles, key=_accounts)
+    pdf = tmp_path / "revue.pdf"
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                    f"--user-data-dir={tmp_path / 'chromium'}", f"--print-to-pdf={pdf}",
+                    largest.with_suffix(".html").as_uri()], capture_output=True, timeout=300, check=True)
+    boxes = subprocess.run([shutil.which("pdftotext") or "pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
+                           text=True, check=True).stdout
+    review_pages = []
+    for page in boxes.split("<page ")[1:]:
+        width, height = (float(v) for v in re.search(r'width="([\d.]+)" height="([\d.]+)"', page).groups())
+        if ">Décision<" in page and ">(Conserver<" in page:  # the review's header, repeated on each of its pages
+            right_edge = max(float(v) for v in re.findall(r'xMax="([\d.]+)"', page))
+            review_pages.append((width, height, right_edge))
+    assert review_pages
+    assert all(width > height for width, height, _ in review_pages)  # across the page (landscape)
+    assert all(right_edge < width - 28 for width, _, right_edge in review_pages)  # inside its 1.2 cm margin
+    assert _accounts(largest) / len(review_pages) >= 5  # not two or three accounts to a page
+
+
 def _accounts(path) -> int:
     from openpyxl import load_workbook
 
