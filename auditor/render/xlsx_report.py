@@ -43,7 +43,7 @@ def _overview_sheet(book: Book, result: Run, scope: Scope) -> None:
         f"à la fiche pratique ({figures['compliant_share']}\u00a0%, hors suivi de la campagne) et "
         f"{plural(figures['without_accounts'], 'sans aucun compte', 'sans aucun compte')}",
         f"{plural(figures['error'], 'erreur')}, {plural(figures['warning'], 'avertissement')}, "
-        f"{plural(figures['info'], 'information')} ({figures['waived']} sous dérogation) ; "
+        f"{plural(figures['info'], 'information')} ({french_number(figures['waived'])} sous dérogation) ; "
         f"{plural(figures['input_issues'], 'problème de lecture', 'problèmes de lecture')}",
     ]
     if result.follow_up is not None and result.follow_up.region_score is not None:
