@@ -30,9 +30,7 @@ def review_pages(run: Run, out: Path) -> Iterator[tuple[str, dict, bytes | None,
     # Each review row as the page keeps it, made once for the region: cutting the review's frame for
     # each of a thousand establishments cost more than the rest of the pages.
     review_rows = [] if review is None else [
-        {**{field: str(value) for field, value in zip(REVIEW_FIELDS, values[:-1])},
-         "rights": [right for right in rights if right in values[-1].split(" | ")]}
-        for values in review[[*REVIEW_FIELDS, "rights"]].itertuples(index=False, name=None)]
+        _review_row(values, rights) for values in review[[*REVIEW_FIELDS, "rights"]].itertuples(index=False, name=None)]
     establishments = run.establishments.sort_values("finess")
     stems = bundle_stems(establishments)
     report = run.report
@@ -53,3 +51,11 @@ def review_pages(run: Run, out: Path) -> Iterator[tuple[str, dict, bytes | None,
         }
         yield (row.finess, page, workbook.read_bytes() if workbook.is_file() else None,
                workbook.name if workbook.is_file() else None)
+
+
+def _review_row(values: tuple, rights: list[str]) -> dict:
+    """One account of the review as the page shows it: its fields, and the rights it holds in the
+    review's order (`values`: REVIEW_FIELDS, then the rights joined with " | ")."""
+    held = set(values[-1].split(" | ")) if isinstance(values[-1], str) else set()
+    return {**{field: str(value) for field, value in zip(REVIEW_FIELDS, values[:-1])},
+            "rights": [right for right in rights if right in held]}
