@@ -101,7 +101,7 @@ def test_chromium_prints_a_directors_access_review_across_the_page_several_accou
             review_pages.append((width, height, right_edge))
     assert review_pages
     assert all(width > height for width, height, _ in review_pages)  # across the page (landscape)
-    assert all(right_edge < width - 28 for width, _, right_edge in review_pages)  # inside its 1.2 cm margin
+    assert all(right_edge < width - 28 for width, _, right_edge in review_pages)  # nothing in the right margin
     assert _accounts(largest) / len(review_pages) >= 5  # not two or three accounts to a page
 
 
