@@ -359,6 +359,18 @@ def test_a_form_can_only_decide_its_own_establishments_accounts(portal):
     assert "Réponse partielle" in receipt and f"{len(accounts) - 1} comptes sans décision" in receipt
 
 
+def test_a_second_answer_replaces_the_first_on_the_receipt(portal):
+    finess = "840000061"  # no other test of this module answers for it
+    link = portal["links"][finess]
+    for decision in ("Conserver", "Archiver"):
+        status, response, page = request(link)
+        cookie, csrf = csrf_of(response, page)
+        status, _, _ = request(link, "POST", {"csrf": csrf, "action": "envoyer", "decision-0": decision}, cookie)
+        assert status == 303
+    status, _, receipt = request(link + "/recu")
+    assert status == 200 and "1 décision pour" in receipt and "Archiver 1" in receipt and "Conserver 0" in receipt
+
+
 def test_a_review_sent_without_any_decision_is_no_answer(portal):
     link = portal["links"]["830000055"]
     status, response, page = request(link)

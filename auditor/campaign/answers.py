@@ -59,12 +59,12 @@ class ReturnedReview:
     replaces: str | None = None  # when an earlier answer of the same establishment and month was recorded
     replaces_decisions: int = 0  # how many decisions that earlier answer held
     reviewed: int = 0  # accounts of the review sent: fewer decisions make a partial answer
+    already: bool = False  # the very same file was recorded before: not recorded again
 
     @property
     def undecided(self) -> int:
         """Accounts of the review sent left without a decision (a partial answer: REV-02 asks for them)."""
         return max(self.reviewed - len(self.decisions), 0)
-    already: bool = False  # the very same file was recorded before: not recorded again
 
     def __post_init__(self):
         self.problems = Problems(self.path, "le classeur renvoyé")
@@ -203,7 +203,9 @@ def record_answers(paths: list[Path], history: History) -> tuple[list[ReturnedRe
             continue
         answer.already = history.has_answer(answer.sha256)
         if not answer.already:
-            answer.replaces, answer.replaces_decisions = history.answered_before(answer.as_of, answer.finess)
+            earlier = history.latest_answer(answer.as_of, answer.finess)
+            if earlier is not None:
+                answer.replaces, answer.replaces_decisions = earlier[0], len(earlier[1])
             history.record_answer(answer.as_of, answer.finess, str(path), answer.sha256, answer.answered_by,
                                   answer.reviewed, answer.decisions)
         recorded.append(answer)

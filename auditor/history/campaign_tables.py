@@ -22,13 +22,17 @@ class CampaignTables:
     db: sqlite3.Connection
     transaction: Callable[[], AbstractContextManager[None]]  # see History.transaction
 
+    def _run_id(self, as_of) -> int | None:
+        row = self.db.execute("SELECT id FROM runs WHERE as_of = ?", (iso_day(as_of),)).fetchone()
+        return None if row is None else row[0]
+
     def run_recipients(self, as_of) -> pd.DataFrame | None:
         """finess, email, role recorded with the run of `as_of` (None when there is no such run)."""
-        run = self.db.execute("SELECT id FROM runs WHERE as_of = ?", (iso_day(as_of),)).fetchone()
+        run = self._run_id(as_of)
         if run is None:
             return None
         return pd.DataFrame(self.db.execute("SELECT finess, email, role FROM recipients WHERE run_id = ?",
-                                            run).fetchall(), columns=["finess", "email", "role"])
+                                            (run,)).fetchall(), columns=["finess", "email", "role"])
 
     def run_left_out(self, as_of) -> pd.DataFrame:
         """finess, account, reason: the referents the report of `as_of` must not go to."""
@@ -49,18 +53,18 @@ class CampaignTables:
     def reviewed(self, as_of, finess: str) -> set[str] | None:
         """The accounts of the review sent to `finess` for the audit `as_of` (None: not stored, an
         audit recorded before reviews were)."""
-        run = self.db.execute("SELECT id FROM runs WHERE as_of = ?", (iso_day(as_of),)).fetchone()
-        if run is None or self.db.execute("SELECT 1 FROM reviewed WHERE run_id = ? LIMIT 1", run).fetchone() is None:
+        run = self._run_id(as_of)
+        if run is None or self.db.execute("SELECT 1 FROM reviewed WHERE run_id = ? LIMIT 1", (run,)).fetchone() is None:
             return None
         return {a for (a,) in self.db.execute("SELECT account FROM reviewed WHERE run_id = ? AND finess = ?",
-                                              (run[0], finess))}
+                                              (run, finess))}
 
     def audited(self, as_of) -> set[str] | None:
         """The establishments audited in the run of `as_of` (None when there is no such run)."""
-        run = self.db.execute("SELECT id FROM runs WHERE as_of = ?", (iso_day(as_of),)).fetchone()
+        run = self._run_id(as_of)
         if run is None:
             return None
-        return {f for (f,) in self.db.execute("SELECT finess FROM coverage WHERE run_id = ?", run)}
+        return {f for (f,) in self.db.execute("SELECT finess FROM coverage WHERE run_id = ?", (run,))}
 
     def recipient_states(self, as_of) -> pd.DataFrame:
         """finess, email, status, answer: each recipient's latest attempt for the report of `as_of`."""
@@ -92,13 +96,16 @@ class CampaignTables:
     def has_answer(self, sha256: str) -> bool:
         return self.db.execute("SELECT 1 FROM answers WHERE sha256 = ?", (sha256,)).fetchone() is not None
 
-    def answered_before(self, as_of, finess: str) -> tuple[str | None, int]:
-        """When the latest answer of `finess` for `as_of` was recorded, and how many decisions it held."""
-        row = self.db.execute(
-            "SELECT a.recorded_at, (SELECT count(*) FROM decisions x WHERE x.answer_id = a.id) FROM answers a "
-            "WHERE as_of = ? AND finess = ? ORDER BY recorded_at DESC, id DESC LIMIT 1",
-            (iso_day(as_of), finess)).fetchone()
-        return (row[0], row[1]) if row else (None, 0)
+    def latest_answer(self, as_of, finess: str) -> tuple[str, list[tuple[str, str, str | None]]] | None:
+        """When the latest answer of `finess` for `as_of` was recorded, and its decisions (account,
+        decision, comment); None before any answer."""
+        row = self.db.execute("SELECT id, recorded_at FROM answers WHERE as_of = ? AND finess = ? "
+                              "ORDER BY recorded_at DESC, id DESC LIMIT 1", (iso_day(as_of), finess)).fetchone()
+        if row is None:
+            return None
+        decisions = self.db.execute("SELECT account, decision, comment FROM decisions WHERE answer_id = ?",
+                                    (row[0],)).fetchall()
+        return row[1], decisions
 
     # -- writing ------------------------------------------------------------------------------
 

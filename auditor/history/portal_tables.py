@@ -61,13 +61,3 @@ class PortalTables:
         with self.transaction():
             self.db.execute("INSERT INTO portal_events VALUES (?, ?, ?, ?, ?)",
                             (dt.datetime.now().isoformat(timespec="seconds"), iso_day(as_of), finess, kind, client))
-
-    def latest_answer(self, as_of: dt.date, finess: str) -> tuple[str, list[tuple[str, str, str | None]]] | None:
-        """When the latest answer of `finess` for `as_of` was recorded, and its decisions."""
-        row = self.db.execute("SELECT id, recorded_at FROM answers WHERE as_of = ? AND finess = ? "
-                              "ORDER BY recorded_at DESC, id DESC LIMIT 1", (iso_day(as_of), finess)).fetchone()
-        if row is None:
-            return None
-        decisions = self.db.execute("SELECT account, decision, comment FROM decisions WHERE answer_id = ?",
-                                    (row[0],)).fetchall()
-        return row[1], decisions
