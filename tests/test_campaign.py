@@ -533,6 +533,13 @@ def test_answers_are_recorded_and_the_latest_one_counts(month, tmp_path, capsys)
         latest = db.execute("SELECT account, decision FROM decisions WHERE answer_id = (SELECT max(id) FROM answers)")
         assert kept == 2 and latest.fetchall() == [(first, "Modifier")]
     db.close()
+    assert main(["answers", str(again), "--history", str(history)]) == 0  # the same file again: kept once
+    assert main(["answers", str(answer), "--history", str(history)]) == 0  # the first one, sent back: it counts
+    with sqlite3.connect(history) as db:
+        kept = db.execute("SELECT count(*) FROM answers").fetchone()[0]
+        latest = db.execute("SELECT account, decision FROM decisions WHERE answer_id = (SELECT max(id) FROM answers)")
+        assert kept == 3 and sorted(latest.fetchall()) == sorted([(first, "Conserver"), (second, "Archiver")])
+    db.close()
 
 
 def _last_months_row(sheet, header):

@@ -359,16 +359,19 @@ def test_a_form_can_only_decide_its_own_establishments_accounts(portal):
     assert "Réponse partielle" in receipt and f"{len(accounts) - 1} comptes sans décision" in receipt
 
 
-def test_a_second_answer_replaces_the_first_on_the_receipt(portal):
+def test_the_latest_answer_is_the_one_on_the_receipt_even_when_it_repeats_an_earlier_one(portal):
     finess = "840000061"  # no other test of this module answers for it
     link = portal["links"][finess]
-    for decision in ("Conserver", "Archiver"):
+    for decision in ("Archiver", "Conserver", "Archiver"):
         status, response, page = request(link)
         cookie, csrf = csrf_of(response, page)
         status, _, _ = request(link, "POST", {"csrf": csrf, "action": "envoyer", "decision-0": decision}, cookie)
         assert status == 303
     status, _, receipt = request(link + "/recu")
     assert status == 200 and "1 décision pour" in receipt and "Archiver 1" in receipt and "Conserver 0" in receipt
+    with sqlite3.connect(portal["history"]) as db:
+        assert db.execute("SELECT count(*) FROM answers WHERE finess = ?", (finess,)).fetchone() == (3,)
+    db.close()
 
 
 def test_a_review_sent_without_any_decision_is_no_answer(portal):

@@ -59,7 +59,7 @@ class ReturnedReview:
     replaces: str | None = None  # when an earlier answer of the same establishment and month was recorded
     replaces_decisions: int = 0  # how many decisions that earlier answer held
     reviewed: int = 0  # accounts of the review sent: fewer decisions make a partial answer
-    already: bool = False  # the very same file was recorded before: not recorded again
+    already: bool = False  # the very same file is the answer recorded last: not recorded again
 
     @property
     def undecided(self) -> int:
@@ -192,8 +192,9 @@ def _last_author(path: Path) -> str | None:
 def record_answers(paths: list[Path], history: History) -> tuple[list[ReturnedReview], list[ReturnedReview]]:
     """Read every workbook; record each one without problems (one transaction each); return (recorded, refused).
 
-    A workbook already recorded (same content) is not recorded twice; a second answer of the same
-    establishment and month is recorded too, and the later one counts.
+    The workbook recorded last for its establishment and month, sent again (same content), is not
+    recorded twice; any other answer is recorded, and the later one counts (an earlier file sent back
+    after a correction counts again).
     """
     recorded, refused = [], []
     for path in paths:
@@ -201,7 +202,7 @@ def record_answers(paths: list[Path], history: History) -> tuple[list[ReturnedRe
         if answer.problems:
             refused.append(answer)
             continue
-        answer.already = history.has_answer(answer.sha256)
+        answer.already = history.is_latest_answer(answer.as_of, answer.finess, answer.sha256)
         if not answer.already:
             earlier = history.latest_answer(answer.as_of, answer.finess)
             if earlier is not None:

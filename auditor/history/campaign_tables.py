@@ -93,14 +93,21 @@ class CampaignTables:
             self.db, params=(day,))
         return status, decisions
 
-    def has_answer(self, sha256: str) -> bool:
-        return self.db.execute("SELECT 1 FROM answers WHERE sha256 = ?", (sha256,)).fetchone() is not None
+    def _latest_answer_row(self, as_of, finess: str) -> tuple[int, str, str] | None:
+        """id, recorded_at, sha256 of the latest answer of `finess` for `as_of` (a later one replaces it)."""
+        return self.db.execute("SELECT id, recorded_at, sha256 FROM answers WHERE as_of = ? AND finess = ? "
+                               "ORDER BY recorded_at DESC, id DESC LIMIT 1", (iso_day(as_of), finess)).fetchone()
+
+    def is_latest_answer(self, as_of, finess: str, sha256: str) -> bool:
+        """Whether this answer (a file's, or the portal's choices') is the one that counts now: sent again,
+        it is not recorded twice; sent back after another answer, it is, and counts again."""
+        row = self._latest_answer_row(as_of, finess)
+        return row is not None and row[2] == sha256
 
     def latest_answer(self, as_of, finess: str) -> tuple[str, list[tuple[str, str, str | None]]] | None:
         """When the latest answer of `finess` for `as_of` was recorded, and its decisions (account,
         decision, comment); None before any answer."""
-        row = self.db.execute("SELECT id, recorded_at FROM answers WHERE as_of = ? AND finess = ? "
-                              "ORDER BY recorded_at DESC, id DESC LIMIT 1", (iso_day(as_of), finess)).fetchone()
+        row = self._latest_answer_row(as_of, finess)
         if row is None:
             return None
         decisions = self.db.execute("SELECT account, decision, comment FROM decisions WHERE answer_id = ?",

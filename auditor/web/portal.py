@@ -188,7 +188,7 @@ class Portal:
                       "text": "Choisissez Conserver, Modifier ou Archiver pour chaque compte avant d'envoyer."}
             return self.page(token, link, page, store, chosen, notice, 422)
         fingerprint = hashlib.sha256(json.dumps([link.finess, link.as_of.isoformat(), decided]).encode()).hexdigest()
-        if not store.has_answer(fingerprint):  # the same answer sent twice is recorded once
+        if not store.is_latest_answer(link.as_of, link.finess, fingerprint):  # sent twice: recorded once
             store.record_answer(link.as_of, link.finess, "portail", fingerprint, "portail", len(page["review"]),
                                 decided)
         store.portal_event(link.as_of, link.finess, "envoi", self.client())
