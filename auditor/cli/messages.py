@@ -123,9 +123,8 @@ def print_campaign(campaign: Campaign, dry_run: Path | None) -> None:
               f"{plural(len(report.sent), 'rapport envoyé', 'rapports envoyés')} "
               f"({plural(report.reached, 'destinataire')}), "
               f"{plural(len(report.already_sent), 'déjà envoyé', 'déjà envoyés')} ; destinataires non joints : "
-              f"{states['deferred']} à réessayer (refus temporaire), {states['refused']} "
-              f"{'refusé' if states['refused'] < 2 else 'refusés'} (refus définitif), "
-              f"{states['uncertain']} {'incertain' if states['uncertain'] < 2 else 'incertains'}")
+              f"{plural(states['deferred'], 'à réessayer', 'à réessayer')} (refus temporaire), "
+              f"{plural(states['refused'], 'refusé')} (refus définitif), {plural(states['uncertain'], 'incertain')}")
     for finess, address, state, answer in report.not_reached:
         print(f"{STATE_LABELS[state].capitalize()} {finess} {address} : {answer}")
     for finess, address in report.uncertain_kept:
