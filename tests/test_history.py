@@ -197,7 +197,7 @@ def _spoil(report, how):
     ("type", "$.findings[0].waived : vrai ou faux attendu, trouvé « \"oui\" »"),
     ("missing", "$.findings[1] : champ obligatoire absent : key"),
     ("null", "$.establishments[0].name : un texte attendu, trouvé « null »"),
-    ("repeated", "établissement(s) en double"),
+    ("repeated", "establishments : 1 établissement en double : "),
     ("deep", "JSON imbriqué trop profondément"),
     ("not a report", "champ obligatoire absent"),
 ])
