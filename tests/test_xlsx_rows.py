@@ -1,18 +1,18 @@
-"""A sheet's rows are written by auditor/render/xlsx_rows.py: the same cells as openpyxl writes.
+"""A long table's rows are built by auditor/render/xlsx_rows.py: the same cells as XlsxWriter writes.
 
-The same hostile table goes through both ways of xlsx_rows (row by row, and column by column for a
-long table) and through openpyxl's own cells; openpyxl, python-calamine and LibreOffice read them back.
+The same hostile table goes both ways (row by row through XlsxWriter, and column by column in
+Arrow past WRAP_MAX_ROWS); openpyxl, python-calamine and LibreOffice read them back.
 """
 
 import datetime as dt
 import subprocess
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
 from auditor.render import xlsx_sheet
-from auditor.render.xlsx_sheet import LINK_FONT, SEVERITY_FILLS, TOP, WRAP, Book, safe_cell
+from auditor.render.xlsx_sheet import Book
 from tests.test_rendering import SOFFICE
 
 TEXTS = ["=1+1", "+33 6 12", "-", "@SOMME(A1)", "\tTAB", "#N/A", "a\x01b\x1fc", "<b>Tom & Jerry</b>",
@@ -27,67 +27,63 @@ def _table():
     flags = [bool(n % 2) if n % 3 else None for n in range(ROWS)]
     severities = [("error", "warning", "info", "unknown")[n % 4] for n in range(ROWS)]
     labels = [s.upper() for s in severities]
-    links = [f"etablissements/{n}.xlsx" if n % 3 else None for n in range(ROWS)]
-    return ([labels, [TEXTS[n % len(TEXTS)] for n in range(ROWS)], numbers, dates, decimals, flags,
-             [link and "ouvrir" for link in links]], severities, links)
+    return [labels, [TEXTS[n % len(TEXTS)] for n in range(ROWS)], numbers, dates, decimals, flags], severities
 
 
 def _write(path, bulk: bool, monkeypatch):
     monkeypatch.setattr(xlsx_sheet, "WRAP_MAX_ROWS", 0 if bulk else 10_000)
     book = Book()
     sheet = xlsx_sheet.Sheet(book, "Table", [(name, 12) for name in ("Sévérité", "Texte", "Nombre", "Date",
-                                                                      "Décimal", "Oui/non", "Lien")],
-                             scope="Région & co", as_of="01/11/2026", intro=["Titre"], rows=ROWS)
-    columns, severities, links = _table()
-    sheet.append_table(columns, severity_column=0, severities=severities, link_column=6, links=links)
+                                                                      "Décimal", "Oui/non")],
+                             scope="Région & co", as_of="01/11/2026", intro=["Titre"], rows=ROWS, write_in=[5])
+    columns, severities = _table()
+    sheet.append_table(columns, severity_column=0, severities=severities)
     sheet.left_out(7, "lignes")
     sheet.close()
     book.save(path)
     return path
 
 
-def _reference(path):
-    """The table as openpyxl writes it from its own cells (safe_cell, the severity's fill, the link's font)."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Table")
-    columns, severities, links = _table()
-    for values, severity, link in zip(zip(*columns), severities, links):
-        cells = [safe_cell(sheet, value) for value in values]
-        if severity in SEVERITY_FILLS:
-            cells[0].fill = SEVERITY_FILLS[severity]
-        if link:
-            cells[6].font = LINK_FONT
-        sheet.append(cells)
-    workbook.save(path)
-    return path
-
-
 def _cells(path):
     sheet = load_workbook(path)["Table"]
     return [[(c.value, c.data_type, c.fill.fgColor.rgb if c.fill.fill_type else None, c.quotePrefix,
-              c.number_format, c.font.underline) for c in row] for row in sheet.iter_rows()]
+              c.number_format, c.border.left.style) for c in row] for row in sheet.iter_rows()]
 
 
-def _links(path):
-    sheet = load_workbook(path)["Table"]
-    return {cell.row: cell.hyperlink.target for row in sheet.iter_rows() for cell in row if cell.hyperlink}
-
-
-@pytest.mark.parametrize("bulk", [False, True], ids=["ligne par ligne", "colonne par colonne"])
-def test_a_table_reads_back_as_the_cells_openpyxl_writes(tmp_path, monkeypatch, bulk):
-    reference = _cells(_reference(tmp_path / "openpyxl.xlsx"))
-    path = _write(tmp_path / "table.xlsx", bulk, monkeypatch)
+def test_a_long_table_reads_back_as_the_cells_written_row_by_row(tmp_path, monkeypatch):
+    reference = _cells(_write(tmp_path / "lignes.xlsx", False, monkeypatch))
+    path = _write(tmp_path / "bloc.xlsx", True, monkeypatch)
     written = _cells(path)
     assert len(written) == 3 + ROWS + 1  # title, blank line, header, the rows, the note
-    assert written[3:-1] == reference
-    # What the comparison covers: formulas kept as text with the quote prefix, fills, dates, links.
+    # Texts compared as a spreadsheet shows them: openpyxl leaves Excel's escape of a carriage return
+    # (_x000D_, in XlsxWriter's shared strings) as it is.
+    assert [[cell[1:] for cell in row] for row in written] == [[cell[1:] for cell in row] for row in reference]
+    assert [[cell[0] for cell in row] for row in written[3:]] == [[cell[0] for cell in row] for row in reference[3:]]
+    # What the comparison covers: formulas kept as text with the quote prefix, fills, dates, frames.
     formula = next(row[1] for row in written if row[1][0] == "=1+1")
     assert formula[1:4] == ("s", None, True)
-    assert {row[0][2] for row in written[3:-1]} == {"00FFC7CE", "00FFEB9C", "00DDEBF7", None}
+    assert {row[0][2] for row in written[3:-1]} == {"FFFFC7CE", "FFFFEB9C", "FFDDEBF7", None}
     assert any(row[3][4] == "DD/MM/YYYY" and isinstance(row[3][0], dt.datetime) for row in written)
-    assert [row[6][5] for row in written[3:6]] == [None, "single", "single"]
-    assert _links(path) == {4 + n: f"etablissements/{n}.xlsx" for n in range(ROWS) if n % 3}
+    assert {row[5][5] for row in written[3:-1]} == {"thin"}  # the column to fill in is framed on every row
     assert written[-1][0][0].startswith("… et 7 lignes de plus")
+    # A reader that sizes a sheet by its <dimension> (openpyxl read-only) reads every row.
+    assert load_workbook(path, read_only=True)["Table"].max_row == len(written)
+
+
+def test_links_to_the_bundles_are_relative_paths_with_slashes(tmp_path, monkeypatch):
+    monkeypatch.setattr(xlsx_sheet, "WRAP_MAX_ROWS", 0)  # a long table with links is still written row by row
+    book = Book()
+    sheet = xlsx_sheet.Sheet(book, "Table", [("FINESS", 12), ("Lien", 12)], scope="Région", as_of="01/11/2026",
+                             rows=3)
+    links = ["etablissements/130000001_A.xlsx", None, "etablissements/130000003_C-D.xlsx"]
+    sheet.append_table([["1", "2", "3"], [link and "ouvrir" for link in links]], link_column=1, links=links)
+    sheet.close()
+    book.save(tmp_path / "liens.xlsx")
+    table = load_workbook(tmp_path / "liens.xlsx")["Table"]
+    targets = {cell.coordinate: (cell.value, cell.hyperlink.target) for row in table.iter_rows() for cell in row
+               if cell.hyperlink}
+    assert targets == {"B2": ("ouvrir", links[0]), "B4": ("ouvrir", links[2])}
+    assert table["B2"].font.underline == "single" and table["B3"].value is None
 
 
 def test_a_short_table_wraps_long_texts_and_sizes_their_rows(tmp_path):
@@ -100,7 +96,7 @@ def test_a_short_table_wraps_long_texts_and_sizes_their_rows(tmp_path):
     book.save(tmp_path / "t.xlsx")
     table = load_workbook(tmp_path / "t.xlsx")["Table"]
     assert table.row_dimensions[2].height == 45  # 100 characters in a column 40 wide: three lines
-    assert (table["A2"].alignment.vertical, table["B2"].alignment.wrap_text) == (TOP.vertical, WRAP.wrap_text)
+    assert (table["A2"].alignment.vertical, table["B2"].alignment.wrap_text) == ("top", True)
     assert table.row_dimensions[3].height is None and table["A3"].alignment.vertical is None
     assert table["B3"].value is None and table["B3"].alignment.wrap_text  # what is typed there wraps
     assert table["A4"].value is None and table["B4"].value == "court"
@@ -110,8 +106,8 @@ def test_calamine_reads_the_bulk_table(tmp_path, monkeypatch):
     path = _write(tmp_path / "bloc.xlsx", True, monkeypatch)
     rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Table").to_python()
     body = rows[3:3 + ROWS]
-    columns, _, _ = _table()
-    # Characters XML cannot hold are dropped, and a blank text is an empty cell, as openpyxl writes them.
+    columns, _ = _table()
+    # Characters XML cannot hold are dropped, and a blank text is an empty cell.
     assert [row[1] for row in body] == [
         "" if text is None or not text.strip() else text.replace("\x01", "").replace("\x1f", "")
         for text in columns[1]]

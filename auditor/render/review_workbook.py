@@ -14,8 +14,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
 
 from .. import __version__
 from ..engine.access_review import MAX_REVIEW_ROWS, too_large_note
@@ -85,16 +83,8 @@ def access_review_sheet(book: Book, result: Run, scope: Scope) -> None:
     sheet.append_table([*(blank if column is None else list(review[column]) for _, _, column in fields),
                         *_ticks(review["rights"], rights), *references])
     if len(review):
-        column = get_column_letter(1 + headers.index(DECISION_HEADER))
-        first = sheet.header_row + 1
-        decision = DataValidation(
-            type="list", formula1=f'"{",".join(Decision.values())}"', allow_blank=True,
-            showErrorMessage=True, errorStyle="stop", errorTitle="Décision",
-            error=f"Choisir dans la liste : {', '.join(Decision.values())}",
-            showInputMessage=True, promptTitle="Décision",
-            prompt="Conserver le compte, Modifier ses droits ou l'Archiver (choisir dans la liste)")
-        decision.add(f"{column}{first}:{column}{first + len(review) - 1}")
-        sheet.sheet.data_validations.append(decision)  # write-only sheets have no add_data_validation()
+        sheet.choice_list(headers.index(DECISION_HEADER), len(review), list(Decision.values()), "Décision",
+                          "Conserver le compte, Modifier ses droits ou l'Archiver (choisir dans la liste)")
     sheet.close()
 
 

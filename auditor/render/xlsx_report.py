@@ -14,7 +14,6 @@ import datetime as dt
 from pathlib import Path
 
 import pandas as pd
-from openpyxl.chart import LineChart, Reference
 
 from ..engine.checks import describe_params
 from ..files import atomic_path
@@ -27,6 +26,8 @@ from .overview import establishment_table, key_figures, rules_by_department
 from .review_workbook import about_sheet, access_review_sheet
 from .trend_chart import COLOURS
 from .xlsx_sheet import Book, Scope
+
+CHART_PIXELS = (605, 302)  # 16 cm by 8 cm at 96 dots per inch: fits an A4 page under the table
 
 
 def _iso_date(iso: str | None) -> dt.date | None:
@@ -187,25 +188,21 @@ def _trend_sheet(book: Book, result: Run, scope: Scope) -> None:
     for row in trend.itertuples(index=False):
         sheet.append([_iso_date(row.as_of), *(int(getattr(row, s)) for s in SEVERITIES)])
     sheet.close()
-    first, last = sheet.header_row, sheet.header_row + len(trend)
-    chart = LineChart()
-    chart.title = "Constats par sévérité, audit après audit"
-    chart.y_axis.title = "Constats"
+    header, last = sheet.header_row - 1, sheet.header_row - 1 + len(trend)  # rows counted from 0
+    chart = book.workbook.add_chart({"type": "line"})
+    chart.set_title({"name": "Constats par sévérité, audit après audit"})
     # Whole numbers only: a count axis of 0, 0.2 … 1.2 says nothing.
     highest = int(trend[list(SEVERITIES)].to_numpy().max(initial=0))
-    chart.y_axis.majorUnit = max(1, -(-highest // 5))
-    chart.y_axis.number_format = "0"
-    chart.x_axis.title = "Audit du"
-    chart.x_axis.number_format = "mm/yyyy"
-    chart.height, chart.width = 8, 16  # cm: fits an A4 page under the table
-    chart.add_data(Reference(sheet.sheet, min_col=2, max_col=1 + len(SEVERITIES), min_row=first, max_row=last),
-                   titles_from_data=True)
-    chart.set_categories(Reference(sheet.sheet, min_col=1, min_row=first + 1, max_row=last))
-    for series, severity in zip(chart.series, SEVERITIES):
-        series.graphicalProperties.line.solidFill = COLOURS[severity].lstrip("#").upper()  # as in the pages
-        series.graphicalProperties.line.width = 28575  # 2.25 pt
-        series.smooth = False  # counts between two audits are not a curve
-    sheet.sheet.add_chart(chart, f"A{last + 3}")
+    chart.set_y_axis({"name": "Constats", "num_format": "0", "min": 0, "major_unit": max(1, -(-highest // 5))})
+    chart.set_x_axis({"name": "Audit du", "num_format": "mm/yyyy"})
+    for column, severity in enumerate(SEVERITIES, start=1):
+        chart.add_series({
+            "name": [sheet.sheet.name, header, column], "categories": [sheet.sheet.name, header + 1, 0, last, 0],
+            "values": [sheet.sheet.name, header + 1, column, last, column],
+            # As in the pages; counts between two audits are not a curve.
+            "line": {"color": COLOURS[severity], "width": 2.25}, "marker": {"type": "none"}, "smooth": False})
+    chart.set_size({"width": CHART_PIXELS[0], "height": CHART_PIXELS[1]})
+    sheet.sheet.insert_chart(last + 2, 0, chart)
 
 
 def _establishment_trend_sheet(book: Book, result: Run, scope: Scope) -> None:

@@ -1,23 +1,17 @@
-"""A sheet's rows as SpreadsheetML, written without openpyxl's cell objects.
+"""A long table's rows as SpreadsheetML, built column by column in Arrow.
 
-openpyxl builds and serialises an object per cell, ten microseconds and more:
-a national findings sheet (400,000 rows of 13 cells) took 30 s that way, and a
-director's workbook spent half its time there. Here:
-- a short table's rows are formatted as text, a row at a time (`row_xml`);
-- a long one's are built column by column in Arrow (`Rows`): each column an
-  array of `<c>` elements made in a few vectorised passes (escaping,
-  whitespace, styles), joined into `<row>` elements.
-openpyxl still writes everything else (styles, print setup, filters), and the
-rows are spliced into its sheets (`splice`). The cells are the ones openpyxl
-writes for the same values through xlsx_sheet.safe_cell (inline strings,
-numbers, date serials), which tests/test_xlsx_rows.py checks by reading both.
+XlsxWriter, as any writer, makes an object per cell and writes it, a few
+microseconds each: a national findings sheet is 400,000 rows of 13 cells. Here
+each column becomes an array of `<c>` elements in a few vectorised passes
+(escaping, whitespace, styles), joined into `<row>` elements, and the rows are
+spliced into the sheet XlsxWriter wrote (its title and header), `splice`. The
+cells are the ones xlsx_sheet.Sheet.append writes for the same values (inline
+strings instead of shared ones, numbers, date serials), which
+tests/test_xlsx_rows.py checks by reading both.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-import numbers
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.datetime import to_excel
+from xlsxwriter.utility import xl_col_to_name
 
 from ..inputs.cells import EXCEL_EPOCH
 
@@ -41,7 +33,11 @@ CHUNK_ROWS = 50_000  # rows built at once: bounds the memory of the intermediate
 # Text a spreadsheet would take for a formula: stored as text, with the quote prefix.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 FORMULA_START = "^[" + re.escape("".join(FORMULA_TRIGGERS)) + "]"  # the same, as a pattern
-ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+# Excel's error codes: a text equal to one is kept as text, quote prefixed.
+ERROR_CODES = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A")
+# Characters XML 1.0 cannot hold (control characters but tab, line feed and carriage return): dropped.
+ILLEGAL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+DIMENSION = re.compile(rb'<dimension ref="[^"]*"/>')
 NULL = pa.scalar(None, pa.large_string())
 
 
@@ -50,43 +46,13 @@ def formula_like(text: str) -> bool:
     return text.startswith(FORMULA_TRIGGERS) or text in ERROR_CODES
 
 
-def cell_body(value) -> tuple[str | None, str]:
-    """What follows `<c r="..." s="..."` for one value (None: no cell), and what the value needs of
-    the cell's style: "" nothing, "text" the quote prefix (a formula-like text), "date" a date format."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None, ""
-    if isinstance(value, bool):
-        value = "oui" if value else "non"
-    if isinstance(value, numbers.Integral):  # numpy's integers too
-        return f' t="n"><v>{int(value)}</v></c>', ""
-    if isinstance(value, float):
-        return (None, "") if not math.isfinite(value) else (f' t="n"><v>{value:.16g}</v></c>', "")
-    if isinstance(value, dt.date):
-        return f' t="n"><v>{to_excel(value):.16g}</v></c>', "date"
-    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
-    if not text:
-        return ' t="inlineStr"/>', ""
-    stripped = text.strip()
-    opening = '<t xml:space="preserve">' if stripped and stripped != text else "<t>"  # as openpyxl's whitespace()
-    needs = "text" if formula_like(text) else ""
-    return f' t="inlineStr"><is>{opening}{text.translate(ESCAPES)}</t></is></c>', needs
-
-
-def cell_xml(reference: str, style: int, body: str | None) -> str:
-    """One `<c>` element ("" for an empty cell without style)."""
-    if body is None:
-        return f'<c r="{reference}" s="{style}"/>' if style else ""
-    return f'<c r="{reference}" s="{style}"{body}' if style else f'<c r="{reference}"{body}'
-
-
-def row_xml(number: int, cells: list[str], height: float | None = None) -> str:
-    """One `<row>` element; `height` in points for a row of wrapped text."""
-    size = f' ht="{height:g}" customHeight="1"' if height else ""
-    return f'<row r="{number}"{size}>{"".join(cells)}</row>'
+def clean_text(text: str) -> str:
+    """`text` without the characters XML cannot hold."""
+    return ILLEGAL_CHARACTERS.sub("", text)
 
 
 def typed_column(values: Sequence) -> pd.Series:
-    """A column for `Rows`, typed as cell_body writes its values: numbers, dates, or text."""
+    """A column for `Rows`, typed as xlsx_sheet.Sheet.append writes its values: numbers, dates, or text."""
     column = pd.Series(values, dtype=object)
     kind = pd.api.types.infer_dtype(column, skipna=True)
     if kind == "integer":
@@ -126,26 +92,33 @@ class Rows:
             cells = []
             for position, (_, values) in enumerate(chunk.items()):
                 style = self.styles.get(position)
-                cells.append(_cells(values, get_column_letter(position + 1), numbers,
+                cells.append(_cells(values, xl_col_to_name(position), numbers,
                                     None if style is None else style[start:start + len(chunk)], self.text_style,
                                     self.date_style))
             _write_text(out, pc.binary_join_element_wise(_s('<row r="'), numbers, _s('">'), *cells, _s("</row>"),
                                                          _s("")))
 
 
-def splice(source: Path | BinaryIO, target: Path, rows: dict[str, Callable[[BinaryIO], None]]) -> None:
+def splice(source: BinaryIO, target: Path, rows: dict[str, Callable[[BinaryIO], None]],
+           dimensions: dict[str, str], linked: set[str]) -> None:
     """Copy the workbook `source` to `target`, each sheet named in `rows` (its path in the package)
-    with the rows its function writes added after the ones it has (a title, a header)."""
+    with the rows its function writes added after the ones it has (a title, a header) and its
+    extent set to `dimensions`' (readers size a sheet by it). In the relationships `linked` names,
+    a relative path takes slashes: XlsxWriter writes Windows' backslashes, which Excel for Windows
+    alone follows."""
     with ZipFile(source) as written, ZipFile(target, "w", ZIP_DEFLATED, allowZip64=True,
                                              compresslevel=COMPRESSION) as spliced:
         for info in written.infolist():
             data = written.read(info)
+            if info.filename in linked:
+                data = data.replace(b"\\", b"/")  # our links' paths hold no backslash of their own
             if info.filename not in rows:
                 spliced.writestr(info.filename, data)
                 continue
             head, end, tail = data.partition(b"</sheetData>")
             if not end:
                 raise ValueError(f"{info.filename} : pas de lignes où ajouter celles du tableau")
+            head = DIMENSION.sub(f'<dimension ref="{dimensions[info.filename]}"/>'.encode(), head, count=1)
             with spliced.open(info.filename, "w", force_zip64=True) as entry:
                 entry.write(head)
                 rows[info.filename](entry)
@@ -156,7 +129,7 @@ def _cells(values: pd.Series, letter: str, numbers: pa.Array, style: np.ndarray 
            date_style: int) -> pa.Array:
     """One column's `<c>` elements; an empty text where the cell is empty and unstyled."""
     if pd.api.types.is_bool_dtype(values.dtype):
-        values = values.map({True: "oui", False: "non"})  # as xlsx_sheet.safe_cell writes booleans
+        values = values.map({True: "oui", False: "non"})  # as xlsx_sheet.Sheet.append writes booleans
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         days = values.to_numpy(dtype="datetime64[D]") - np.datetime64(EXCEL_EPOCH.date(), "D")
         serials = days.astype("int64")
@@ -165,7 +138,7 @@ def _cells(values: pd.Series, letter: str, numbers: pa.Array, style: np.ndarray 
         own_style = np.where(values.isna().to_numpy(), 0, date_style)
     elif pd.api.types.is_numeric_dtype(values.dtype):
         content = pa.array(values, from_pandas=True)
-        if pa.types.is_floating(content.type):  # a whole float as openpyxl writes it: 3.0 as "3"
+        if pa.types.is_floating(content.type):  # a whole float as Excel writes it: 3.0 as "3"
             whole = pc.equal(content, pc.trunc(content))
             content = pc.if_else(whole, pc.cast(content, pa.int64(), safe=False).cast(pa.large_string()),
                                  content.cast(pa.large_string()))
@@ -189,17 +162,17 @@ def _cells(values: pd.Series, letter: str, numbers: pa.Array, style: np.ndarray 
 
 def _text_bodies(text: pa.Array) -> tuple[pa.Array, pa.Array]:
     """For each text, what follows `<c r="..."`, and whether it needs the quote prefix."""
-    text = pc.replace_substring_regex(text, ILLEGAL_CHARACTERS_RE.pattern, "")  # not allowed in XML
+    text = pc.replace_substring_regex(text, ILLEGAL_CHARACTERS.pattern, "")  # not allowed in XML
     quoted = pc.or_(pc.match_substring_regex(text, FORMULA_START),
                     pc.is_in(text, value_set=pa.array(ERROR_CODES, pa.large_string())))
     trimmed = pc.utf8_trim_whitespace(text)
-    padded = pc.and_(pc.not_equal(text, trimmed), pc.not_equal(trimmed, _s("")))  # as openpyxl's whitespace()
+    padded = pc.and_(pc.not_equal(text, trimmed), pc.not_equal(trimmed, _s("")))  # kept as they are
     escaped = text
     for character, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):  # "&" first
         escaped = pc.replace_substring(escaped, character, entity)
     opening = pc.if_else(padded, _s(' t="inlineStr"><is><t xml:space="preserve">'), _s(' t="inlineStr"><is><t>'))
     body = pc.binary_join_element_wise(opening, escaped, _s("</t></is></c>"), _s(""))
-    return pc.if_else(pc.equal(text, _s("")), _s(' t="inlineStr"/>'), body), quoted  # "" as openpyxl writes it
+    return pc.if_else(pc.equal(text, _s("")), NULL, body), quoted  # an empty text is an empty cell
 
 
 def _s(text: str) -> pa.Scalar:
