@@ -140,17 +140,22 @@ def write_reports(run: Run, options: ReportOptions, progress: Progress = silent)
     run = dataclasses.replace(run, report=context)
     with output_folder(Path(options.out), (BUNDLE_DIR,)) as out:
         written = []
-        if "json" in options.formats:
-            written.append(write_json(run, out / "findings.json"))
-        if "junit" in options.formats:
-            failing = {id(f) for f in run.failing(options.fail_on, options.fail_on_new)}
-            written.append(write_junit(run, out / "junit.xml", lambda f: id(f) in failing))
-        if "xlsx" in options.formats:
-            written.append(write_xlsx(run, out / "audit.xlsx"))
-        if "html" in options.formats:
-            written.append(write_html(run, out / "audit.html"))
-        if options.per_establishment:
-            written.extend(write_bundles(run, out, options.formats, progress))
+
+        def regional_reports() -> None:
+            if "json" in options.formats:
+                written.append(write_json(run, out / "findings.json"))
+            if "junit" in options.formats:
+                failing = {id(f) for f in run.failing(options.fail_on, options.fail_on_new)}
+                written.append(write_junit(run, out / "junit.xml", lambda f: id(f) in failing))
+            if "xlsx" in options.formats:
+                written.append(write_xlsx(run, out / "audit.xlsx"))
+            if "html" in options.formats:
+                written.append(write_html(run, out / "audit.html"))
+
+        if options.per_establishment:  # the regional reports are written while the workers write the bundles
+            written.extend(write_bundles(run, out, options.formats, progress, meanwhile=regional_reports))
+        else:
+            regional_reports()
         removed = replace_reports(out, written)
     log.info("%s dans %s, %s", plural(len(written), "rapport écrit", "rapports écrits"), out,
              plural(len(removed), "rapport d'une exécution précédente retiré", "rapports d'une exécution précédente "

@@ -2,7 +2,9 @@
 
 A region writes about a thousand bundles, a national run forty thousand:
 they are written by one process per core (forked, so that each inherits the
-audit result instead of receiving a copy).
+audit result instead of receiving a copy), while this process writes the
+regional reports. Each worker cuts its establishments' parts of the result
+itself (EstablishmentParts).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import multiprocessing
 import os
 import signal
 from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -30,9 +33,9 @@ MAX_NAME_CHARS = 60
 WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1, 10)), *(f"LPT{n}" for n in range(1, 10))}
 LABEL = "établissements"
 PARALLEL_FROM = 50  # fewer bundles than this are not worth starting processes for
-# What the bundles are written from, inherited by the forked workers.
-_PARTS: dict[str, Run] = {}
-_REVIEW: dict = {}  # "review": the whole access review, "positions": each establishment's rows
+NO_ROWS = np.array([], dtype=np.int64)
+# What the bundles are written from ("parts": EstablishmentParts), inherited by the forked workers.
+_SHARED: dict = {}
 
 
 def bundle_stem(finess: str, name: str) -> str:
@@ -43,31 +46,43 @@ def bundle_stem(finess: str, name: str) -> str:
     return f"{stem}_" if stem.upper() in WINDOWS_RESERVED else stem  # CON.xlsx cannot be opened on Windows
 
 
-def split_by_establishment(result: Run) -> dict[str, Run]:
-    """A result per audited establishment, holding only its findings and waivers (the export's reading
-    problems are the auditor's: a director's reports show none).
+class EstablishmentParts(Mapping):
+    """The result of each audited establishment: only its findings, waivers, follow-up and access
+    review rows (the export's reading problems are the auditor's: a director's reports show none).
 
-    Its access review is left out (None): `review_positions` gives each
-    establishment's rows, taken when its bundle is written.
+    What is shared is grouped once, here; a part is cut when it is asked for, by the worker that
+    writes its bundle.
     """
-    findings = defaultdict(list)
-    for finding in result.findings:
-        findings[finding.finess].append(finding)
-    establishments = result.establishments.groupby("finess", sort=True)
-    follow_ups = result.follow_up.by_establishment(establishments.groups) if result.follow_up is not None else {}
-    parts = {}
-    for finess, rows in establishments:
-        evaluation = dataclasses.replace(result.evaluation, finding_table=None,
-                                         establishments=rows.reset_index(drop=True), access_review=None)
-        parts[finess] = dataclasses.replace(
+
+    def __init__(self, result: Run):
+        self.result = result
+        self.findings = defaultdict(list)
+        for finding in result.findings:
+            self.findings[finding.finess].append(finding)
+        self.rows = result.establishments.groupby("finess").indices
+        self.follow_up = result.follow_up.by_establishment() if result.follow_up is not None else None
+        self.review_rows = review_positions(result.access_review)
+
+    def __getitem__(self, finess: str) -> Run:
+        result, review = self.result, self.result.access_review
+        evaluation = dataclasses.replace(
+            result.evaluation, finding_table=None,
+            establishments=result.establishments.take(self.rows[finess]).reset_index(drop=True),
+            access_review=None if review is None else review.take(self.review_rows.get(finess, NO_ROWS)))
+        return dataclasses.replace(
             result,
             evaluation=evaluation,
-            records=findings.get(finess, []),
+            records=self.findings.get(finess, []),
             input_issues=[],
             waivers=result.waivers.restricted_to(finess) if result.waivers is not None else None,
-            follow_up=follow_ups.get(finess),
+            follow_up=self.follow_up(finess) if self.follow_up is not None else None,
         )
-    return parts
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self.rows))
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 def bundle_stems(establishments: pd.DataFrame) -> dict[str, str]:
@@ -98,11 +113,7 @@ def review_positions(review: pd.DataFrame | None) -> dict[str, np.ndarray]:
 
 def _write_one(job: tuple[str, str, Path, tuple[str, ...]]) -> list[Path]:
     finess, stem, folder, formats = job
-    part = _PARTS[finess]
-    if _REVIEW:
-        review, positions = _REVIEW["review"], _REVIEW["positions"]
-        rows = review.take(positions.get(finess, np.array([], dtype=np.int64)))
-        part = dataclasses.replace(part, evaluation=dataclasses.replace(part.evaluation, access_review=rows))
+    part = _SHARED["parts"][finess]
     written = []
     establishment = {"finess": finess, "name": part.establishments["name"].iat[0]}
     if "xlsx" in formats:
@@ -122,22 +133,30 @@ def _die_with_parent() -> None:
         pass  # elsewhere an orphaned worker finishes its few bundles and exits
 
 
-def write_bundles(result: Run, out: Path, formats: tuple[str, ...], progress: Progress = silent) -> list[Path]:
-    """Write every bundle (in parallel where the platform can fork); returns the files written."""
+def write_bundles(result: Run, out: Path, formats: tuple[str, ...], progress: Progress = silent,
+                  meanwhile: Callable[[], None] = lambda: None) -> list[Path]:
+    """Write every bundle (in parallel where the platform can fork); returns the files written.
+
+    `meanwhile`: what this process writes while the workers write the bundles (the regional
+    reports); where the bundles are written in this process, it is done first.
+    """
     folder = make_folder(out / BUNDLE_DIR)
-    _PARTS.update(split_by_establishment(result))
-    if result.access_review is not None:
-        _REVIEW.update(review=result.access_review, positions=review_positions(result.access_review))
+    parts = _SHARED["parts"] = EstablishmentParts(result)
     stems = bundle_stems(result.establishments.sort_values("finess"))
-    jobs = [(finess, stems[finess], folder, formats) for finess in _PARTS]
+    jobs = [(finess, stems[finess], folder, formats) for finess in parts]
     workers = os.cpu_count() or 1
     try:
         if workers > 1 and len(jobs) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(workers, mp_context=context, initializer=_die_with_parent) as pool:
-                done = pool.map(_write_one, jobs, chunksize=16)
+                done = pool.map(_write_one, jobs, chunksize=16)  # the workers start on it now
+                try:
+                    meanwhile()
+                except BaseException:
+                    pool.shutdown(cancel_futures=True)  # the run stops: no more bundles
+                    raise
                 return [path for paths in progress(done, len(jobs), LABEL) for path in paths]
+        meanwhile()
         return [path for paths in progress(map(_write_one, jobs), len(jobs), LABEL) for path in paths]
     finally:
-        _PARTS.clear()
-        _REVIEW.clear()
+        _SHARED.clear()
