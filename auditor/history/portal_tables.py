@@ -13,6 +13,8 @@ import sqlite3
 from contextlib import AbstractContextManager
 from typing import Callable
 
+import orjson
+
 from .campaign_tables import iso_day
 
 PAGES_KEPT = 2  # runs: this month's links, and last month's until the next campaign is sent
@@ -26,7 +28,7 @@ class PortalTables:
         """`pages`: (finess, page as a dict, workbook bytes or None, workbook file name or None); inside the
         run's transaction. The pages of older runs are dropped."""
         self.db.executemany("INSERT INTO review_pages VALUES (?, ?, ?, ?, ?)",
-                            ((run_id, finess, json.dumps(page, ensure_ascii=False), workbook, name)
+                            ((run_id, finess, orjson.dumps(page).decode("utf-8"), workbook, name)
                              for finess, page, workbook, name in pages))
         self.db.execute(f"DELETE FROM review_pages WHERE run_id NOT IN (SELECT id FROM runs ORDER BY as_of DESC "
                         f"LIMIT {PAGES_KEPT})")

@@ -25,7 +25,7 @@ from ..files import make_folder
 from ..model.progress import Progress, silent
 from ..model.text import fold
 from ..run import Run
-from .html_report import write_html
+from .html_report import html_template, write_html
 from .xlsx_report import write_xlsx
 
 BUNDLE_DIR = "etablissements"
@@ -142,6 +142,8 @@ def write_bundles(result: Run, out: Path, formats: tuple[str, ...], progress: Pr
     """
     folder = make_folder(out / BUNDLE_DIR)
     parts = _SHARED["parts"] = EstablishmentParts(result)
+    if "html" in formats:
+        html_template()  # compiled here, once, rather than in each worker (0.15 s each)
     stems = bundle_stems(result.establishments.sort_values("finess"))
     jobs = [(finess, stems[finess], folder, formats) for finess in parts]
     workers = os.cpu_count() or 1

@@ -24,8 +24,9 @@ from .trend_chart import trend_svg
 
 
 @lru_cache(maxsize=1)
-def _template() -> Template:
-    """The page template, compiled once per process (bundles render it a thousand times)."""
+def html_template() -> Template:
+    """The page template, compiled once (bundles render it a thousand times): before the bundle
+    workers are forked, so that they inherit it (see bundles.write_bundles)."""
     return _environment().get_template("audit.html.j2")
 
 
@@ -122,7 +123,7 @@ def campaign_view(result: Run) -> dict:
 
 def write_html(result: Run, target: Path, establishment: dict | None = None) -> Path:
     """The regional page, or with `establishment` ({finess, name}) a director's page."""
-    template = _template()
+    template = html_template()
     director = establishment is not None
     review = result.access_review if director else None  # the region's review is in the workbook
     table = None if director else establishment_table(result)  # the region's overview only

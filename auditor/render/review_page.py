@@ -29,8 +29,8 @@ def review_pages(run: Run, out: Path) -> Iterator[tuple[str, dict, bytes | None,
     rights = list(review.attrs.get("rights", ())) if review is not None else []
     # Each review row as the page keeps it, made once for the region: cutting the review's frame for
     # each of a thousand establishments cost more than the rest of the pages.
-    review_rows = [] if review is None else [
-        _review_row(values, rights) for values in review[[*REVIEW_FIELDS, "rights"]].itertuples(index=False, name=None)]
+    columns = [] if review is None else [review[column].tolist() for column in (*REVIEW_FIELDS, "rights")]
+    review_rows = [_review_row(values, rights) for values in zip(*columns)]
     establishments = run.establishments.sort_values("finess")
     stems = bundle_stems(establishments)
     report = run.report

@@ -80,7 +80,7 @@ def access_review_sheet(book: Book, result: Run, scope: Scope) -> None:
     key = result.report.review_key  # without a history no answer can be recorded: no fingerprint
     references = [[review_reference(key, as_of, finess, account) if key else None
                    for finess, account in zip(review["finess"], review["account"])]] if reference else []
-    sheet.append_table([*(blank if column is None else list(review[column]) for _, _, column in fields),
+    sheet.append_table([*(blank if column is None else review[column].tolist() for _, _, column in fields),
                         *_ticks(review["rights"], rights), *references])
     if len(review):
         sheet.choice_list(headers.index(DECISION_HEADER), len(review), list(Decision.values()), "Décision",

@@ -20,7 +20,8 @@ LEFT, RIGHT, TOP, BOTTOM = 44, 190, 14, 34
 def trend_svg(trend: pd.DataFrame, title: str) -> Markup:
     """`trend`: as_of (ISO date) and a count per severity, one row per audit, oldest first."""
     runs = len(trend)
-    peak = max(1, int(trend[list(SEVERITIES)].to_numpy().max()) if runs else 1)
+    counts = trend[list(SEVERITIES)].to_numpy(dtype="int64")  # one column per severity
+    peak = max(1, int(counts.max()) if runs else 1)
     plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def x(index: int) -> float:
@@ -44,7 +45,7 @@ def trend_svg(trend: pd.DataFrame, title: str) -> Markup:
             parts.append(f'<text x="{x(index):.1f}" y="{HEIGHT - 12}" text-anchor="middle" font-size="11">'
                          f'{pd.Timestamp(as_of):%m/%Y}</text>')
     for row, severity in enumerate(SEVERITIES):
-        values = [int(v) for v in trend[severity]]
+        values = counts[:, row].tolist()
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
         colour = COLOURS[severity]
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>')
