@@ -85,9 +85,9 @@ def follow_up_view(result: Run, establishment: dict | None) -> dict | None:
         "score": None if score is None or pd.isna(score) else round(score),
         "change": None if previous_score is None or pd.isna(previous_score) else score_change(score - previous_score),
         "chart": trend_svg(follow_up.region_trend(), title),
-        "resolved": _records(follow_up.resolved.head(GONE_ROWS)),
+        "resolved": _records(follow_up.resolved, GONE_ROWS),
         "unverified": [{**row, "missing_since": french_day(row.get("missing_since"))}
-                       for row in _records(follow_up.unverified.head(GONE_ROWS))],
+                       for row in _records(follow_up.unverified, GONE_ROWS)],
         "stale_months": follow_up.stale_months,
         "outside_trend": 0, "to_call": [], "changes": {},
     }
@@ -103,9 +103,10 @@ def follow_up_view(result: Run, establishment: dict | None) -> dict | None:
     return view
 
 
-def _records(frame: pd.DataFrame) -> list[dict]:
-    """frame.to_dict("records"), without its cost for the empty tables most bundles have."""
-    return frame.to_dict("records") if len(frame) else []
+def _records(frame: pd.DataFrame, limit: int) -> list[dict]:
+    """The first `limit` rows as frame.to_dict("records"), without its cost for the empty tables
+    most bundles have."""
+    return frame.head(limit).to_dict("records") if len(frame) else []
 
 
 def french_day(iso) -> str | None:

@@ -24,7 +24,7 @@ from ..run import Run
 from .blocks import todo_blocks
 from .overview import establishment_table, key_figures, rules_by_department
 from .review_workbook import about_sheet, access_review_sheet
-from .trend_chart import COLOURS
+from .trend_chart import COLOURS, severity_counts
 from .xlsx_sheet import Book, Scope
 
 CHART_PIXELS = (605, 302)  # 16 cm by 8 cm at 96 dots per inch: fits an A4 page under the table
@@ -185,14 +185,15 @@ def _trend_sheet(book: Book, result: Run, scope: Scope) -> None:
     trend = result.follow_up.region_trend()
     sheet = scope.sheet(book, "Tendances", [("Audit du", 12), *((f"{SEVERITY_LABELS[s]}s".capitalize(), 16)
                                                                     for s in SEVERITIES)], rows=len(trend))
-    for row in trend.itertuples(index=False):
-        sheet.append([_iso_date(row.as_of), *(int(getattr(row, s)) for s in SEVERITIES)])
+    counts = severity_counts(trend)
+    for as_of, row in zip(trend["as_of"].tolist(), counts.tolist()):
+        sheet.append([_iso_date(as_of), *row])
     sheet.close()
     header, last = sheet.header_row - 1, sheet.header_row - 1 + len(trend)  # rows counted from 0
     chart = book.workbook.add_chart({"type": "line"})
     chart.set_title({"name": "Constats par sévérité, audit après audit"})
     # Whole numbers only: a count axis of 0, 0.2 … 1.2 says nothing.
-    highest = int(trend[list(SEVERITIES)].to_numpy().max(initial=0))
+    highest = int(counts.max(initial=0))
     chart.set_y_axis({"name": "Constats", "num_format": "0", "min": 0, "major_unit": max(1, -(-highest // 5))})
     chart.set_x_axis({"name": "Audit du", "num_format": "mm/yyyy"})
     for column, severity in enumerate(SEVERITIES, start=1):
