@@ -91,6 +91,13 @@ def python_values(values: pd.Series) -> list:
     return list(map(distinct.__getitem__, codes.tolist()))
 
 
+def records(frame: pd.DataFrame) -> list[dict]:
+    """frame.to_dict("records"), the same values, made column by column: a third of its time on the
+    score of rows a director's page shows (pandas reads each row through its columns)."""
+    columns = list(frame.columns)
+    return [dict(zip(columns, values)) for values in zip(*(frame[column].tolist() for column in columns))]
+
+
 def longer_than(column: pa.Array | pa.ChunkedArray, limit: int) -> bool:
     """Whether some cell has more than `limit` characters; counted in characters only where the
     longest in bytes (never fewer than characters) passes the limit, which is one fast maximum."""

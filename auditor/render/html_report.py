@@ -16,6 +16,7 @@ from ..engine.checks import describe_params
 from ..files import atomic_path
 from ..history.follow_up import score_change
 from ..model.findings import SEVERITY_LABELS, SEVERITY_RANK
+from ..model.frames import records
 from ..model.text import french_number, plural
 from ..run import Run
 from .blocks import rule_entries, todo_blocks
@@ -104,9 +105,8 @@ def follow_up_view(result: Run, establishment: dict | None) -> dict | None:
 
 
 def _records(frame: pd.DataFrame, limit: int) -> list[dict]:
-    """The first `limit` rows as frame.to_dict("records"), without its cost for the empty tables
-    most bundles have."""
-    return frame.head(limit).to_dict("records") if len(frame) else []
+    """The first `limit` rows as records, without the cost of cutting the empty tables most bundles have."""
+    return records(frame.head(limit)) if len(frame) else []
 
 
 def french_day(iso) -> str | None:
@@ -144,7 +144,7 @@ def write_html(result: Run, target: Path, establishment: dict | None = None) -> 
         as_of=result.as_of.strftime("%d/%m/%Y"),
         version=__version__,
         skipped=[o for o in result.outcomes.values() if not o.evaluated],
-        access_review=review.to_dict("records") if review is not None and len(review) <= MAX_REVIEW_ROWS else None,
+        access_review=records(review) if review is not None and len(review) <= MAX_REVIEW_ROWS else None,
         issues=result.input_issues[:ISSUE_ROWS],
         follow=follow_up_view(result, establishment),
         campaign=None if director or result.campaign is None else campaign_view(result),
