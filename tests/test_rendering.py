@@ -4,12 +4,14 @@ Both are Debian packages that .ci/run installs (libreoffice-calc-nogui, chromium
 developer's machine without them these tests are skipped, saying which package is missing.
 """
 
+import json
 import re
 import shutil
 import subprocess
 
 import pytest
 
+from auditor.api import load_rulebook
 from auditor.cli.commands import main
 from auditor.testing.synthetic import generate, write_region
 from tests.helpers import SAMPLES, SAMPLES_AS_OF
@@ -62,6 +64,15 @@ def test_libreoffice_opens_every_workbook_and_a_bundle_prints_on_four_pages_at_m
 
     assert "Tendances" in load_workbook(sample_reports / "etablissements" / largest, read_only=True).sheetnames
     assert pages(pdfs[largest]) <= 4, f"{largest}: {pages(pdfs[largest])} pages"
+    # The printed to-do carries the guide's steps, not only the findings.
+    printed = " ".join(subprocess.run(["pdftotext", str(pdfs[largest]), "-"], capture_output=True, text=True,
+                                      check=True).stdout.split())
+    assert "Que faire (fiche pratique)" in printed and "Fait le" in printed
+    finess = largest.split("_")[0]
+    findings = json.loads((sample_reports / "findings.json").read_text(encoding="utf-8"))["findings"]
+    fixes = {rule.code: rule.fix for rule in load_rulebook()[1]}
+    steps = {" ".join(fixes[f["rule"]].split()[:6]) for f in findings if f["finess"] == finess}
+    assert steps and all(step in printed for step in steps), steps
     # Every printed page readable: no text under 8 pt, on the region's workbook and on every director's.
     for name, pdf in pdfs.items():
         smallest = min(smallest_font_sizes(pdf))

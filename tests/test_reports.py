@@ -52,6 +52,9 @@ def test_a_directors_workbook_opens_on_a_to_do_with_one_block_per_person(sample_
     (person,) = [b for b in blocks if b["Personne / compte"] == f"{drt01['subject']} ({drt01['account']})"]
     assert "DRT-01" in person["Constats"] and "DRT-02" in person["Constats"]
     assert person["Sévérité"] == "erreur" and "Portail de santé PACA" in person["Que faire (fiche pratique)"]
+    done = list(blocks[0]).index("Fait le") + 1  # where the director writes the date: framed on paper
+    assert todo.cell(header_row + 1, done).border.left.style == "thin"
+    assert todo.cell(header_row + 1, done - 1).border.left.style is None
     for sheet in workbook:  # nothing technical nor about the tool's own files
         text = " ".join(str(c) for row in sheet.iter_rows(values_only=True) for c in row if c)
         assert "rules/catalogue" not in text and ".yaml" not in text and "Clé" not in text

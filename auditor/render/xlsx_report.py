@@ -264,9 +264,11 @@ def _todo_sheet(book: Book, result: Run, scope: Scope) -> None:
     if not blocks:
         intro.append("Aucun constat : il reste à compléter la revue des accès.")
     sheet = scope.sheet(book, "À faire", [
-        ("Personne / compte", 24), ("Sévérité", 13), ("Constats", 60), ("Que faire (fiche pratique)", 70),
-        ("Fait le", 11), ("Commentaire", 30),
-    ], intro=intro, rows=len(blocks), freeze_columns=1)
+        # On paper, who, what was found, the guide's steps and when it was done: 150 characters wide (see
+        # xlsx_sheet.PRINT_WIDTH); the comment column is for the screen.
+        ("Personne / compte", 22), ("Sévérité", 10), ("Constats", 52), ("Que faire (fiche pratique)", 56),
+        ("Fait le", 10), ("Commentaire", 30),
+    ], intro=intro, rows=len(blocks), freeze_columns=1, write_in=[4])  # « Fait le »: framed, to be filled in
     for block in blocks:
         who = f"{block.subject} ({block.account})" if block.account else f"{block.subject} (l'établissement)"
         found = "\n".join(f"• {SEVERITY_LABELS[e.severity]} {e.rule.code} · {e.rule.title} : {e.message}"
