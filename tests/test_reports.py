@@ -253,3 +253,32 @@ def test_a_review_too_large_to_show_is_a_note_with_its_size_and_is_built_only_fo
     assert main(["run", str(SAMPLES), "--out", str(bundles), "--as-of", SAMPLES_AS_OF, "--format", "xlsx",
                  "--per-establishment", "--fail-on", "jamais"]) == 0
     assert len(built[-1]) == active  # the directors' bundles need every row
+
+
+def test_a_region_large_enough_for_the_bundle_workers_gets_its_reports_and_each_director_only_their_rows(tmp_path):
+    """Past PARALLEL_FROM establishments the bundles are written by one process per core while this one
+    writes the regional reports; each worker cuts its establishments' parts itself."""
+    from python_calamine import CalamineWorkbook
+
+    from auditor.render.bundles import PARALLEL_FROM
+    from auditor.testing.synthetic import generate, write_region
+
+    data, out = tmp_path / "region", tmp_path / "out"
+    write_region(generate(PARALLEL_FROM + 10, seed=3, staff=(6, 12), dirt=0.5), data)
+    main(["run", str(data), "--out", str(out), "--as-of", SAMPLES_AS_OF, "--per-establishment", "--fail-on", "jamais",
+          "--quiet"])
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert (out / "audit.xlsx").is_file() and (out / "audit.html").is_file()
+    region = rows_of(load_workbook(out / "audit.xlsx", read_only=True)["Revue des accès"])
+    workbooks = sorted((out / "etablissements").glob("*.xlsx"))
+    assert len(workbooks) == len(list((out / "etablissements").glob("*.html"))) == len(report["establishments"])
+    for path in workbooks:
+        sheets = CalamineWorkbook.from_path(str(path))
+        about = dict(row[:2] for row in sheets.get_sheet_by_name("À propos").to_python()[1:])
+        finess = about["FINESS"]
+        assert path.name.startswith(f"{finess}_")
+        review = sheets.get_sheet_by_name("Revue des accès").to_python()[1:]
+        assert sorted(row[0] for row in review) == sorted(r["Compte"] for r in region if r["FINESS"] == finess)
+        todo = " ".join(str(cell) for row in sheets.get_sheet_by_name("À faire").to_python() for cell in row)
+        own = [f for f in report["findings"] if f["finess"] == finess]
+        assert all(f["message"] in todo for f in own), finess
