@@ -35,8 +35,8 @@ def _interrupt(signum, frame):
 
 
 def _log_unraisable(unraisable) -> None:
-    # An error Python cannot raise (openpyxl's sheet writers finalised after a failed save on a full
-    # disk) would print a traceback after the run's own "Erreur :" line: it goes to the -vv log.
+    # An error Python cannot raise (an object a library finalises after a failed save, on a full disk)
+    # would print a traceback after the run's own "Erreur :" line: it goes to the -vv log.
     logging.getLogger("auditor").debug("erreur ignorée : %s", unraisable.exc_value,
                                        exc_info=(unraisable.exc_type, unraisable.exc_value, unraisable.exc_traceback))
 
