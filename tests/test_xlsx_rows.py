@@ -124,3 +124,15 @@ def test_libreoffice_opens_the_bulk_table_with_its_texts_and_dates(tmp_path, mon
     assert "<b>Tom & Jerry</b>" in text and "=1+1" in text and "Élodie ✔ « VT PH »" in text
     assert "02/02/2026" in text  # row 1's date (2026-02-02) shown in the column's date format
     assert text.count("\n") >= 3 + ROWS
+
+
+def test_a_very_long_establishment_name_is_cut_in_the_page_header_not_dropped(tmp_path):
+    # A page header holds 255 characters: past them XlsxWriter would leave the whole header out.
+    name = "Établissement & associés " * 20
+    book = Book()
+    sheet = xlsx_sheet.Sheet(book, "Table", [("Nom", 12)], scope=name, as_of="01/11/2026", rows=0)
+    sheet.close()
+    book.save(tmp_path / "t.xlsx")
+    header = load_workbook(tmp_path / "t.xlsx")["Table"].oddHeader
+    assert header.left.text.startswith("Établissement && associés") and header.left.text.endswith("…")
+    assert header.right.text == "Situation au 01/11/2026"
